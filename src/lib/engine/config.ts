@@ -1,0 +1,171 @@
+/**
+ * The one serializable experiment config. The same object drives the page, the
+ * CLI, saved runs, shared links and tests. Validation fills in the reference
+ * defaults (../shared/reference/pruning-methods.md) and names the offending
+ * field on error.
+ */
+import * as v from 'valibot';
+
+export const CONFIG_VERSION = 1;
+
+export const METHODS = ['dense', 'imp', 'earlybird', 'worm', 'colt'] as const;
+export const ARCHS = ['lenet-300-100', 'conv-2', 'conv-4', 'conv-6', 'conv-4-bn'] as const;
+export const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export const DATA_SOURCES = ['synthetic', 'cifar10', 'cifar100'] as const;
+
+export type MethodName = (typeof METHODS)[number];
+export type ArchName = (typeof ARCHS)[number];
+export type BackendRequest = (typeof BACKENDS)[number];
+export type BackendName = Exclude<BackendRequest, 'auto'>;
+export type DataSource = (typeof DATA_SOURCES)[number];
+
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
+const fraction = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
+const openFraction = v.pipe(v.number(), v.minValue(0), v.maxValue(0.999));
+
+const DataSchema = v.strictObject({
+  source: v.optional(v.picklist(DATA_SOURCES), 'synthetic'),
+  /** Folder (Node) or URL prefix (browser) holding the binary files. */
+  dir: v.optional(v.string()),
+  /** Training files; defaults to the official names for the source. */
+  train: v.optional(v.array(v.string())),
+  test: v.optional(v.string()),
+  /** An official `cifar-10-binary.tar.gz` / `cifar-100-binary.tar.gz` inside `dir`, read instead of loose files. */
+  archive: v.optional(v.string()),
+  /** CIFAR-100 only: which label byte to train on. */
+  labels: v.optional(v.picklist(['fine', 'coarse']), 'fine'),
+  trainLimit: v.optional(positiveInt),
+  testLimit: v.optional(positiveInt),
+  /** Images held out of the training set for validation (the paper: 5,000 of 50,000). */
+  validation: v.optional(nonNegativeInt, 500),
+  augment: v.optional(v.boolean(), false),
+  /** Size of the built-in synthetic set. */
+  syntheticTrain: v.optional(positiveInt, 6000),
+  syntheticTest: v.optional(positiveInt, 1000),
+});
+
+const ModelSchema = v.strictObject({
+  arch: v.optional(v.picklist(ARCHS), 'conv-2'),
+  width: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(4)), 1),
+});
+
+const TrainSchema = v.strictObject({
+  optimizer: v.optional(v.picklist(['adam', 'sgd']), 'adam'),
+  lr: v.optional(v.pipe(v.number(), v.gtValue(0)), 2e-4),
+  momentum: v.optional(fraction, 0.9),
+  weightDecay: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  batchSize: v.optional(positiveInt, 60),
+  /** Either iterations or epochs; iterations win when both are given. */
+  iterations: v.optional(positiveInt),
+  epochs: v.optional(positiveInt),
+  evalEvery: v.optional(positiveInt, 100),
+  /** Multiply the learning rate by `lrDecay` at each listed epoch (SGD schedules such as EarlyBird's 80/120). */
+  lrDecayEpochs: v.optional(v.array(positiveInt), []),
+  lrDecay: v.optional(v.pipe(v.number(), v.gtValue(0)), 0.1),
+});
+
+const RateSchema = v.strictObject({
+  conv: v.optional(openFraction),
+  dense: v.optional(openFraction),
+  output: v.optional(openFraction),
+});
+
+const PruneSchema = v.strictObject({
+  strategy: v.optional(v.picklist(['layerwise', 'global']), 'layerwise'),
+  /** Per-layer-type rates for layer-wise pruning; missing ones take the paper's rate for the arch. */
+  rate: v.optional(RateSchema, {}),
+  /** Global pruning: fraction of surviving unignored weights removed per round (open_lth default 0.2). */
+  fraction: v.optional(openFraction, 0.2),
+  /** Global pruning: layer names left dense; default is the output layer. */
+  ignore: v.optional(v.array(v.string())),
+  rounds: v.optional(nonNegativeInt, 5),
+  /** 0 resets to the initialisation (original LTH); k > 0 rewinds to iteration k of round 0. */
+  rewindIteration: v.optional(nonNegativeInt, 0),
+  /** One-shot: a single pruning step straight to this sparsity (fraction of prunable weights removed). */
+  oneShotSparsity: v.optional(openFraction),
+});
+
+const EarlyBirdSchema = v.strictObject({
+  /** Channel pruning ratios tracked at once; the first is the one pruned after detection. */
+  ratios: v.optional(v.array(openFraction), [0.5]),
+  queueLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 5),
+  epsilon: v.optional(fraction, 0.1),
+  /** Network-slimming sign-L1 strength on BN scales. */
+  sparsity: v.optional(v.pipe(v.number(), v.minValue(0)), 1e-4),
+  /** Epochs of retraining after the ticket is pruned; default continues the schedule to its end. */
+  retrainEpochs: v.optional(nonNegativeInt),
+  /** Our extension: the same detector on weight-magnitude masks (unstructured). */
+  unstructured: v.optional(v.boolean(), false),
+});
+
+const WormSchema = v.strictObject({
+  chiMode: v.optional(v.picklist(['paper', 'fixed', 'greedy']), 'paper'),
+  /** chi once the mean queue distance falls below `threshold` (paper mode). */
+  chiLow: v.optional(fraction, 0.003),
+  threshold: v.optional(fraction, 0.15),
+  /** chi used throughout in fixed mode (the code's ablation). */
+  chiFixed: v.optional(fraction, 0.1),
+});
+
+const ColtSchema = v.strictObject({
+  segments: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 2),
+  rate: v.optional(openFraction, 0.15),
+  pruneDense: v.optional(v.boolean(), false),
+  targetSparsity: v.optional(openFraction),
+});
+
+export const ExperimentConfigSchema = v.strictObject({
+  version: v.optional(v.literal(CONFIG_VERSION), CONFIG_VERSION),
+  name: v.optional(v.pipe(v.string(), v.minLength(1)), 'experiment'),
+  method: v.optional(v.picklist(METHODS), 'dense'),
+  seed: v.optional(nonNegativeInt, 1),
+  backend: v.optional(v.picklist(BACKENDS), 'auto'),
+  data: v.optional(DataSchema, {}),
+  model: v.optional(ModelSchema, {}),
+  train: v.optional(TrainSchema, {}),
+  prune: v.optional(PruneSchema, {}),
+  controls: v.optional(v.array(v.picklist(['randomReinit', 'randomPrune'])), []),
+  earlybird: v.optional(EarlyBirdSchema, {}),
+  worm: v.optional(WormSchema, {}),
+  colt: v.optional(ColtSchema, {}),
+});
+
+/** A config as written by a user: every field optional. */
+export type ExperimentConfigInput = v.InferInput<typeof ExperimentConfigSchema>;
+/** A validated config with every default filled in. */
+export type ExperimentConfig = v.InferOutput<typeof ExperimentConfigSchema>;
+export type DataConfig = ExperimentConfig['data'];
+export type TrainConfig = ExperimentConfig['train'];
+export type PruneConfig = ExperimentConfig['prune'];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates and fills defaults; throws ConfigError naming the first bad field. */
+export function parseConfig(input: unknown): ExperimentConfig {
+  const result = v.safeParse(ExperimentConfigSchema, input);
+  if (!result.success) {
+    const messages = result.issues.slice(0, 3).map((issue) => {
+      const path = v.getDotPath(issue) ?? '(config)';
+      return `${path}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid experiment config: ${messages.join('; ')}`);
+  }
+  const config = result.output;
+  if (config.data.source !== 'synthetic' && !config.data.dir && !config.data.archive) {
+    throw new ConfigError(`Invalid experiment config: data.dir: source "${config.data.source}" needs a data folder`);
+  }
+  return config;
+}
+
+/** Training length in iterations, from `iterations` or `epochs` of the training set. */
+export function totalIterations(train: TrainConfig, trainSize: number): number {
+  if (train.iterations !== undefined) return train.iterations;
+  const epochs = train.epochs ?? 1;
+  return epochs * Math.max(1, Math.ceil(trainSize / train.batchSize));
+}

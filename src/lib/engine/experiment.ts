@@ -1,0 +1,77 @@
+/**
+ * runExperiment: config in, events out, results returned. The same function
+ * runs in the page's worker, the CLI and the tests; the caller supplies where
+ * data bytes come from and what to do with events.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseConfig, totalIterations, type ExperimentConfig } from './config';
+import { loadDataset } from './data/dataset';
+import type { FileSource } from './data/types';
+import { getMethod } from './methods/registry';
+import type { MethodContext } from './methods/method';
+import { ProgressPlan } from './methods/round';
+import { createModel } from './models/registry';
+import type { EmitEvent, RunResults } from './results';
+import { initBackend, type BackendInfo } from './runtime/backend';
+import { RunControl } from './train/control';
+
+export interface RunOptions {
+  /** Where CIFAR files come from; null for the synthetic set. */
+  files: FileSource | null;
+  emit?: EmitEvent;
+  control?: RunControl;
+  /** Backend already chosen by the host (the page reports it before the run); else the config's is initialised. */
+  backend?: BackendInfo;
+}
+
+export async function runExperiment(input: unknown, options: RunOptions): Promise<RunResults> {
+  const config: ExperimentConfig = parseConfig(input);
+  const emit: EmitEvent = options.emit ?? (() => {});
+  const control = options.control ?? new RunControl();
+  const startedAt = new Date();
+  const backend = options.backend ?? (await initBackend(config.backend));
+  emit({ type: 'backend', info: backend });
+  emit({ type: 'status', message: `Loading ${config.data.source} data` });
+  const dataset = await loadDataset(config.data, config.seed, options.files);
+  try {
+    const method = getMethod(config.method);
+    const ctx: MethodContext = {
+      config,
+      dataset,
+      emit,
+      control,
+      iterations: totalIterations(config.train, dataset.train.size),
+      createModel: (initSeed, numClasses = dataset.numClasses) =>
+        createModel(config.model.arch, config.model.width, numClasses, initSeed),
+      progress: new ProgressPlan(),
+      plannedRounds: method.plannedRounds(config),
+    };
+    emit({ type: 'status', message: `Running ${method.name} on ${backend.backend}` });
+    const output = await method.run(ctx);
+    const all = [...output.rounds, ...Object.values(output.controls ?? {}).flat()];
+    const images = all.reduce((n, r) => n + r.imagesPerSecond * r.trainSeconds, 0);
+    const seconds = all.reduce((n, r) => n + r.trainSeconds, 0);
+    const results: RunResults = {
+      config,
+      method: config.method,
+      backend: tf.getBackend(),
+      adapter: backend.adapter?.architecture || null,
+      backendInfo: backend,
+      dataset: {
+        source: dataset.source,
+        train: dataset.train.size,
+        validation: dataset.validation?.size ?? 0,
+        test: dataset.test.size,
+        classes: dataset.numClasses,
+      },
+      ...output,
+      imagesPerSecond: seconds > 0 ? images / seconds : 0,
+      seconds: (Date.now() - startedAt.getTime()) / 1000,
+      startedAt: startedAt.toISOString(),
+    };
+    emit({ type: 'done', results });
+    return results;
+  } finally {
+    dataset.dispose();
+  }
+}

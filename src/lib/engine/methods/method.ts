@@ -1,0 +1,36 @@
+/**
+ * The one interface every pruning method implements. A method is one file and
+ * one line in registry.ts; it talks to the lab only through MethodContext.
+ */
+import type { ExperimentConfig, MethodName } from '../config';
+import type { Dataset } from '../data/types';
+import type { Model } from '../models/model';
+import type { EmitEvent, MethodOutput } from '../results';
+import type { RunControl } from '../train/control';
+import type { ProgressPlan } from './round';
+
+export interface MethodContext {
+  config: ExperimentConfig;
+  dataset: Dataset;
+  emit: EmitEvent;
+  control: RunControl;
+  /** Iterations of one full training run of the configured schedule. */
+  iterations: number;
+  /** The configured architecture, initialised from `initSeed`, with `numClasses` outputs (default: the dataset's). */
+  createModel(initSeed: number, numClasses?: number): Model;
+  /** Iterations planned and done, for the ETA: a method adds what it will train up front. */
+  progress: ProgressPlan;
+  /** Rounds the run will show in its progress bar. */
+  plannedRounds: number;
+}
+
+export interface PruningMethod {
+  name: MethodName;
+  /** One line for the page's method picker. */
+  summary: string;
+  /** Where this implementation departs from its paper, shown in the page and README; null if faithful. */
+  differences: string | null;
+  /** Rounds of training the progress bar shows, for the config. */
+  plannedRounds(config: ExperimentConfig): number;
+  run(ctx: MethodContext): Promise<MethodOutput>;
+}

@@ -1,0 +1,116 @@
+/**
+ * Train one network for one round and report it the way every method does:
+ * progress with an ETA, evaluation points, and the round's measured result.
+ */
+import type { MaskSet } from '../masks/mask';
+import { measureLayers } from '../masks/mask';
+import type { Model, ModelState } from '../models/model';
+import type { CurvePoint, RoundResult, SeriesName } from '../results';
+import { train, type EvalPoint, type GradientHook, type TrainResult } from '../train/trainer';
+import type { MethodContext } from './method';
+
+export interface RoundOptions {
+  series: SeriesName;
+  round: number;
+  model: Model;
+  masks: MaskSet | null;
+  dataSeed: number;
+  from?: number;
+  to?: number;
+  snapshotAt?: number;
+  onSnapshot?: (state: ModelState) => void;
+  gradientHook?: GradientHook;
+  onEpochEnd?: (epoch: number, iteration: number) => Promise<boolean | void> | boolean | void;
+}
+
+export function curvePoint(point: EvalPoint): CurvePoint {
+  return {
+    iteration: point.iteration,
+    trainLoss: point.trainLoss,
+    validationLoss: point.validation?.loss ?? null,
+    validationAccuracy: point.validation?.accuracy ?? null,
+    testLoss: point.test.loss,
+    testAccuracy: point.test.accuracy,
+  };
+}
+
+/** Tracks iterations done against the plan, for the ETA. */
+export class ProgressPlan {
+  private planned = 0;
+  private done = 0;
+  private seconds = 0;
+
+  add(iterations: number): void {
+    this.planned += iterations;
+  }
+
+  record(iterations: number, seconds: number): void {
+    this.done += iterations;
+    this.seconds += seconds;
+  }
+
+  /** Fraction done and seconds left, counting `inFlight` iterations of the current round. */
+  estimate(inFlight: number, inFlightSeconds: number): { fractionDone: number; etaSeconds: number | null } {
+    const done = this.done + inFlight;
+    const seconds = this.seconds + inFlightSeconds;
+    const planned = Math.max(this.planned, done);
+    const fractionDone = planned === 0 ? 0 : done / planned;
+    const etaSeconds = done > 0 && seconds > 0 ? ((planned - done) * seconds) / done : null;
+    return { fractionDone, etaSeconds };
+  }
+}
+
+export async function trainRound(
+  ctx: MethodContext,
+  options: RoundOptions,
+): Promise<{ result: RoundResult; training: TrainResult }> {
+  const from = options.from ?? 0;
+  const to = options.to ?? ctx.iterations;
+  const startedAt = performance.now();
+  const sparsityAtStart = options.masks?.sparsity() ?? 0;
+  const training = await train({
+    model: options.model,
+    dataset: ctx.dataset,
+    train: ctx.config.train,
+    dataSeed: options.dataSeed,
+    from,
+    to,
+    masks: options.masks,
+    snapshotAt: options.snapshotAt,
+    onSnapshot: options.onSnapshot,
+    gradientHook: options.gradientHook,
+    onEpochEnd: options.onEpochEnd,
+    control: ctx.control,
+    onProgress: (p) => {
+      const elapsed = (performance.now() - startedAt) / 1000;
+      ctx.emit({
+        type: 'progress',
+        series: options.series,
+        round: options.round,
+        rounds: ctx.plannedRounds,
+        iteration: p.iteration,
+        iterations: to,
+        imagesPerSecond: p.imagesPerSecond,
+        ...ctx.progress.estimate(p.iteration - from, elapsed),
+      });
+    },
+    onEval: (point) =>
+      ctx.emit({ type: 'eval', series: options.series, round: options.round, sparsity: sparsityAtStart, point: curvePoint(point) }),
+  });
+  ctx.progress.record(training.iterations, (performance.now() - startedAt) / 1000);
+  const measured = await measureLayers(options.model);
+  const result: RoundResult = {
+    round: options.round,
+    sparsity: measured.sparsity,
+    layers: measured.layers,
+    testAccuracy: training.final.test.accuracy,
+    earlyStopIteration: training.earlyStop.iteration,
+    testAccuracyAtEarlyStop: training.earlyStop.testAccuracy,
+    trainSeconds: training.seconds,
+    iterations: training.iterations,
+    imagesPerSecond: training.imagesPerSecond,
+    curve: training.evals.map(curvePoint),
+  };
+  ctx.emit({ type: 'round', series: options.series, result });
+  return { result, training };
+}

@@ -1,0 +1,80 @@
+/**
+ * results.json and the events a run emits. The keys named in
+ * ../shared/reference/experiment-contract.md keep their names and meanings.
+ */
+import type { ExperimentConfig, MethodName } from './config';
+import type { LayerCount } from './masks/mask';
+import type { BackendInfo } from './runtime/backend';
+
+export interface CurvePoint {
+  iteration: number;
+  trainLoss: number;
+  validationLoss: number | null;
+  validationAccuracy: number | null;
+  testLoss: number;
+  testAccuracy: number;
+}
+
+export interface RoundResult {
+  round: number;
+  /** Fraction of prunable weights exactly zero in the evaluated network. */
+  sparsity: number;
+  layers: LayerCount[];
+  testAccuracy: number;
+  earlyStopIteration: number;
+  testAccuracyAtEarlyStop: number;
+  trainSeconds: number;
+  iterations: number;
+  imagesPerSecond: number;
+  curve: CurvePoint[];
+}
+
+export type SeriesName = 'ticket' | 'randomReinit' | 'randomPrune' | string;
+
+export interface MethodOutput {
+  rounds: RoundResult[];
+  controls?: Partial<Record<'randomReinit' | 'randomPrune', RoundResult[]>>;
+  /** EarlyBird / WORM. */
+  ticket?: Record<string, unknown>;
+  /** COLT. */
+  colt?: Record<string, unknown>;
+}
+
+export interface RunResults extends MethodOutput {
+  config: ExperimentConfig;
+  method: MethodName;
+  backend: string;
+  /** WebGPU adapter architecture (e.g. `swiftshader`), null where no adapter was found. */
+  adapter: string | null;
+  backendInfo: BackendInfo;
+  dataset: { source: string; train: number; validation: number; test: number; classes: number };
+  imagesPerSecond: number;
+  seconds: number;
+  startedAt: string;
+}
+
+export interface ProgressEvent {
+  type: 'progress';
+  series: SeriesName;
+  round: number;
+  rounds: number;
+  iteration: number;
+  iterations: number;
+  imagesPerSecond: number;
+  /** Seconds left in the whole run, from the measured speed; null until measured. */
+  etaSeconds: number | null;
+  fractionDone: number;
+}
+
+export type EngineEvent =
+  | { type: 'status'; message: string }
+  | { type: 'backend'; info: BackendInfo }
+  | ProgressEvent
+  | { type: 'eval'; series: SeriesName; round: number; sparsity: number; point: CurvePoint }
+  | { type: 'round'; series: SeriesName; result: RoundResult }
+  /** Method-specific views (mask distances, channel masks, overlaps...): the UI draws by `view`. */
+  | { type: 'view'; view: string; data: unknown }
+  | { type: 'done'; results: RunResults }
+  | { type: 'error'; message: string };
+
+export type EmitEvent = (event: EngineEvent) => void;

@@ -1,0 +1,398 @@
+/**
+ * Training kernels for the tfjs 4.22 wasm backend.
+ *
+ * Out of the box that backend cannot train a conv net: it has no
+ * `Conv2DBackpropFilter` kernel at all, and its `Conv2DBackpropInput` and
+ * transposed `BatchMatMul` run as scalar loops that are several times slower
+ * than the XNNPACK forward convolution and plain matmul it also ships.
+ *
+ * The kernels registered here are compositions of kernels the wasm backend
+ * already has (Conv2D, Transpose, PadV2, Reshape, Slice, Reverse and the
+ * non-transposed BatchMatMul), called directly through their kernel functions
+ * so that no tensors are created and the engine never sees the intermediates.
+ * Every intermediate is freed with `backend.disposeData` before returning.
+ */
+import * as tf from '@tensorflow/tfjs';
+// Imported for its side effect: the stock wasm kernels must be registered
+// before we can look up and wrap the ones we replace.
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type TensorInfo = tf.TensorInfo;
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: BackendWasm;
+  attrs?: tf.NamedAttrMap;
+}
+
+/**
+ * Marks our configs in the global kernel registry. `Symbol.for` is shared by
+ * every copy of this module (a bundler or test runner may load two), so a
+ * second copy sees the kernels as already replaced instead of wrapping its
+ * own replacement.
+ */
+const REPLACEMENT_MARK = Symbol.for('lottery-lab.wasm-training-kernel');
+
+type MarkedKernelConfig = tf.KernelConfig & { [REPLACEMENT_MARK]?: true };
+
+const WASM = 'wasm';
+
+/** The stock kernels we delegate to, captured when we replace them. */
+let originalBatchMatMul: tf.KernelConfig | null = null;
+let originalConv2DBackpropInput: tf.KernelConfig | null = null;
+
+function onlyOutput(result: TensorInfo | TensorInfo[]): TensorInfo {
+  if (Array.isArray(result)) {
+    if (result.length !== 1) throw new Error(`expected one output, got ${result.length}`);
+    return result[0];
+  }
+  return result;
+}
+
+/** Runs a wasm kernel function directly, outside the engine. */
+function runKernel(
+  config: tf.KernelConfig,
+  backend: BackendWasm,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): TensorInfo {
+  return onlyOutput(config.kernelFunc({ inputs, backend, attrs }));
+}
+
+function requireInput(inputs: tf.NamedTensorInfoMap, name: string): TensorInfo {
+  const info = inputs[name];
+  if (info == null) throw new Error(`missing kernel input '${name}'`);
+  return info;
+}
+
+function wasmKernel(name: string): tf.KernelConfig {
+  const config = tf.getKernel(name, WASM);
+  if (config == null) throw new Error(`the wasm backend has no '${name}' kernel`);
+  return config;
+}
+
+/**
+ * Collects the intermediate tensors of one kernel call so they are all freed,
+ * also when a step throws halfway.
+ */
+class Scratch {
+  private readonly held: TensorInfo[] = [];
+
+  constructor(private readonly backend: BackendWasm) {}
+
+  keep(info: TensorInfo): TensorInfo {
+    this.held.push(info);
+    return info;
+  }
+
+  run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): TensorInfo {
+    return this.keep(runKernel(wasmKernel(name), this.backend, inputs, attrs));
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run(tf.Transpose, { x }, { perm });
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run(tf.Reshape, { x }, { shape });
+  }
+
+  freeAll(): void {
+    for (const info of this.held) this.backend.disposeData(info.dataId);
+    this.held.length = 0;
+  }
+}
+
+/** Runs `body` with a scratch area and frees whatever it kept. */
+function withScratch(backend: BackendWasm, body: (scratch: Scratch) => TensorInfo): TensorInfo {
+  const scratch = new Scratch(backend);
+  try {
+    return body(scratch);
+  } finally {
+    scratch.freeAll();
+  }
+}
+
+interface SignedPads {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * Forward NHWC Conv2D whose paddings may be negative: a negative pad means
+ * the rows or columns on that side are never reached by the output, so they
+ * are cropped away with Slice and the rest is zero-padded explicitly.
+ * Returns a fresh tensor owned by the caller.
+ */
+function conv2dWithSignedPads(
+  scratch: Scratch,
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  pads: SignedPads,
+  dilations: [number, number],
+): TensorInfo {
+  const cropTop = Math.max(0, -pads.top);
+  const cropBottom = Math.max(0, -pads.bottom);
+  const cropLeft = Math.max(0, -pads.left);
+  const cropRight = Math.max(0, -pads.right);
+  let input = x;
+  if (cropTop + cropBottom + cropLeft + cropRight > 0) {
+    const [n, h, w, c] = x.shape;
+    input = scratch.run(
+      tf.Slice,
+      { x },
+      { begin: [0, cropTop, cropLeft, 0], size: [n, h - cropTop - cropBottom, w - cropLeft - cropRight, c] },
+    );
+  }
+  const explicitPad: tf.NamedAttrMap['pad'] = [
+    [0, 0],
+    [Math.max(0, pads.top), Math.max(0, pads.bottom)],
+    [Math.max(0, pads.left), Math.max(0, pads.right)],
+    [0, 0],
+  ];
+  return runKernel(
+    wasmKernel(tf.Conv2D),
+    backend,
+    { x: input, filter },
+    { strides: [1, 1], dilations, pad: explicitPad, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap,
+  );
+}
+
+function assertShape(actual: number[], expected: number[], what: string): void {
+  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+    throw new Error(`${what}: produced shape [${actual}] but expected [${expected}]`);
+  }
+}
+
+function assertUnitDilations(attrs: tf.NamedAttrMap, kernel: string): void {
+  const dilations = (attrs as { dilations?: number | number[] }).dilations;
+  if (dilations == null) return;
+  const values = typeof dilations === 'number' ? [dilations] : dilations;
+  if (values.some((d) => d !== 1)) {
+    throw new Error(`${kernel} on wasm supports dilations of 1 only, got ${String(dilations)}`);
+  }
+}
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{n,oh,ow} x[n, oh·s−padTop+kh, ow·s−padLeft+kw, ci] · dy[n,oh,ow,co].
+ *
+ * Read with the batch axis as the reduction axis this is itself a forward
+ * convolution: x as a batch of Ci single images [Ci,H,W,N] with N channels,
+ * dy as an OH×OW filter [OH,OW,N,Co] applied with dilation = stride, giving
+ * [Ci,KH,KW,Co]. One XNNPACK convolution replaces the missing kernel.
+ */
+function conv2dBackpropFilter(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const x = requireInput(inputs, 'x');
+  const dy = requireInput(inputs, 'dy');
+  if (attrs.dataFormat !== 'NHWC') {
+    throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${attrs.dataFormat}`);
+  }
+  assertUnitDilations(args.attrs ?? {}, tf.Conv2DBackpropFilter);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  assertShape(dy.shape, [info.batchSize, outHeight, outWidth, info.outChannels], 'Conv2DBackpropFilter dy');
+
+  return withScratch(backend, (scratch) => {
+    // The padded input must be exactly as tall as the dilated dy "filter"
+    // plus KH−1 rows, so the conv yields KH rows; bottom/right follow from
+    // that and are negative when trailing input rows are never read.
+    const pads: SignedPads = {
+      top: info.padInfo.top,
+      left: info.padInfo.left,
+      bottom: (outHeight - 1) * strideHeight + filterHeight - info.padInfo.top - inHeight,
+      right: (outWidth - 1) * strideWidth + filterWidth - info.padInfo.left - inWidth,
+    };
+    const imagesPerChannel = scratch.transpose(x, [3, 1, 2, 0]); // [Ci,H,W,N]
+    const dyAsFilter = scratch.transpose(dy, [1, 2, 0, 3]); // [OH,OW,N,Co]
+    const perChannel = scratch.keep(
+      conv2dWithSignedPads(scratch, backend, imagesPerChannel, dyAsFilter, pads, [strideHeight, strideWidth]),
+    ); // [Ci,KH,KW,Co]
+    const dW = runKernel(wasmKernel(tf.Transpose), backend, { x: perChannel }, { perm: [1, 2, 0, 3] });
+    assertShape(dW.shape, attrs.filterShape, 'Conv2DBackpropFilter');
+    return dW;
+  });
+}
+
+/**
+ * dx is the forward convolution of dy — with zeros inserted between its rows
+ * and columns when the stride is above 1 — by the filter rotated 180° with
+ * its in/out channels swapped, padded KH−1−padTop on top (and so on).
+ */
+function conv2dBackpropInput(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  if (attrs.dataFormat !== 'NHWC') {
+    // Never reached in training (wasm Conv2D itself is NHWC only), so the
+    // stock scalar kernel is good enough here.
+    if (originalConv2DBackpropInput == null) throw new Error('original Conv2DBackpropInput is missing');
+    return runKernel(originalConv2DBackpropInput, backend, inputs, args.attrs);
+  }
+  assertUnitDilations(args.attrs ?? {}, tf.Conv2DBackpropInput);
+  const dy = requireInput(inputs, 'dy');
+  const filter = requireInput(inputs, 'filter');
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize, inHeight, inWidth, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const { strideHeight, strideWidth } = info;
+  assertShape(dy.shape, [batchSize, outHeight, outWidth, outChannels], 'Conv2DBackpropInput dy');
+
+  return withScratch(backend, (scratch) => {
+    let spread: TensorInfo = dy;
+    if (strideHeight > 1 || strideWidth > 1) {
+      // Zero insertion: give each dy pixel a (s−1)-wide block of zeros below
+      // and to the right, then fold the blocks back into the spatial axes.
+      const blocks = scratch.reshape(dy, [batchSize, outHeight, 1, outWidth, 1, outChannels]);
+      const padded = scratch.run(
+        tf.PadV2,
+        { x: blocks },
+        {
+          paddings: [[0, 0], [0, 0], [0, strideHeight - 1], [0, 0], [0, strideWidth - 1], [0, 0]],
+          constantValue: 0,
+        },
+      );
+      spread = scratch.reshape(padded, [batchSize, outHeight * strideHeight, outWidth * strideWidth, outChannels]);
+    }
+    const rotated = scratch.run(tf.Reverse, { x: filter }, { dims: [0, 1] });
+    const swapped = scratch.transpose(rotated, [0, 1, 3, 2]); // [KH,KW,Co,Ci]
+    const spreadHeight = spread.shape[1];
+    const spreadWidth = spread.shape[2];
+    const top = filterHeight - 1 - info.padInfo.top;
+    const left = filterWidth - 1 - info.padInfo.left;
+    // Output height = spreadHeight + top + bottom − KH + 1 must equal H.
+    const pads: SignedPads = {
+      top,
+      left,
+      bottom: inHeight - spreadHeight + filterHeight - 1 - top,
+      right: inWidth - spreadWidth + filterWidth - 1 - left,
+    };
+    const dx = conv2dWithSignedPads(scratch, backend, spread, swapped, pads, [1, 1]);
+    assertShape(dx.shape, attrs.inputShape, 'Conv2DBackpropInput');
+    return dx;
+  });
+}
+
+/** Swaps the last two axes. */
+function lastTwoAxesSwapped(rank: number): number[] {
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return perm;
+}
+
+const elementCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The stock kernel handles transposeA/B with a blocked scalar loop; only an
+ * untransposed product of two unbatched operands reaches XNNPACK's fully
+ * connected operator. That operator repacks its right operand (the
+ * "weights") whenever it is a new tensor, and the repack is the expensive
+ * part — about as costly as a Transpose of it — because the variables change
+ * every step. So we first make the product untransposed with explicit
+ * Transposes, and pick whichever of
+ *
+ *   op(A)·op(B)   or   (op(B)ᵀ·op(A)ᵀ)ᵀ
+ *
+ * moves and packs fewer elements. For backprop through a wide dense layer
+ * (dy·Wᵀ with W of 16384×256 and dy of 16×256) the swapped form packs the
+ * small dy instead of the big W and is several times faster.
+ */
+function batchMatMul(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
+  const original = originalBatchMatMul;
+  if (original == null) throw new Error('original BatchMatMul is missing');
+  if (!attrs.transposeA && !attrs.transposeB) return runKernel(original, backend, inputs, args.attrs);
+  const a = requireInput(inputs, 'a');
+  const b = requireInput(inputs, 'b');
+  const sizeA = elementCount(a.shape);
+  const sizeB = elementCount(b.shape);
+  const rows = a.shape[a.shape.length - (attrs.transposeA ? 1 : 2)]!;
+  const cols = b.shape[b.shape.length - (attrs.transposeB ? 2 : 1)]!;
+  const batch = Math.max(elementCount(a.shape.slice(0, -2)), elementCount(b.shape.slice(0, -2)));
+  const sizeOut = batch * rows * cols;
+  // Elements transposed plus elements packed as weights, for each form.
+  const directCost = (attrs.transposeA ? sizeA : 0) + (attrs.transposeB ? sizeB : 0) + sizeB;
+  const swappedCost = (attrs.transposeB ? 0 : sizeB) + (attrs.transposeA ? 0 : sizeA) + sizeA + sizeOut;
+  const noTranspose = { ...args.attrs, transposeA: false, transposeB: false };
+  return withScratch(backend, (scratch) => {
+    if (directCost <= swappedCost) {
+      const plainA = attrs.transposeA ? scratch.transpose(a, lastTwoAxesSwapped(a.shape.length)) : a;
+      const plainB = attrs.transposeB ? scratch.transpose(b, lastTwoAxesSwapped(b.shape.length)) : b;
+      return runKernel(original, backend, { a: plainA, b: plainB }, noTranspose);
+    }
+    const left = attrs.transposeB ? b : scratch.transpose(b, lastTwoAxesSwapped(b.shape.length));
+    const right = attrs.transposeA ? a : scratch.transpose(a, lastTwoAxesSwapped(a.shape.length));
+    const productT = scratch.keep(runKernel(original, backend, { a: left, b: right }, noTranspose));
+    return runKernel(wasmKernel(tf.Transpose), backend, { x: productT }, { perm: lastTwoAxesSwapped(productT.shape.length) });
+  });
+}
+
+function isOurs(config: tf.KernelConfig | undefined): boolean {
+  return config != null && (config as MarkedKernelConfig)[REPLACEMENT_MARK] === true;
+}
+
+/**
+ * Replaces (or adds) one wasm kernel and returns the config it replaced.
+ * The original's setupFunc is carried over: tfjs runs setup functions only
+ * for registered configs when the backend is set, and the stock kernel we
+ * delegate to needs its wasm function bindings.
+ */
+function replaceKernel(kernelName: string, kernelFunc: (args: KernelArgs) => TensorInfo): tf.KernelConfig | null {
+  const original = tf.getKernel(kernelName, WASM) ?? null;
+  if (original != null) tf.unregisterKernel(kernelName, WASM);
+  const replacement: MarkedKernelConfig = {
+    kernelName,
+    backendName: WASM,
+    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    setupFunc: original?.setupFunc,
+    disposeFunc: original?.disposeFunc,
+    [REPLACEMENT_MARK]: true,
+  };
+  tf.registerKernel(replacement);
+  return original;
+}
+
+/**
+ * Registers the wasm training kernels. Idempotent, and safe to call before
+ * or after `tf.setBackend('wasm')`.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (isOurs(tf.getKernel(tf.BatchMatMul, WASM))) return;
+  const matMul = replaceKernel(tf.BatchMatMul, batchMatMul);
+  if (matMul == null) throw new Error('the wasm backend has no BatchMatMul kernel to wrap');
+  originalBatchMatMul = matMul;
+  originalConv2DBackpropInput = replaceKernel(tf.Conv2DBackpropInput, conv2dBackpropInput);
+  replaceKernel(tf.Conv2DBackpropFilter, conv2dBackpropFilter);
+}
+
+/** True once our kernels are the ones registered for wasm. */
+export function wasmTrainingKernelsRegistered(): boolean {
+  return (
+    isOurs(tf.getKernel(tf.BatchMatMul, WASM)) &&
+    isOurs(tf.getKernel(tf.Conv2DBackpropInput, WASM)) &&
+    isOurs(tf.getKernel(tf.Conv2DBackpropFilter, WASM))
+  );
+}

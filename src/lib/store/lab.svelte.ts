@@ -1,0 +1,121 @@
+/**
+ * The page's state: the experiment being edited, the data files added to
+ * it, the backend the worker chose, and the run in progress. Components read
+ * and edit this; only this talks to the engine worker.
+ */
+import { parseConfig, type BackendRequest, type ExperimentConfig } from '../engine/config';
+import type { BackendInfo } from '../engine/runtime/backend';
+import { EngineClient, type RunHandle } from '../worker/client';
+import type { DataLocation } from '../worker/protocol';
+import { dataLocation, describeAddedFiles } from './data-files';
+import { RunState } from './run.svelte';
+import { readUrlState, type InitialState } from './url-state';
+
+export type CheckedConfig = { config: ExperimentConfig; error: null } | { config: null; error: string };
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Lab {
+  /** The experiment as edited in the builder; fields a user cleared are undefined and take their defaults. */
+  draft: ExperimentConfig;
+  /** What was wrong with the link the page was opened with. */
+  urlError: string | null;
+  /** The draft validated, with defaults filled in: what a run and the link use. */
+  readonly checked: CheckedConfig = $derived.by(() => {
+    try {
+      return { config: parseConfig($state.snapshot(this.draft)), error: null };
+    } catch (error) {
+      return { config: null, error: messageOf(error) };
+    }
+  });
+
+  /** CIFAR files picked or dropped, by name; they never go into the link. */
+  addedFiles = $state.raw<Record<string, File> | null>(null);
+  /** Files added that are not CIFAR data. */
+  filesError = $state<string | null>(null);
+  /** Where a run would read its data, or why it cannot. */
+  readonly data: { location: DataLocation; error: null } | { location: null; error: string } = $derived.by(() => {
+    try {
+      return { location: dataLocation(this.draft.data, this.addedFiles), error: null };
+    } catch (error) {
+      return { location: null, error: messageOf(error) };
+    }
+  });
+
+  backend = $state.raw<BackendInfo | null>(null);
+  backendError = $state<string | null>(null);
+  private probedRequest: BackendRequest | null = null;
+
+  readonly run = new RunState();
+  private readonly client = new EngineClient();
+  private handle: RunHandle | null = null;
+
+  constructor(initial: InitialState) {
+    this.draft = $state(structuredClone(initial.config));
+    this.urlError = $state(initial.error);
+  }
+
+  /** Take the experiment from a link pasted into the address bar. */
+  loadUrl(location: { hash: string; search: string }): void {
+    const initial = readUrlState(location);
+    this.draft = structuredClone(initial.config);
+    this.urlError = initial.error;
+    if (!this.run.active && this.draft.backend !== this.probedRequest) void this.probe();
+  }
+
+  /** Initialise the draft's backend in the worker so the page can say which one trains. */
+  async probe(): Promise<void> {
+    const request = this.draft.backend;
+    this.probedRequest = request;
+    this.backend = null;
+    this.backendError = null;
+    try {
+      this.backend = await this.client.probe(request);
+    } catch (error) {
+      this.backendError = messageOf(error);
+    }
+  }
+
+  addFiles(list: File[]): void {
+    if (list.length === 0) return;
+    try {
+      const added = describeAddedFiles(list);
+      this.addedFiles = added.files;
+      this.draft.data = { ...this.draft.data, ...added.data };
+      this.filesError = null;
+    } catch (error) {
+      this.filesError = messageOf(error);
+    }
+  }
+
+  start(): void {
+    const config = this.checked.config;
+    if (!config || this.run.active) return;
+    const { location, error } = this.data;
+    if (!location) {
+      this.run.refuse(error);
+      return;
+    }
+    this.run.begin();
+    this.handle = this.client.run(config, location, (event) => this.run.apply(event));
+    // The failure itself arrives as an error event; the promise only repeats it.
+    this.handle.done.catch(() => {});
+  }
+
+  pause(): void {
+    this.handle?.pause();
+    this.run.phase = 'paused';
+  }
+
+  resume(): void {
+    this.handle?.resume();
+    this.run.phase = 'running';
+  }
+
+  stop(): void {
+    this.handle?.stop();
+    this.run.phase = 'stopping';
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * What the page knows about the current run, built only from engine events.
+ * Views read the parts they draw; which parts exist depends on which events
+ * arrived, never on the method's name.
+ */
+import type { BackendInfo } from '../engine/runtime/backend';
+import type { CurvePoint, EngineEvent, ProgressEvent, RoundResult, RunResults, SeriesName } from '../engine/results';
+
+export type RunPhase = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
+
+/** The training curve of the round being trained now. */
+export interface LiveCurve {
+  series: SeriesName;
+  round: number;
+  sparsity: number;
+  points: CurvePoint[];
+}
+
+export interface RunFailure {
+  message: string;
+  /** True when the run failed before training started: loading the data is what it was doing. */
+  beforeTraining: boolean;
+}
+
+type Handlers = { [K in EngineEvent['type']]: (event: Extract<EngineEvent, { type: K }>) => void };
+
+export class RunState {
+  phase = $state<RunPhase>('idle');
+  status = $state<string | null>(null);
+  backend = $state.raw<BackendInfo | null>(null);
+  progress = $state.raw<ProgressEvent | null>(null);
+  curve = $state.raw<LiveCurve | null>(null);
+  /** Every finished round, by series, in arrival order. */
+  rounds = $state.raw<Record<SeriesName, RoundResult[]>>({});
+  latestRound = $state.raw<{ series: SeriesName; result: RoundResult } | null>(null);
+  /** Latest data of each method-specific view, by view name. */
+  views = $state.raw<Record<string, unknown>>({});
+  results = $state.raw<RunResults | null>(null);
+  failure = $state.raw<RunFailure | null>(null);
+
+  readonly active = $derived(this.phase === 'running' || this.phase === 'paused' || this.phase === 'stopping');
+
+  private readonly handlers: Handlers = {
+    status: (event) => (this.status = event.message),
+    backend: (event) => (this.backend = event.info),
+    progress: (event) => (this.progress = event),
+    eval: (event) => {
+      const current = this.curve;
+      const sameRound = current !== null && current.series === event.series && current.round === event.round;
+      this.curve = {
+        series: event.series,
+        round: event.round,
+        sparsity: event.sparsity,
+        points: sameRound ? [...current.points, event.point] : [event.point],
+      };
+    },
+    round: (event) => {
+      this.rounds = { ...this.rounds, [event.series]: [...(this.rounds[event.series] ?? []), event.result] };
+      this.latestRound = { series: event.series, result: event.result };
+    },
+    view: (event) => (this.views = { ...this.views, [event.view]: event.data }),
+    done: (event) => {
+      this.results = event.results;
+      this.phase = 'done';
+      this.status = null;
+    },
+    error: (event) => {
+      if (this.phase === 'stopping') {
+        this.phase = 'stopped';
+      } else {
+        this.phase = 'failed';
+        this.failure = { message: event.message, beforeTraining: this.progress === null };
+      }
+      this.status = null;
+    },
+  };
+
+  /** Forget the previous run and show a new one as running. */
+  begin(): void {
+    this.phase = 'running';
+    this.status = 'Starting';
+    this.backend = null;
+    this.progress = null;
+    this.curve = null;
+    this.rounds = {};
+    this.latestRound = null;
+    this.views = {};
+    this.results = null;
+    this.failure = null;
+  }
+
+  /** A run that could not be started at all (no data to hand the worker). */
+  refuse(message: string): void {
+    this.begin();
+    this.handlers.error({ type: 'error', message });
+  }
+
+  apply(event: EngineEvent): void {
+    (this.handlers[event.type] as (event: EngineEvent) => void)(event);
+  }
+}

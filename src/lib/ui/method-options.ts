@@ -1,0 +1,11 @@
+/**
+ * The option panels each method reads from the config. The builder shows the
+ * panels of the chosen method; a new method adds its line here.
+ */
+import type { Component } from 'svelte';
+import type { ExperimentConfig, MethodName } from '../engine/config';
+import PruneOptions from './PruneOptions.svelte';
+
+export const METHOD_OPTIONS: Partial<Record<MethodName, Component<{ config: ExperimentConfig }>[]>> = {
+  imp: [PruneOptions],
+};

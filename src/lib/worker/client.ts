@@ -1,0 +1,65 @@
+/** The page's handle on the engine worker: start a run, steer it, receive its events. */
+import type { BackendRequest, ExperimentConfigInput } from '../engine/config';
+import type { BackendInfo } from '../engine/runtime/backend';
+import type { EngineEvent, RunResults } from '../engine/results';
+import { PROBE_RUN_ID, type DataLocation, type FromWorker, type ToWorker } from './protocol';
+
+export interface RunHandle {
+  runId: string;
+  done: Promise<RunResults>;
+  pause(): void;
+  resume(): void;
+  stop(): void;
+}
+
+export class EngineClient {
+  private readonly worker: Worker;
+  private listeners = new Map<string, (event: EngineEvent) => void>();
+
+  constructor() {
+    this.worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
+    this.worker.onmessage = (message: MessageEvent<FromWorker>) => this.listeners.get(message.data.runId)?.(message.data.event);
+  }
+
+  /** Initialise the backend in the worker and report what was chosen. */
+  probe(backend: BackendRequest): Promise<BackendInfo> {
+    return new Promise((resolve, reject) => {
+      this.listeners.set(PROBE_RUN_ID, (event) => {
+        this.listeners.delete(PROBE_RUN_ID);
+        if (event.type === 'backend') resolve(event.info);
+        else reject(new Error(event.type === 'error' ? event.message : 'Unexpected probe answer'));
+      });
+      this.send({ type: 'probe', backend });
+    });
+  }
+
+  private send(command: ToWorker): void {
+    this.worker.postMessage(command);
+  }
+
+  run(config: ExperimentConfigInput, data: DataLocation, onEvent: (event: EngineEvent) => void): RunHandle {
+    const runId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const done = new Promise<RunResults>((resolve, reject) => {
+      this.listeners.set(runId, (event) => {
+        onEvent(event);
+        if (event.type === 'done' || event.type === 'error') {
+          this.listeners.delete(runId);
+          if (event.type === 'done') resolve(event.results);
+          else reject(new Error(event.message));
+        }
+      });
+    });
+    this.send({ type: 'run', runId, config, data });
+    return {
+      runId,
+      done,
+      pause: () => this.send({ type: 'pause' }),
+      resume: () => this.send({ type: 'resume' }),
+      stop: () => this.send({ type: 'stop' }),
+    };
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+  }
+}

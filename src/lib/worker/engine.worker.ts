@@ -1,0 +1,55 @@
+/**
+ * The Web Worker that hosts the engine for the page, so training never blocks
+ * the main thread. It turns messages into runExperiment calls and posts every
+ * engine event back.
+ */
+import '../engine/runtime/wasm-paths.browser';
+import { parseConfig, type BackendRequest } from '../engine/config';
+import { mapFileSource, urlFileSource } from '../engine/data/sources';
+import type { FileSource } from '../engine/data/types';
+import { runExperiment } from '../engine/experiment';
+import type { EngineEvent } from '../engine/results';
+import { initBackend } from '../engine/runtime/backend';
+import { RunControl, StopRequested } from '../engine/train/control';
+import { PROBE_RUN_ID, type DataLocation, type FromWorker, type ToWorker } from './protocol';
+
+let control: RunControl | null = null;
+
+function fileSource(data: DataLocation): FileSource | null {
+  if (data.kind === 'url') return urlFileSource(data.prefix);
+  if (data.kind === 'files') return mapFileSource(new Map(Object.entries(data.files)), 'the files you added');
+  return null;
+}
+
+async function run(runId: string, input: unknown, data: DataLocation): Promise<void> {
+  const post = (event: EngineEvent) => postMessage({ runId, event } satisfies FromWorker);
+  control = new RunControl();
+  try {
+    const config = parseConfig(input);
+    const backend = await initBackend(config.backend);
+    await runExperiment(config, { files: fileSource(data), emit: post, control, backend });
+  } catch (error) {
+    const message = error instanceof StopRequested ? 'Run stopped' : error instanceof Error ? error.message : String(error);
+    post({ type: 'error', message });
+  } finally {
+    control = null;
+  }
+}
+
+async function probe(backend: BackendRequest): Promise<void> {
+  const post = (event: EngineEvent) => postMessage({ runId: PROBE_RUN_ID, event } satisfies FromWorker);
+  try {
+    post({ type: 'backend', info: await initBackend(backend) });
+  } catch (error) {
+    post({ type: 'error', message: `No backend could be initialised: ${(error as Error).message}` });
+  }
+}
+
+onmessage = (message: MessageEvent<ToWorker>) => {
+  const command = message.data;
+  if (command.type === 'probe') void probe(command.backend);
+  else if (command.type === 'run') void run(command.runId, command.config, command.data);
+  else if (command.type === 'pause') control?.pause();
+  else if (command.type === 'resume') control?.resume();
+  else if (command.type === 'stop') control?.stop();
+};

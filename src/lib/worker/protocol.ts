@@ -1,0 +1,23 @@
+/** Messages between the page and the engine worker. Plain, structured-clone-safe data only. */
+import type { BackendRequest, ExperimentConfigInput } from '../engine/config';
+import type { EngineEvent } from '../engine/results';
+
+export type DataLocation =
+  | { kind: 'none' }
+  /** Files fetched from a URL prefix (the downloaded set under static/, or the CLI's served folder). */
+  | { kind: 'url'; prefix: string }
+  /** Files the user dropped or picked, by name. */
+  | { kind: 'files'; files: Record<string, Blob | Uint8Array> };
+
+export type ToWorker =
+  | { type: 'run'; runId: string; config: ExperimentConfigInput; data: DataLocation }
+  /** Choose and initialise the backend now, so the page can report it before any run. */
+  | { type: 'probe'; backend: BackendRequest }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' };
+
+/** Events of a probe come under this id. */
+export const PROBE_RUN_ID = 'probe';
+
+export type FromWorker = { runId: string; event: EngineEvent };
