@@ -9,10 +9,14 @@ const isolationHeaders = {
 
 export default defineConfig({
   plugins: [svelte()],
+  // static/ holds the favicon and, once `npm run data:cifar10` ran, the downloaded CIFAR-10 under /data/cifar10.
+  publicDir: 'static',
   server: { headers: isolationHeaders, port: 5173 },
   preview: { headers: isolationHeaders, port: 4173 },
   worker: { format: 'es' },
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+  // Minifying breaks the threaded wasm build (its worker code is a string that
+  // refers to renamed names); unminified, a built page trains on every core.
+  build: { minify: false },
   test: {
     include: ['src/**/*.test.ts', 'tests/**/*.test.ts', 'experiments/**/*.test.ts', 'scripts/**/*.test.ts'],
     environment: 'node',

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { main, parseArgs } from './cli';
 
@@ -101,5 +102,22 @@ describe('experiment CLI run', () => {
     }
     expect(results.rounds[0].sparsity).toBe(0);
     expect(results.rounds[1].sparsity).toBeGreaterThan(0.15);
+  });
+});
+
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+describe.skipIf(!existsSync(chromium))(`experiment CLI in headless Chromium (${chromium})`, () => {
+  it('runs the same engine in the page worker, choosing wasm over the software WebGPU adapter', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'c.json'), JSON.stringify({ ...tinyConfig, prune: { rounds: 0 } }));
+    const result = await runCli([path.join(dir, 'c.json'), '--out', dir, '--runtime', 'browser']);
+    expect(result.errors).toBe('');
+    expect(result.code).toBe(0);
+    const results = JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8'));
+    expect(results.backend).toBe('wasm');
+    expect(results.adapter).toBe('swiftshader');
+    expect(results.backendInfo.adapter.software).toBe(true);
+    expect(results.rounds).toHaveLength(1);
   });
 });

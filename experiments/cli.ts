@@ -68,7 +68,6 @@ export async function loadConfig(options: CliOptions): Promise<ExperimentConfig>
     throw new UsageError(`Config ${options.configPath} is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`Config ${options.configPath} must be a JSON object`);
-  delete raw.$comment; // configs under experiments/ explain their scaling here
   if (options.backend) raw.backend = options.backend;
   if (options.dataDir) raw.data = { ...(raw.data as object), dir: options.dataDir };
   return parseConfig(raw);

@@ -122,7 +122,7 @@ async function fetchResumable(url: string, partPath: string, options: DownloadOp
   }
   if (total !== null && received !== total) {
     throw new DataError(
-      `Download of ${url} ended after ${received} of ${total} bytes; run again to resume`,
+      `Download of ${url} was interrupted after ${received} of ${total} bytes; run again to resume`,
     );
   }
 }

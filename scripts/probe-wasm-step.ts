@@ -3,14 +3,14 @@
  * max-pool 2, dense 256,256,10 on 32×32×3 input) at batch 16 on the wasm
  * backend in Node, before and after registerWasmTrainingKernels().
  *
- *   npx tsx scripts/probe-wasm-step.ts [steps]
+ *   npx tsx scripts/probe-wasm-step.ts [steps] [--cpu]
  *
  * "Before" cannot be the stock backend as shipped, because tfjs 4.22's wasm
  * backend has no Conv2DBackpropFilter kernel and so cannot train at all. The
  * baseline therefore adds the least it takes to train: a plain JavaScript
  * filter-gradient loop, with the stock (scalar) Conv2DBackpropInput and
- * transposed BatchMatMul left in place. The cpu backend is timed as well
- * for reference. Prints; asserts nothing.
+ * transposed BatchMatMul left in place. `--cpu` also times the cpu backend
+ * for reference (minutes per step). Prints; asserts nothing.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -19,7 +19,9 @@ import { registerWasmTrainingKernels } from '../src/lib/engine/runtime/wasm-kern
 
 const BATCH = 16;
 const CLASSES = 10;
-const TIMED_STEPS = Number(process.argv[2] ?? 5);
+const args = process.argv.slice(2);
+const TIMED_STEPS = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 5);
+const WITH_CPU = args.includes('--cpu');
 
 /** Filter gradient as a direct loop over the wasm heap: the baseline. */
 function naiveConv2dBackpropFilter(args: {
@@ -122,9 +124,11 @@ function timeSteps(steps: number): number {
 }
 
 async function main(): Promise<void> {
-  await tf.setBackend('cpu');
-  const cpuSeconds = timeSteps(Math.max(1, Math.min(TIMED_STEPS, 2)));
-  console.log(`cpu backend:                           ${cpuSeconds.toFixed(3)} s/step`);
+  if (WITH_CPU) {
+    await tf.setBackend('cpu');
+    const cpuSeconds = timeSteps(1);
+    console.log(`cpu backend:                           ${cpuSeconds.toFixed(3)} s/step`);
+  }
 
   await tf.setBackend('wasm');
   tf.registerKernel({

@@ -118,6 +118,8 @@ const ColtSchema = v.strictObject({
 export const ExperimentConfigSchema = v.strictObject({
   version: v.optional(v.literal(CONFIG_VERSION), CONFIG_VERSION),
   name: v.optional(v.pipe(v.string(), v.minLength(1)), 'experiment'),
+  /** Free text: what the experiment is and how it was scaled from the paper. */
+  description: v.optional(v.string()),
   method: v.optional(v.picklist(METHODS), 'dense'),
   seed: v.optional(nonNegativeInt, 1),
   backend: v.optional(v.picklist(BACKENDS), 'auto'),

@@ -203,7 +203,7 @@ function drawShape(canvas: Float32Array, shape: Shape): void {
 
 function randomShape(rng: Rng, family: Family, cx: number, cy: number, radius: number, backgroundValue: number): Shape {
   const angle = rng.next() * 2 * Math.PI;
-  const aspect = Math.exp(uniform(rng, -0.25, 0.25));
+  const aspect = Math.exp(uniform(rng, -0.18, 0.18));
   const color = shapeColor(rng, family, backgroundValue);
   const isPattern = family === Family.Stripes || family === Family.Checker;
   // Pattern shapes need a second colour that stands out from the first.
@@ -322,7 +322,7 @@ function drawBackground(canvas: Float32Array, rng: Rng, baseValue: number): void
 /** Small shapes of any family: distractors behind or over the main object. */
 function clutterShape(rng: Rng, backgroundValue: number): Shape {
   const family = rng.int(SYNTHETIC_NUM_CLASSES) as Family;
-  return randomShape(rng, family, uniform(rng, 0, IMAGE_SIZE), uniform(rng, 0, IMAGE_SIZE), uniform(rng, 1.5, 3.5), backgroundValue);
+  return randomShape(rng, family, uniform(rng, 0, IMAGE_SIZE), uniform(rng, 0, IMAGE_SIZE), uniform(rng, 1.5, 3), backgroundValue);
 }
 
 /** A thin bar across the image, partly hiding the main object. */
@@ -346,7 +346,8 @@ function renderImage(seed: number, index: number, label: Family, canvas: Float32
   for (let i = 0; i < clutterCount; i++) clutter.push(clutterShape(rng, backgroundValue));
   if (!clutterInFront) for (const shape of clutter) drawShape(canvas, shape);
 
-  const radius = uniform(rng, 6, 11);
+  const radius = uniform(rng, 6.5, 11.5);
+  // Centres may sit close enough to the edge to cut off up to ~40% of the shape.
   const margin = radius * 0.6;
   const main = randomShape(
     rng,

@@ -165,6 +165,28 @@ function presentHardwareConcurrency(value: number): () => void {
 }
 
 /**
+ * tfjs starts each wasm pthread from the source text of its bundled
+ * emscripten factory (`factory.toString()` in a Blob). A minifier that
+ * mangles names or drops its `typeof _scriptDir` guard leaves that text
+ * pointing at variables that only exist in the bundle's scope, so every
+ * thread dies with a ReferenceError and the backend never starts. Vite's
+ * default production minification does exactly that; dev builds do not.
+ */
+async function threadedFactorySurvivedBundling(): Promise<boolean> {
+  try {
+    const loaded: { default?: unknown } = await import(
+      '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js'
+    );
+    const factory = loaded.default ?? loaded;
+    return typeof factory === 'function' && /typeof _scriptDir\s*!==?\s*["'`]undefined/.test(String(factory));
+  } catch {
+    return false;
+  }
+}
+
+let wasmStarted = false;
+
+/**
  * Starts the wasm backend with one XNNPACK thread per logical core where
  * threads are possible. tfjs-backend-wasm 4.22 sizes its pool from
  * setThreadsCount (read when the backend is constructed) but then caps it at
@@ -175,11 +197,19 @@ function presentHardwareConcurrency(value: number): () => void {
  */
 async function setWasmBackend(): Promise<boolean> {
   const cores = wasmThreadCores();
-  if (cores == null) return tf.setBackend('wasm');
+  if (cores == null || wasmStarted) return (wasmStarted = await tf.setBackend('wasm'));
+  if (!(await threadedFactorySurvivedBundling())) {
+    console.warn(
+      'The threaded wasm build was mangled by minification, so wasm runs single-threaded ' +
+        '(build with minification that keeps the tfjs wasm factory intact to get threads).',
+    );
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    return (wasmStarted = await tf.setBackend('wasm'));
+  }
   setThreadsCount(cores);
   const restore = presentHardwareConcurrency(cores * 2);
   try {
-    return await tf.setBackend('wasm');
+    return (wasmStarted = await tf.setBackend('wasm'));
   } finally {
     restore();
   }
@@ -241,10 +271,12 @@ async function initAuto(): Promise<BackendInfo> {
   const gpu = navigatorGpu();
   if (gpu == null) {
     const used = await firstWorking(FALLBACK_CHAIN);
-    // Node has no WebGPU by design, so wasm there is the plan, not a fallback.
-    if (isNodeRuntime() && used === 'wasm') return describe(used, null, null);
-    const where = isNodeRuntime() ? 'in Node' : 'in this browser';
-    return describe(used, null, `WebGPU is not available ${where} (no navigator.gpu), so training runs on ${used} instead.`);
+    if (isNodeRuntime()) {
+      // Node has no WebGPU by design, so wasm there is the plan, not a fallback.
+      const notice = used === 'wasm' ? null : `The wasm backend could not start, so training runs on ${used} instead.`;
+      return describe(used, null, notice);
+    }
+    return describe(used, null, `WebGPU is not available in this browser (no navigator.gpu), so training runs on ${used} instead.`);
   }
   const adapter = await cachedAdapter(gpu);
   if (adapter == null) {

@@ -1,0 +1,18 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/lib/engine/config';
+
+const dir = path.dirname(new URL(import.meta.url).pathname);
+
+describe('shipped experiment configs', () => {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  it('exist', () => expect(files.length).toBeGreaterThan(0));
+  for (const file of files) {
+    it(`${file} is valid, named after its file, and says how it was scaled`, () => {
+      const config = parseConfig(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+      expect(`${config.name}.json`).toBe(file);
+      expect(config.description?.length ?? 0).toBeGreaterThan(40);
+    });
+  }
+});
