@@ -106,13 +106,21 @@ const WormSchema = v.strictObject({
   threshold: v.optional(fraction, 0.15),
   /** chi used throughout in fixed mode (the code's ablation). */
   chiFixed: v.optional(fraction, 0.1),
+  /** Also run plain EarlyBird from the same seed and data, so one run yields the EB-vs-WORM table. */
+  compareWithEarlyBird: v.optional(v.boolean(), true),
 });
 
 const ColtSchema = v.strictObject({
   segments: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 2),
   rate: v.optional(openFraction, 0.15),
+  /** Also prune the hidden dense layers (never the output: the segments' heads share no weights to intersect). */
   pruneDense: v.optional(v.boolean(), false),
+  /** Stop once the intersected mask removes this fraction of the pruned layers' weights (reference: 0.991). */
   targetSparsity: v.optional(openFraction),
+  /** Train the full C-way network from θ0 under every round's mask (one extra training run per round); else only the final ticket. */
+  evaluateEveryRound: v.optional(v.boolean(), true),
+  /** Also run IMP with the same network, seed, budget and global rule over the same layers at the same rate (series 'imp'). */
+  compareWithImp: v.optional(v.boolean(), true),
 });
 
 export const ExperimentConfigSchema = v.strictObject({

@@ -36,6 +36,8 @@ export interface MethodOutput {
   controls?: Partial<Record<'randomReinit' | 'randomPrune', RoundResult[]>>;
   /** EarlyBird / WORM. */
   ticket?: Record<string, unknown>;
+  /** WORM run beside plain EarlyBird from the same seed: both tickets' summaries. */
+  comparison?: Record<string, unknown>;
   /** COLT. */
   colt?: Record<string, unknown>;
 }

@@ -71,7 +71,7 @@ export function baseOptions<T extends ChartType>(title: string, showLegend = tru
     color: chartTheme.text,
     plugins: {
       title: { display: true, text: title, color: chartTheme.text, font: { size: 14 } },
-      legend: { display: showLegend, labels: { color: chartTheme.text } },
+      legend: { display: showLegend, labels: { color: chartTheme.text, usePointStyle: true } },
     },
   } as ChartOptions<T>;
 }

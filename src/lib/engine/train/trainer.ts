@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../config';
-import type { Dataset, Split } from '../data/types';
+import type { Batch, Dataset, Split } from '../data/types';
 import { applyMasks, maskTensors, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
 import { yieldToEventLoop, type RunControl } from './control';
@@ -119,6 +119,42 @@ export async function evaluate(model: Model, split: Split, numClasses: number): 
   return { loss: lossSum / split.size, accuracy: correct / split.size };
 }
 
+export interface TrainStepOptions {
+  model: Model;
+  optimizer: tf.Optimizer;
+  batch: Batch;
+  numClasses: number;
+  weightDecay: number;
+  /** Device masks from `maskTensors`, applied after the optimiser step; null trains dense. */
+  masks: Map<string, tf.Tensor> | null;
+  /** `model.trainableVariables`, passed in so a loop builds the list once. */
+  variables: tf.Variable[];
+  gradientHook?: GradientHook;
+  iteration: number;
+}
+
+/**
+ * One optimiser step exactly as `train` takes it (gradients, hook, weight
+ * decay, update, BN statistics, masks), shared with the benchmarks so they
+ * time the lab's real step. Returns the batch loss, which the caller disposes;
+ * the batch stays the caller's.
+ */
+export function trainStep(step: TrainStepOptions): tf.Scalar {
+  const { model, batch } = step;
+  const { value, grads: byVariable } = tf.variableGrads(
+    () => crossEntropy(model.forward(batch.x, true), batch.y, step.numClasses),
+    step.variables,
+  );
+  const grads = byParamName(model, byVariable);
+  step.gradientHook?.(grads, step.iteration);
+  if (step.weightDecay > 0) addWeightDecay(grads, model, step.weightDecay);
+  step.optimizer.applyGradients(byVariableName(model, grads));
+  model.commitBatchStats(batch.x.shape[0]);
+  if (step.masks) applyMasks(model, step.masks);
+  tf.dispose(Object.values(grads));
+  return value;
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, dataset, train: config, control } = options;
   const from = options.from ?? 0;
@@ -167,21 +203,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       await control?.checkpoint();
       const started = performance.now();
       const batch = stream.next();
-      const { value, grads: byVariable } = tf.variableGrads(
-        () => crossEntropy(model.forward(batch.x, true), batch.y, dataset.numClasses),
+      const value = trainStep({
+        model,
+        optimizer,
+        batch,
+        numClasses: dataset.numClasses,
+        weightDecay: config.weightDecay,
+        masks,
         variables,
-      );
-      const grads = byParamName(model, byVariable);
-      options.gradientHook?.(grads, iteration);
-      if (config.weightDecay > 0) addWeightDecay(grads, model, config.weightDecay);
-      optimizer.applyGradients(byVariableName(model, grads));
-      model.commitBatchStats(batch.x.shape[0]);
-      if (masks) applyMasks(model, masks);
+        gradientHook: options.gradientHook,
+        iteration,
+      });
       const nextLoss = tf.add(lossSum, value) as tf.Scalar;
       lossSum.dispose();
       lossSum = nextLoss;
       lossCount++;
-      tf.dispose([value, batch.x, batch.y, ...Object.values(grads)]);
+      tf.dispose([value, batch.x, batch.y]);
       iteration++;
       if (onGpu && iteration % GPU_SYNC_EVERY === 0) await lossSum.data();
       const now = performance.now();

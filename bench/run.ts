@@ -1,0 +1,248 @@
+/**
+ * `npm run bench`: the lab's speed on every backend, side by side.
+ *
+ *   npm run bench -- [--quick] [--only node|browser] [--out bench.json]
+ *
+ * Runs bench/suite.ts in Node (wasm, cpu, and webgpu where the `webgpu` npm
+ * package — Dawn for Node — is installed) and in headless Chromium (webgpu,
+ * webgl, wasm, cpu, each started by name), times the same Conv-2 step in
+ * PyTorch on the CPU for reference, prints a table and writes JSON.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import { createServer } from 'vite';
+import type { BackendName } from '../src/lib/engine/config';
+import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium';
+import { benchRuntime, defaultOptions, isStat, type BackendReport, type Measurement, type RuntimeReport, type Stat } from './suite';
+
+interface Cli {
+  quick: boolean;
+  only: 'node' | 'browser' | null;
+  out: string;
+}
+
+type TorchReference =
+  | { torch: string; results: { batch: number; threads: number; imagesPerSecond: Stat }[] }
+  | { skipped: string };
+
+interface BenchReport {
+  date: string;
+  quick: boolean;
+  machine: { cpus: number; cpuModel: string; loadAverage: number[]; platform: string };
+  pytorch: TorchReference;
+  runtimes: RuntimeReport[];
+  /** Runtimes that failed, with why; the others are still reported. */
+  errors: string[];
+}
+
+const BROWSER_BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+const NODE_BACKENDS: BackendName[] = ['wasm', 'cpu'];
+/** The issue's target for wasm training throughput relative to PyTorch on the same CPU. */
+const TORCH_RATIO_TARGET = 0.5;
+const MASK_OVERHEAD_TARGET = 1.03;
+const PRUNE_TARGET_MS = 100;
+
+function parseCli(argv: string[]): Cli {
+  const cli: Cli = { quick: false, only: null, out: 'bench.json' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') cli.quick = true;
+    else if (arg === '--only') {
+      const value = argv[++i];
+      if (value !== 'node' && value !== 'browser') throw new Error('--only takes node or browser');
+      cli.only = value;
+    } else if (arg === '--out') cli.out = argv[++i] ?? cli.out;
+    else throw new Error(`Unknown option ${arg} (use --quick, --only node|browser, --out FILE)`);
+  }
+  return cli;
+}
+
+function log(line: string): void {
+  console.log(line);
+}
+
+/** The PyTorch reference, or why there is none. */
+async function torchReference(quick: boolean): Promise<TorchReference> {
+  const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  const script = path.join(import.meta.dirname, 'torch_conv2.py');
+  const threads = [...new Set([1, os.cpus().length])].map(String);
+  const args = [script, '--batches', '64', '60', '--threads', ...threads, '--repeats', quick ? '3' : '7', '--max-seconds', quick ? '8' : '40'];
+  try {
+    const { stdout } = await promisify(execFile)(python, args, { timeout: 600_000 });
+    return JSON.parse(stdout) as TorchReference;
+  } catch (error) {
+    const text = String((error as { stderr?: string }).stderr ?? (error as Error).message);
+    const reason = text.includes("No module named 'torch'")
+      ? `PyTorch is not installed for ${python} (Debian: apt-get install -y python3-torch libopenblas0-pthread)`
+      : `the PyTorch reference failed: ${text.trim().split('\n').pop()}`;
+    log(`pytorch: skipped, ${reason}`);
+    return { skipped: reason };
+  }
+}
+
+/**
+ * Gives Node a `navigator.gpu` from the `webgpu` package (Dawn) when it is
+ * installed, so the webgpu backend can run headless on a GPU machine; the
+ * package is optional and not a dependency. Returns why not, or null.
+ */
+async function installNodeWebGpu(): Promise<string | null> {
+  const name = 'webgpu'; // a variable, so TypeScript does not require the package
+  let dawn: { create(flags: string[]): unknown; globals: object };
+  try {
+    dawn = (await import(name)) as typeof dawn;
+  } catch {
+    return 'the npm package `webgpu` (Dawn for Node) is not installed';
+  }
+  Object.assign(globalThis, dawn.globals);
+  const scope = globalThis as { navigator?: object };
+  scope.navigator ??= {};
+  Object.defineProperty(scope.navigator, 'gpu', { value: dawn.create([]), configurable: true });
+  return null;
+}
+
+async function runNode(cli: Cli): Promise<RuntimeReport> {
+  const webGpuMissing = await installNodeWebGpu();
+  const backends: BackendName[] = webGpuMissing ? NODE_BACKENDS : ['webgpu', ...NODE_BACKENDS];
+  const report = await benchRuntime('node', process.version, backends, defaultOptions(cli.quick, log));
+  if (webGpuMissing) {
+    log(`[node] webgpu: skipped, ${webGpuMissing}`);
+    report.backends.unshift({ requested: 'webgpu', info: null, skipped: webGpuMissing, cases: [] });
+  }
+  return report;
+}
+
+/** The suite in headless Chromium, through bench.html served by Vite. */
+async function runBrowser(cli: Cli): Promise<RuntimeReport> {
+  // No file watching or HMR: others edit the tree meanwhile, and a reload would kill the run.
+  const server = await createServer({ logLevel: 'error', server: { port: 0, strictPort: false, hmr: false, watch: null } });
+  await server.listen();
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    await page.exposeFunction('__benchLog', log);
+    await page.goto(new URL('bench.html', server.resolvedUrls!.local[0]).href);
+    return await page.evaluate(({ quick, backends }) => window.__labBench(quick, backends), {
+      quick: cli.quick,
+      backends: BROWSER_BACKENDS,
+    });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+function formatStat(m: Measurement | null, digits: number): string {
+  if (m == null) return '-';
+  if (!isStat(m)) return `skipped (${m.skipped})`;
+  return `${m.median.toFixed(digits)} [${m.min.toFixed(digits)}-${m.max.toFixed(digits)}]`;
+}
+
+function backendLabel(b: BackendReport): string {
+  const adapter = b.info?.adapter?.software ? ' (software adapter)' : '';
+  const threads = b.info?.threads != null ? ` (${b.info.threads} thread${b.info.threads > 1 ? 's' : ''})` : '';
+  return `${b.requested}${adapter}${threads}`;
+}
+
+function padTable(rows: string[][]): string {
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col]?.length ?? 0)));
+  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col])).join(' | ').trimEnd()).join('\n');
+}
+
+function torchRate(reference: TorchReference, batch: number, threads: number): number | null {
+  if ('skipped' in reference) return null;
+  return reference.results.find((r) => r.batch === batch && r.threads === threads)?.imagesPerSecond.median ?? null;
+}
+
+function formatReport(report: BenchReport): string {
+  const rows: string[][] = [
+    ['runtime', 'backend', 'model', 'batch', 'train img/s median [min-max]', 'masked/dense step time', 'eval img/s', 'peak MB / tensors'],
+  ];
+  for (const runtime of report.runtimes) {
+    for (const b of runtime.backends) {
+      if (b.skipped) {
+        rows.push([runtime.runtime, b.requested, '-', '-', `skipped (${b.skipped})`, '', '', '']);
+        continue;
+      }
+      for (const c of b.cases) {
+        const memory = c.memory ? `${(c.memory.peakBytes / 2 ** 20).toFixed(1)} / ${c.memory.peakTensors}` : '-';
+        const evalImages = isStat(c.evalImagesPerSecond) ? ` (${c.evalImages} img)` : '';
+        rows.push([
+          runtime.runtime,
+          backendLabel(b),
+          `${c.arch} w${c.width}`,
+          String(c.batch),
+          formatStat(c.trainImagesPerSecond, 1),
+          formatStat(c.maskedOverDense, 3),
+          formatStat(c.evalImagesPerSecond, 0) + evalImages,
+          memory,
+        ]);
+      }
+    }
+  }
+  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', 'conv-2 w1', '64, 60', `skipped (${report.pytorch.skipped})`, '', '', '']);
+  else {
+    for (const r of report.pytorch.results) {
+      rows.push([`pytorch ${report.pytorch.torch}`, `cpu (${r.threads} thread${r.threads > 1 ? 's' : ''})`, 'conv-2 w1', String(r.batch), formatStat(r.imagesPerSecond, 1), '', '', '']);
+    }
+  }
+  const lines = [padTable(rows), ''];
+  for (const runtime of report.runtimes) {
+    const wasm = runtime.backends.find((b) => b.requested === 'wasm' && !b.skipped);
+    for (const c of wasm?.cases ?? []) {
+      const threads = wasm?.info?.threads ?? 1;
+      const torch = torchRate(report.pytorch, c.batch, threads);
+      if (c.arch !== 'conv-2' || c.width !== 1 || torch == null || !isStat(c.trainImagesPerSecond)) continue;
+      const ratio = c.trainImagesPerSecond.median / torch;
+      lines.push(
+        `${runtime.runtime} wasm / PyTorch, Conv-2 batch ${c.batch}, ${threads} thread(s) each: ${ratio.toFixed(2)}x (target >= ${TORCH_RATIO_TARGET}x)`,
+      );
+    }
+    for (const b of runtime.backends) {
+      const conv2 = b.cases.find((c) => c.arch === 'conv-2' && c.width === 1 && c.masked);
+      if (conv2 && isStat(conv2.maskedOverDense)) {
+        lines.push(`${runtime.runtime} ${b.requested} masked/dense, Conv-2: ${conv2.maskedOverDense.median.toFixed(3)} (target <= ${MASK_OVERHEAD_TARGET})`);
+      }
+    }
+    const p = runtime.pruning;
+    lines.push(
+      `${runtime.runtime} pruning ${p.arch} (${p.weights} weights): global ${formatStat(p.globalMs, 1)} ms, ` +
+        `layer-wise ${formatStat(p.layerwiseMs, 1)} ms (target < ${PRUNE_TARGET_MS} ms)`,
+    );
+  }
+  for (const error of report.errors) lines.push(`failed: ${error}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv.slice(2));
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    quick: cli.quick,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', loadAverage: os.loadavg(), platform: `${os.platform()} ${os.release()}` },
+    pytorch: await torchReference(cli.quick),
+    runtimes: [],
+    errors: [],
+  };
+  const runners = { node: runNode, browser: runBrowser };
+  for (const [name, run] of Object.entries(runners)) {
+    if (cli.only != null && cli.only !== name) continue;
+    try {
+      report.runtimes.push(await run(cli));
+    } catch (error) {
+      report.errors.push(`${name}: ${(error as Error).message}`);
+      log(`[${name}] failed: ${(error as Error).message}`);
+    }
+  }
+  await writeFile(cli.out, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\n${formatReport(report)}\n\nload average at start ${report.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}, now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; wrote ${cli.out}`);
+}
+
+await main();
+// Dawn for Node keeps the process alive for as long as its GPU object exists.
+process.exit(0);

@@ -1,0 +1,411 @@
+/**
+ * COLT, cyclic overlapping lottery tickets (Hossain et al., arXiv 2212.12770).
+ * The classes are split into K contiguous segments; one model per segment,
+ * all from the same θ0, trains on its own segment. Each round every model
+ * prunes `colt.rate` of the surviving weights (global L1), the ticket keeps
+ * only the weights every model kept (AND of the masks), and every model
+ * rewinds to θ0 under that mask and retrains. Because the AND removes the
+ * union of the pruned sets, a round removes at least `rate`, so COLT reaches
+ * a sparsity in fewer rounds than IMP. The ticket is judged as one full C-way
+ * network trained from θ0 on all the data; an IMP run over the same layers at
+ * the same rate runs after it as the comparison.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ExperimentConfig } from '../config';
+import { totalIterations } from '../config';
+import type { Dataset } from '../data/types';
+import { countOnes, MaskSet, readKernels, type LayerCount } from '../masks/mask';
+import { pruneGlobal } from '../masks/prune';
+import { disposeState, type Model, type ModelState, type PrunableLayer } from '../models/model';
+import type { EngineEvent, MethodOutput, RoundResult } from '../results';
+import { subSeed } from '../rng';
+import { imp } from './imp';
+import type { MethodContext, PruningMethod } from './method';
+import { trainRound } from './round';
+
+/** Classes [from, to) of the full label set. */
+export interface ClassSegment {
+  from: number;
+  to: number;
+}
+
+/** One layer's masks after a COLT prune step: what each model keeps of the survivors, and what all keep. */
+export interface LayerOverlap {
+  name: string;
+  weights: number;
+  /** Kept by the mask the round trained under. */
+  survivors: number;
+  /** Kept by each segment model's own pruning, in segment order. */
+  kept: number[];
+  /** Kept by every model: the next round's mask. */
+  keptByAll: number;
+  /** Kept by at least one model; minus `keptByAll`, what the AND prunes beyond any single model. */
+  keptByAny: number;
+}
+
+export interface ColtModelRound {
+  segment: number[];
+  /** On the segment's own test images, with its (C/K)-way head. */
+  testAccuracy: number;
+  /** Sparsity of the pruned layers under this model's own pruning, before the AND. */
+  sparsityOwnMask: number;
+}
+
+export interface ColtRound {
+  round: number;
+  /** Fraction of the pruned layers' weights removed by the intersected mask this round trained under. */
+  sparsity: number;
+  /** The full C-way network trained from θ0 under the mask; null where `evaluateEveryRound` is off. */
+  testAccuracy: number | null;
+  perModel: ColtModelRound[];
+  /** The prune step after this round's training; its AND is the next round's mask. */
+  overlap: LayerOverlap[];
+}
+
+export interface SparsityPoint {
+  round: number;
+  sparsity: number;
+}
+
+/** IMP's and COLT's full-network accuracy at the IMP round closest in (log) weights remaining. */
+export interface MatchedSparsity {
+  coltRound: number;
+  coltSparsity: number;
+  coltAccuracy: number;
+  impRound: number;
+  impSparsity: number;
+  impAccuracy: number;
+}
+
+const SPARSITY_GUIDES = [0.8, 0.9] as const;
+
+/** K disjoint contiguous class ranges of equal size (CIFAR-10, K = 2: 0-4 and 5-9). */
+export function classSegments(numClasses: number, segments: number): ClassSegment[] {
+  if (segments > numClasses || numClasses % segments !== 0) {
+    throw new Error(`colt.segments = ${segments} must divide the ${numClasses} classes into equal groups`);
+  }
+  const size = numClasses / segments;
+  return Array.from({ length: segments }, (_, k) => ({ from: k * size, to: (k + 1) * size }));
+}
+
+function segmentClasses(segment: ClassSegment): number[] {
+  return Array.from({ length: segment.to - segment.from }, (_, i) => segment.from + i);
+}
+
+/** The layers COLT prunes: conv kernels, plus hidden dense ones with `pruneDense`; never the output head. */
+export function coltPrunedLayers(layers: PrunableLayer[], pruneDense: boolean): PrunableLayer[] {
+  return layers.filter((l) => l.type === 'conv' || (pruneDense && l.type === 'dense'));
+}
+
+/**
+ * θ0 of one segment's model, cut from the full network's θ0: every shared
+ * layer is copied, and the head is the full head's columns (and biases) for
+ * the segment's classes. So all models start from literally the same θ0, the
+ * K heads side by side are the full C-way head, and the final full network
+ * evaluated under the ticket starts from the very weights the segments did.
+ * (A fresh (C/K)-way Glorot head would differ in its std, as fan-out is C/K.)
+ * The caller disposes the returned state.
+ */
+export function segmentInitialState(full: ModelState, outputLayer: string, segment: ClassSegment): ModelState {
+  const width = segment.to - segment.from;
+  const state: ModelState = new Map();
+  for (const [name, value] of full) {
+    if (name === `${outputLayer}/kernel`) state.set(name, tf.slice(value, [0, segment.from], [-1, width]));
+    else if (name === `${outputLayer}/bias`) state.set(name, tf.slice(value, [segment.from], [width]));
+    else state.set(name, tf.clone(value));
+  }
+  return state;
+}
+
+/** Per layer: survivors of `survivors`, kept by each proposal, by any of them and by the intersection. */
+export function layerOverlap(survivors: MaskSet, proposals: MaskSet[], intersection: MaskSet): LayerOverlap[] {
+  return [...intersection.layers.values()].map((m) => ({
+    name: m.name,
+    weights: m.keep.length,
+    survivors: countOnes(survivors.get(m.name).keep),
+    kept: proposals.map((p) => countOnes(p.get(m.name).keep)),
+    keptByAll: countOnes(m.keep),
+    keptByAny: countKeptByAny(proposals.map((p) => p.get(m.name).keep)),
+  }));
+}
+
+function countKeptByAny(keeps: Uint8Array[]): number {
+  let n = 0;
+  for (let i = 0; i < keeps[0].length; i++) if (keeps.some((keep) => keep[i])) n++;
+  return n;
+}
+
+/**
+ * One COLT prune step: each model removes `rate` of the surviving weights by
+ * its own magnitudes (one global threshold over the masked layers); the next
+ * mask keeps what every model kept.
+ */
+export function coltPruneStep(
+  survivors: MaskSet,
+  weightsPerModel: Map<string, Float32Array>[],
+  rate: number,
+): { proposals: MaskSet[]; mask: MaskSet; overlap: LayerOverlap[] } {
+  const proposals = weightsPerModel.map((weights) => pruneGlobal(survivors, weights, rate, []));
+  const mask = MaskSet.intersect(proposals);
+  return { proposals, mask, overlap: layerOverlap(survivors, proposals, mask) };
+}
+
+/** Fraction of the named layers' weights that are zero, from a round's measured layer counts. */
+export function sparsityOver(layers: LayerCount[], names: string[]): number {
+  const chosen = layers.filter((l) => names.includes(l.name));
+  const weights = chosen.reduce((n, l) => n + l.weights, 0);
+  return weights === 0 ? 0 : 1 - chosen.reduce((n, l) => n + l.remaining, 0) / weights;
+}
+
+/** The first round whose sparsity reaches `target`, or null. */
+export function roundsTo(points: SparsityPoint[], target: number): number | null {
+  return points.find((p) => p.sparsity >= target)?.round ?? null;
+}
+
+/**
+ * Pruning rounds for both methods: `prune.rounds`, cut to the rounds IMP at
+ * `rate` needs to reach `targetSparsity`. COLT removes at least `rate` a
+ * round, so it needs no more; IMP runs them all, to cover COLT's range.
+ */
+export function coltPruningRounds(config: ExperimentConfig): number {
+  const { targetSparsity, rate } = config.colt;
+  if (targetSparsity === undefined) return config.prune.rounds;
+  return Math.min(config.prune.rounds, Math.ceil(Math.log(1 - targetSparsity) / Math.log(1 - rate)));
+}
+
+/** For each COLT evaluation, the IMP round nearest in log weights remaining. */
+export function matchSparsity(colt: ColtRound[], impPoints: (SparsityPoint & { testAccuracy: number })[]): MatchedSparsity[] {
+  const distance = (a: number, b: number) => Math.abs(Math.log(1 - a) - Math.log(1 - b));
+  return colt.flatMap((c) => {
+    if (c.testAccuracy === null || impPoints.length === 0) return [];
+    const nearest = impPoints.reduce((best, p) => (distance(p.sparsity, c.sparsity) < distance(best.sparsity, c.sparsity) ? p : best));
+    return [
+      {
+        coltRound: c.round,
+        coltSparsity: c.sparsity,
+        coltAccuracy: c.testAccuracy,
+        impRound: nearest.round,
+        impSparsity: nearest.sparsity,
+        impAccuracy: nearest.testAccuracy,
+      },
+    ];
+  });
+}
+
+interface SegmentModel {
+  segment: ClassSegment;
+  series: string;
+  data: Dataset;
+  model: Model;
+  init: ModelState;
+  /** The run's context with this segment's data and schedule length. */
+  ctx: MethodContext;
+}
+
+/** The 'rounds-to-sparsity' view: sparsity of the pruned layers per round, per method. */
+function roundsToSparsityView(colt: SparsityPoint[], imp: SparsityPoint[]): EngineEvent {
+  return { type: 'view', view: 'rounds-to-sparsity', data: { guides: SPARSITY_GUIDES, series: { colt, imp } } };
+}
+
+function percent(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+interface ColtRun {
+  /** The full-network evaluations, the contract's `rounds`. */
+  rounds: RoundResult[];
+  colt: ColtRound[];
+  segments: ClassSegment[];
+  prunedNames: string[];
+  unprunedNames: string[];
+}
+
+async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtRun> {
+  const { config } = ctx;
+  const { colt: options } = config;
+  const segments = classSegments(ctx.dataset.numClasses, options.segments);
+  const initSeed = subSeed(config.seed, 'init');
+  const full = ctx.createModel(initSeed);
+  const fullInit = full.snapshot();
+  const models: SegmentModel[] = [];
+  try {
+    const outputLayer = full.prunable.find((l) => l.type === 'output')!.name;
+    const pruned = coltPrunedLayers(full.prunable, options.pruneDense);
+    const prunedNames = pruned.map((l) => l.name);
+    for (const segment of segments) {
+      const data = ctx.dataset.classSubset(segment.from, segment.to);
+      const series = `colt-segment-${segment.from}-${segment.to - 1}`;
+      models.push({
+        segment,
+        series,
+        data,
+        // Its own random init is overwritten by the θ0 slice before every round.
+        model: ctx.createModel(initSeed, segment.to - segment.from),
+        init: segmentInitialState(fullInit, outputLayer, segment),
+        ctx: { ...ctx, dataset: data, iterations: totalIterations(config.train, data.train.size) },
+      });
+    }
+
+    const roundsPlanned = pruningRounds + 1;
+    for (const m of models) ctx.progress.add(m.ctx.iterations * roundsPlanned);
+    ctx.progress.add(ctx.iterations * (options.evaluateEveryRound ? roundsPlanned : 1));
+
+    let mask = MaskSet.dense(pruned);
+    const coltRounds: ColtRound[] = [];
+    const evaluations: RoundResult[] = [];
+    const sparsityPoints: SparsityPoint[] = [];
+    for (let round = 0; ; round++) {
+      const sparsity = mask.sparsity();
+      const last = round === pruningRounds || (options.targetSparsity !== undefined && sparsity >= options.targetSparsity);
+      // Round 0 trains dense, as IMP's does.
+      const roundMask = round === 0 ? null : mask;
+      const accuracies: number[] = [];
+      const weights: Map<string, Float32Array>[] = [];
+      for (const m of models) {
+        m.model.restore(m.init);
+        const { result } = await trainRound(m.ctx, {
+          series: m.series,
+          round,
+          model: m.model,
+          masks: roundMask,
+          dataSeed: subSeed(config.seed, `${m.series}-data-${round}`),
+        });
+        accuracies.push(result.testAccuracy);
+        weights.push(await readKernels(m.model, prunedNames));
+      }
+      const step = coltPruneStep(mask, weights, options.rate);
+
+      let testAccuracy: number | null = null;
+      if (options.evaluateEveryRound || last) {
+        full.restore(fullInit);
+        const { result } = await trainRound(ctx, {
+          series: 'colt',
+          round,
+          model: full,
+          masks: roundMask,
+          // IMP's round seed, so both methods' full networks see the same batches.
+          dataSeed: subSeed(config.seed, `data-${round}`),
+        });
+        evaluations.push(result);
+        testAccuracy = result.testAccuracy;
+      }
+      coltRounds.push({
+        round,
+        sparsity,
+        testAccuracy,
+        perModel: models.map((m, k) => ({
+          segment: segmentClasses(m.segment),
+          testAccuracy: accuracies[k],
+          sparsityOwnMask: step.proposals[k].sparsity(),
+        })),
+        overlap: step.overlap,
+      });
+      sparsityPoints.push({ round, sparsity });
+      const kept = step.proposals.map((p) => percent(1 - p.sparsity())).join(' / ');
+      ctx.emit({
+        type: 'view',
+        view: 'colt-overlap',
+        data: {
+          line: `== colt round ${round}: ${percent(sparsity)} sparse; next: the models keep ${kept}, all keep ${percent(1 - step.mask.sparsity())}`,
+          segments: segments.map(segmentClasses),
+          rounds: coltRounds.map((r) => ({ round: r.round, sparsity: r.sparsity, layers: r.overlap })),
+        },
+      });
+      ctx.emit(roundsToSparsityView(sparsityPoints, []));
+      if (last) break;
+      mask = step.mask;
+    }
+    const unprunedNames = full.prunable.filter((l) => !prunedNames.includes(l.name)).map((l) => l.name);
+    return { rounds: evaluations, colt: coltRounds, segments, prunedNames, unprunedNames };
+  } finally {
+    full.dispose();
+    disposeState(fullInit);
+    for (const m of models) {
+      m.model.dispose();
+      disposeState(m.init);
+      m.data.dispose();
+    }
+  }
+}
+
+/**
+ * IMP on the same network, seed and schedule, pruning the same layers with
+ * one global L1 threshold at COLT's rate and resetting to θ0: imp.ts's own
+ * loop, its series renamed 'imp'.
+ */
+async function runImpComparison(
+  ctx: MethodContext,
+  pruningRounds: number,
+  unprunedNames: string[],
+  coltPoints: SparsityPoint[],
+  prunedNames: string[],
+): Promise<RoundResult[]> {
+  const { config } = ctx;
+  const impConfig: ExperimentConfig = {
+    ...config,
+    method: 'imp',
+    controls: [],
+    prune: {
+      ...config.prune,
+      strategy: 'global',
+      fraction: config.colt.rate,
+      ignore: unprunedNames,
+      rounds: pruningRounds,
+      rewindIteration: 0,
+      oneShotSparsity: undefined,
+    },
+  };
+  const impPoints: SparsityPoint[] = [];
+  const emit = (event: EngineEvent) => {
+    if (!('series' in event) || event.series !== 'ticket') return ctx.emit(event);
+    ctx.emit({ ...event, series: 'imp' });
+    if (event.type === 'round') {
+      impPoints.push({ round: event.result.round, sparsity: sparsityOver(event.result.layers, prunedNames) });
+      ctx.emit(roundsToSparsityView(coltPoints, impPoints));
+    }
+  };
+  const output = await imp.run({ ...ctx, config: impConfig, emit, plannedRounds: pruningRounds + 1 });
+  return output.rounds;
+}
+
+export const colt: PruningMethod = {
+  name: 'colt',
+  summary: 'COLT: one model per class segment from the same init; keep only the weights every model keeps, rewind, repeat.',
+  differences:
+    'The K heads are column slices of one C-way θ0 head rather than separate inits. The ticket is judged by training the full network ' +
+    'from θ0 under the mask for the same schedule, every round by default, reporting the final and the minimum-validation-loss ' +
+    'accuracy rather than the best test epoch. The IMP comparison prunes the same layers globally at the same rate.',
+  plannedRounds: (config) => coltPruningRounds(config) + 1,
+
+  async run(ctx: MethodContext): Promise<MethodOutput> {
+    const pruningRounds = coltPruningRounds(ctx.config);
+    const result = await runColt(ctx, pruningRounds);
+    const coltPoints = result.colt.map((r) => ({ round: r.round, sparsity: r.sparsity }));
+    let comparison: Record<string, unknown> | null = null;
+    if (ctx.config.colt.compareWithImp) {
+      const impRounds = await runImpComparison(ctx, pruningRounds, result.unprunedNames, coltPoints, result.prunedNames);
+      const impPoints = impRounds.map((r) => ({
+        round: r.round,
+        sparsity: sparsityOver(r.layers, result.prunedNames),
+        testAccuracy: r.testAccuracy,
+      }));
+      comparison = {
+        rounds: impRounds,
+        roundsTo80: roundsTo(impPoints, 0.8),
+        roundsTo90: roundsTo(impPoints, 0.9),
+        matched: matchSparsity(result.colt, impPoints),
+      };
+    }
+    return {
+      rounds: result.rounds,
+      colt: {
+        segments: result.segments.map(segmentClasses),
+        prunedLayers: result.prunedNames,
+        rounds: result.colt,
+        roundsTo80: roundsTo(coltPoints, 0.8),
+        roundsTo90: roundsTo(coltPoints, 0.9),
+        imp: comparison,
+      },
+    };
+  },
+};
