@@ -18,7 +18,7 @@ export default defineConfig({
   // refers to renamed names); unminified, a built page trains on every core.
   build: { minify: false },
   test: {
-    include: ['src/**/*.test.ts', 'tests/**/*.test.ts', 'experiments/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'experiments/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

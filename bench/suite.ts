@@ -5,10 +5,10 @@
  *
  * Every figure is timed after a warm-up and repeated; a repeat holds enough
  * steps to last a few hundred milliseconds so that fast models are not timed
- * at the resolution of the clock. Slow backends are probed with a batch-1
- * step first and skipped, with the estimate, when a full step would exceed
- * the budget — tfjs cannot interrupt a running step, so the probe is the only
- * way not to hang for minutes on the cpu backend or on WebGPU emulated by
+ * at the resolution of the clock. Each case is first probed with small
+ * batches and skipped, with the estimate, when a full step would exceed the
+ * budget: tfjs cannot interrupt a running step, so probing is the only way
+ * not to hang for minutes on the cpu backend or on WebGPU emulated by
  * SwiftShader.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -19,7 +19,7 @@ import { layerRates, pruneGlobal, pruneLayerwise } from '../src/lib/engine/masks
 import type { Model } from '../src/lib/engine/models/model';
 import { ARCH_DEFINITIONS, createModel } from '../src/lib/engine/models/registry';
 import { initBackend, type BackendInfo } from '../src/lib/engine/runtime/backend';
-import { evaluate, trainStep } from '../src/lib/engine/train/trainer';
+import { disposeOptimizer, evaluate, trainStep } from '../src/lib/engine/train/trainer';
 
 export const NUM_CLASSES = 10;
 /** The paper's Conv-2 learning rate; the value does not change the step's cost. */
@@ -179,7 +179,7 @@ class Stepper {
   }
 
   dispose(): void {
-    this.optimizer.dispose();
+    disposeOptimizer(this.optimizer);
     this.model.dispose();
   }
 }

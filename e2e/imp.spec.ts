@@ -3,16 +3,19 @@ import { expect, test } from '@playwright/test';
 import { chartDatasets, openLab, runToEnd } from './lab';
 
 test('IMP with 2 rounds and random reinit plots both series from 100% down', async ({ page }) => {
+  test.setTimeout(360_000);
   await openLab(page, {
     name: 'e2e-imp',
     method: 'imp',
-    model: { arch: 'lenet-300-100', width: 0.1 },
-    data: { syntheticTrain: 1000, syntheticTest: 300, validation: 100 },
-    train: { lr: 2e-3, batchSize: 32, iterations: 60, evalEvery: 20 },
+    // Measured in Node (wasm): the ticket holds 21-23% at 80% and 64% of
+    // weights while random reinit falls to 17% and 12%.
+    model: { arch: 'conv-2', width: 0.125 },
+    data: { syntheticTrain: 2000, syntheticTest: 300, validation: 100 },
+    train: { lr: 5e-3, batchSize: 32, iterations: 100, evalEvery: 25 },
     prune: { rounds: 2 },
     controls: ['randomReinit'],
   });
-  await runToEnd(page, 180_000);
+  await runToEnd(page, 300_000);
 
   const finals = (await chartDatasets(page, 'accuracy')).filter((d) => d.measure === 'final');
   expect(finals.map((d) => d.series).sort()).toEqual(['randomReinit', 'ticket']);
@@ -24,7 +27,14 @@ test('IMP with 2 rounds and random reinit plots both series from 100% down', asy
   }
 
   const [layers] = await chartDatasets(page, 'layers');
-  expect(layers.data.length).toBe(3);
+  expect(layers.data.length).toBe(5);
   await expect(page.getByTestId('results-table').locator('tbody tr')).toHaveCount(6);
   await page.screenshot({ path: 'docs/screenshots/lab.png', fullPage: true });
+
+  // Charts take their text colour from the page's CSS, so they follow a switch to dark mode.
+  const titleColor = () => page.evaluate(() => window.__labCharts.accuracy.options.plugins?.title?.color);
+  const lightTitle = await titleColor();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expect.poll(titleColor).not.toBe(lightTitle);
+  await page.screenshot({ path: 'docs/screenshots/lab-dark.png', fullPage: true });
 });

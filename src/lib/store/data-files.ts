@@ -53,6 +53,17 @@ export function describeAddedFiles(list: File[]): AddedData {
   );
 }
 
+/**
+ * The data config with another source. CIFAR with neither a folder nor an
+ * archive reads added files; going back to synthetic drops that placeholder
+ * so the link does not carry it.
+ */
+export function withSource(data: DataConfig, source: DataSource): DataConfig {
+  const readsAddedFiles = source !== 'synthetic' && !data.archive && (!data.dir || data.dir === ADDED_FILES_DIR);
+  const dir = readsAddedFiles ? ADDED_FILES_DIR : data.dir === ADDED_FILES_DIR ? undefined : data.dir;
+  return { ...data, source, dir };
+}
+
 /** Where the worker reads the config's data from; throws when the config needs files the page does not have. */
 export function dataLocation(data: DataConfig, added: Record<string, File> | null): DataLocation {
   if (data.source === 'synthetic') return { kind: 'none' };

@@ -46,6 +46,8 @@ export class Lab {
 
   backend = $state.raw<BackendInfo | null>(null);
   backendError = $state<string | null>(null);
+  /** The worker initialises one backend at a time: a run started mid-probe would race it. */
+  readonly probing = $derived(this.backend === null && this.backendError === null);
   private probedRequest: BackendRequest | null = null;
 
   readonly run = new RunState();
@@ -92,7 +94,7 @@ export class Lab {
 
   start(): void {
     const config = this.checked.config;
-    if (!config || this.run.active) return;
+    if (!config || this.run.active || this.probing) return;
     const { location, error } = this.data;
     if (!location) {
       this.run.refuse(error);

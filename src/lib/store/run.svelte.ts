@@ -61,6 +61,9 @@ export class RunState {
     view: (event) => (this.views = { ...this.views, [event.view]: event.data }),
     done: (event) => {
       this.results = event.results;
+      // Controls share round 0 with the ticket and the engine reports that
+      // round once, under the ticket; the results list it in every series.
+      this.rounds = { ...this.rounds, ...event.results.controls };
       this.phase = 'done';
       this.status = null;
     },

@@ -3,9 +3,10 @@
  * panels of the chosen method; a new method adds its line here.
  */
 import type { Component } from 'svelte';
-import type { ExperimentConfig, MethodName } from '../engine/config';
+import type { MethodName } from '../engine/config';
+import type { Lab } from '../store/lab.svelte';
 import PruneOptions from './PruneOptions.svelte';
 
-export const METHOD_OPTIONS: Partial<Record<MethodName, Component<{ config: ExperimentConfig }>[]>> = {
+export const METHOD_OPTIONS: Partial<Record<MethodName, Component<{ lab: Lab }>[]>> = {
   imp: [PruneOptions],
 };

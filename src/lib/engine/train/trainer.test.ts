@@ -138,6 +138,7 @@ describe('experiments', () => {
     const before = tf.memory().numTensors;
     await runExperiment({ ...tinyImp, model: { arch: 'conv-4-bn', width: 0.125 } }, { files: null });
     await runExperiment({ ...tinyImp, prune: { rounds: 2, rewindIteration: 3, strategy: 'global' } }, { files: null });
+    await runExperiment({ ...tinyImp, train: { ...tinyImp.train, optimizer: 'sgd', weightDecay: 1e-4 } }, { files: null });
     expect(tf.memory().numTensors).toBe(before);
   });
 });

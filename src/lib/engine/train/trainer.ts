@@ -77,6 +77,16 @@ const EVAL_BATCH = 500;
 const GPU_SYNC_EVERY = 8;
 const PROGRESS_EVERY_MS = 250;
 
+/**
+ * tfjs 4.22's MomentumOptimizer.dispose() skips its parent's, leaking the
+ * cached -lr scalar once per training run; free it too.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose();
+  // tfjs optimizers answer `instanceof` by duck typing, so ask for the class name.
+  if (optimizer.getClassName() === 'Momentum') tf.SGDOptimizer.prototype.dispose.call(optimizer);
+}
+
 export function createOptimizer(train: TrainConfig): tf.Optimizer {
   return train.optimizer === 'adam' ? tf.train.adam(train.lr) : tf.train.momentum(train.lr, train.momentum);
 }
@@ -255,7 +265,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
   } finally {
     lossSum.dispose();
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
     if (masks) tf.dispose([...masks.values()]);
     model.discardBatchStats();
   }
