@@ -1,6 +1,27 @@
-/** CIFAR files added in the page: a bad file fails the run with a message naming it. */
+/** CIFAR files added in the page: real ones train, a bad one fails the run with a message naming it. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { openLab } from './lab';
+import { openLab, runToEnd } from './lab';
+
+/** The shared copy of CIFAR-10 beside the repository (never committed). */
+const CIFAR10_DIR = fileURLToPath(new URL('../../shared/data/cifar10/', import.meta.url));
+
+test('picked CIFAR-10 batch files train', async ({ page }) => {
+  test.skip(!existsSync(`${CIFAR10_DIR}test_batch.bin`), `no CIFAR-10 in ${CIFAR10_DIR}`);
+  await openLab(page, {
+    name: 'e2e-cifar10',
+    method: 'dense',
+    model: { arch: 'lenet-300-100', width: 0.1 },
+    data: { source: 'synthetic', trainLimit: 1000, testLimit: 300, validation: 100 },
+    train: { batchSize: 32, iterations: 20, evalEvery: 10 },
+  });
+  await page.getByTestId('data-source').selectOption('cifar10');
+  await page.getByTestId('data-files').setInputFiles([`${CIFAR10_DIR}data_batch_1.bin`, `${CIFAR10_DIR}test_batch.bin`]);
+  await expect(page.getByTestId('added-files')).toHaveText('Added: data_batch_1.bin, test_batch.bin');
+  await runToEnd(page, 120_000);
+  await expect(page.getByTestId('results-table').locator('tbody tr')).toHaveCount(1);
+});
 
 test('a truncated CIFAR-10 batch fails the run with a data error naming the file', async ({ page }) => {
   await openLab(page, { data: { source: 'synthetic' }, train: { iterations: 10 } });

@@ -26,7 +26,7 @@ test('IMP with 2 rounds and random reinit plots both series from 100% down', asy
     expect(Math.min(...remaining)).toBeLessThan(90);
   }
 
-  const [layers] = await chartDatasets(page, 'layers');
+  const [layers] = await chartDatasets<number>(page, 'layers');
   expect(layers.data.length).toBe(5);
   await expect(page.getByTestId('results-table').locator('tbody tr')).toHaveCount(6);
   await page.screenshot({ path: 'docs/screenshots/lab.png', fullPage: true });

@@ -24,20 +24,22 @@ export async function runToEnd(page: Page, timeout: number): Promise<void> {
   if ((await phase.getAttribute('data-phase')) !== 'done') throw new Error(`Run did not finish: ${await failure.allInnerTexts()}`);
 }
 
-export interface DatasetData {
+export type Point = { x: number; y: number };
+
+export interface DatasetData<T> {
   label: string;
   series?: string;
   measure?: string;
-  data: { x: number; y: number }[];
+  data: T[];
 }
 
-/** The datasets of one of the page's charts (window.__labCharts). */
-export function chartDatasets(page: Page, name: string): Promise<DatasetData[]> {
+/** The datasets of one of the page's charts (window.__labCharts); `T` is a data item: a point, or a number for bars. */
+export function chartDatasets<T = Point>(page: Page, name: string): Promise<DatasetData<T>[]> {
   return page.evaluate(
     (chartName) =>
       window.__labCharts[chartName].data.datasets.map((dataset) => {
         const { label, series, measure, data } = dataset as typeof dataset & { series?: string; measure?: string };
-        return { label: label ?? '', series, measure, data: data as { x: number; y: number }[] };
+        return { label: label ?? '', series, measure, data: data as T[] };
       }),
     name,
   );

@@ -11,10 +11,19 @@ import { dataLocation, describeAddedFiles } from './data-files';
 import { RunState } from './run.svelte';
 import { readUrlState, type InitialState } from './url-state';
 
-export type CheckedConfig = { config: ExperimentConfig; error: null } | { config: null; error: string };
+/** A value, or the message of what prevented it. */
+export type Outcome<T> = { value: T; error: null } | { value: null; error: string };
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function attempt<T>(compute: () => T): Outcome<T> {
+  try {
+    return { value: compute(), error: null };
+  } catch (error) {
+    return { value: null, error: messageOf(error) };
+  }
 }
 
 export class Lab {
@@ -23,26 +32,14 @@ export class Lab {
   /** What was wrong with the link the page was opened with. */
   urlError: string | null;
   /** The draft validated, with defaults filled in: what a run and the link use. */
-  readonly checked: CheckedConfig = $derived.by(() => {
-    try {
-      return { config: parseConfig($state.snapshot(this.draft)), error: null };
-    } catch (error) {
-      return { config: null, error: messageOf(error) };
-    }
-  });
+  readonly config: Outcome<ExperimentConfig> = $derived(attempt(() => parseConfig($state.snapshot(this.draft))));
 
   /** CIFAR files picked or dropped, by name; they never go into the link. */
   addedFiles = $state.raw<Record<string, File> | null>(null);
   /** Files added that are not CIFAR data. */
   filesError = $state<string | null>(null);
   /** Where a run would read its data, or why it cannot. */
-  readonly data: { location: DataLocation; error: null } | { location: null; error: string } = $derived.by(() => {
-    try {
-      return { location: dataLocation(this.draft.data, this.addedFiles), error: null };
-    } catch (error) {
-      return { location: null, error: messageOf(error) };
-    }
-  });
+  readonly data: Outcome<DataLocation> = $derived(attempt(() => dataLocation(this.draft.data, this.addedFiles)));
 
   backend = $state.raw<BackendInfo | null>(null);
   backendError = $state<string | null>(null);
@@ -93,9 +90,9 @@ export class Lab {
   }
 
   start(): void {
-    const config = this.checked.config;
+    const config = this.config.value;
     if (!config || this.run.active || this.probing) return;
-    const { location, error } = this.data;
+    const { value: location, error } = this.data;
     if (!location) {
       this.run.refuse(error);
       return;

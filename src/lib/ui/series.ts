@@ -5,6 +5,10 @@ const KNOWN_SERIES: Record<string, { label: string; color: string }> = {
   ticket: { label: 'Ticket', color: '#2f7fe0' },
   randomReinit: { label: 'Random reinit', color: '#e8772e' },
   randomPrune: { label: 'Random pruning', color: '#1fa37a' },
+  earlybird: { label: 'EarlyBird', color: '#7a5cc7' },
+  worm: { label: 'WORM', color: '#d64545' },
+  colt: { label: 'COLT', color: '#c9a227' },
+  imp: { label: 'IMP', color: '#2f7fe0' },
 };
 
 /** For series a method adds later; mid-tone so they read on light and dark backgrounds. */

@@ -19,6 +19,11 @@ export class EngineClient {
   constructor() {
     this.worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (message: MessageEvent<FromWorker>) => this.listeners.get(message.data.runId)?.(message.data.event);
+    // A worker that fails to load would otherwise leave every probe and run waiting forever.
+    this.worker.onerror = (error: ErrorEvent) => {
+      const message = `The training worker failed: ${error.message || 'it could not be loaded'}`;
+      for (const listener of [...this.listeners.values()]) listener({ type: 'error', message });
+    };
   }
 
   /** Initialise the backend in the worker and report what was chosen. */

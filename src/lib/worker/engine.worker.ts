@@ -9,11 +9,19 @@ import { mapFileSource, urlFileSource } from '../engine/data/sources';
 import type { FileSource } from '../engine/data/types';
 import { runExperiment } from '../engine/experiment';
 import type { EngineEvent } from '../engine/results';
-import { initBackend } from '../engine/runtime/backend';
+import { initBackend, type BackendInfo } from '../engine/runtime/backend';
 import { RunControl, StopRequested } from '../engine/train/control';
 import { PROBE_RUN_ID, type DataLocation, type FromWorker, type ToWorker } from './protocol';
 
 let control: RunControl | null = null;
+/** Backend set-up is global to tfjs: a run and a probe must not initialise it at once. */
+let backendReady: Promise<unknown> = Promise.resolve();
+
+function initBackendInTurn(request: BackendRequest): Promise<BackendInfo> {
+  const next = backendReady.catch(() => undefined).then(() => initBackend(request));
+  backendReady = next;
+  return next;
+}
 
 function fileSource(data: DataLocation): FileSource | null {
   if (data.kind === 'url') return urlFileSource(data.prefix);
@@ -26,7 +34,7 @@ async function run(runId: string, input: unknown, data: DataLocation): Promise<v
   control = new RunControl();
   try {
     const config = parseConfig(input);
-    const backend = await initBackend(config.backend);
+    const backend = await initBackendInTurn(config.backend);
     await runExperiment(config, { files: fileSource(data), emit: post, control, backend });
   } catch (error) {
     const message = error instanceof StopRequested ? 'Run stopped' : error instanceof Error ? error.message : String(error);
@@ -39,7 +47,7 @@ async function run(runId: string, input: unknown, data: DataLocation): Promise<v
 async function probe(backend: BackendRequest): Promise<void> {
   const post = (event: EngineEvent) => postMessage({ runId: PROBE_RUN_ID, event } satisfies FromWorker);
   try {
-    post({ type: 'backend', info: await initBackend(backend) });
+    post({ type: 'backend', info: await initBackendInTurn(backend) });
   } catch (error) {
     post({ type: 'error', message: `No backend could be initialised: ${(error as Error).message}` });
   }

@@ -78,7 +78,10 @@ export const imp: PruningMethod = {
         });
         ticket.push(result);
         if (round === 0) {
-          for (const control of controls) controlResults[control].push(result);
+          for (const control of controls) {
+            controlResults[control].push(result);
+            ctx.emit({ type: 'round', series: control, result });
+          }
         } else {
           for (const control of controls) {
             controlResults[control].push(await runControl(ctx, control, round, masks, rewindState!));
