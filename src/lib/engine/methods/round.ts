@@ -2,8 +2,7 @@
  * Train one network for one round and report it the way every method does:
  * progress with an ETA, evaluation points, and the round's measured result.
  */
-import type { MaskSet } from '../masks/mask';
-import { measureLayers } from '../masks/mask';
+import { measureLayers, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
 import type { CurvePoint, RoundResult, SeriesName } from '../results';
 import { train, type EvalPoint, type GradientHook, type TrainResult } from '../train/trainer';
