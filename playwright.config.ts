@@ -6,7 +6,8 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, chromiumPath } from './scripts/chromium';
 
-const PORT = 5173;
+// LAB_PORT lets two suites run side by side on one machine.
+const PORT = Number(process.env.LAB_PORT ?? 5173);
 
 export default defineConfig({
   testDir: 'e2e',

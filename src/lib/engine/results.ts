@@ -4,6 +4,7 @@
  */
 import type { ExperimentConfig, MethodName } from './config';
 import type { LayerCount } from './masks/mask';
+import type { Checkpoint } from './checkpoint';
 import type { BackendInfo } from './runtime/backend';
 
 export interface CurvePoint {
@@ -76,6 +77,8 @@ export type EngineEvent =
   | { type: 'round'; series: SeriesName; result: RoundResult }
   /** Method-specific views (mask distances, channel masks, overlaps...): the UI draws by `view`. */
   | { type: 'view'; view: string; data: unknown }
+  /** After each completed round: everything needed to resume from here, and the ticket so far. */
+  | { type: 'checkpoint'; checkpoint: Checkpoint }
   | { type: 'done'; results: RunResults }
   | { type: 'error'; message: string };
 

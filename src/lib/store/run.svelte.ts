@@ -59,6 +59,7 @@ export class RunState {
       this.latestRound = { series: event.series, result: event.result };
     },
     view: (event) => (this.views = { ...this.views, [event.view]: event.data }),
+    checkpoint: () => {},
     done: (event) => {
       this.results = event.results;
       // Controls share round 0 with the ticket and the engine reports that

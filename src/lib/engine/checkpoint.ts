@@ -1,0 +1,58 @@
+/**
+ * What a run leaves behind after each completed round so that it can resume
+ * after a reload, and the ticket it can export. Everything here is plain data
+ * (typed arrays and JSON), so it crosses postMessage and goes into IndexedDB
+ * as it is.
+ */
+import type { ArchName, MethodName } from './config';
+
+/** One tensor's values on the JS side. */
+export interface SavedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** One prunable layer's mask: 1 keeps a weight, 0 prunes it; laid out like the kernel. */
+export interface SavedMask {
+  shape: number[];
+  keep: Uint8Array;
+}
+
+/**
+ * A lottery ticket: which weights survive, and the values to rewind them to
+ * before retraining. It is what `.safetensors` export and import carry.
+ */
+export interface Ticket {
+  arch: ArchName;
+  width: number;
+  numClasses: number;
+  /** The method and round that produced it, for the file's metadata. */
+  method: MethodName;
+  round: number;
+  /** Fraction of prunable weights the mask removes. */
+  sparsity: number;
+  /** By prunable layer name (`conv_1`, `dense_3`). */
+  masks: Record<string, SavedMask>;
+  /** Every parameter and BN statistic to rewind to, by the model's variable name (`conv_1/kernel`). */
+  weights: Record<string, SavedTensor>;
+}
+
+/**
+ * A method's state after a completed round. The method decides what `state`
+ * and `tensors` hold; the lab only stores the latest checkpoint of a run and
+ * hands it back to the same method to resume.
+ */
+export interface Checkpoint {
+  version: 1;
+  method: MethodName;
+  /** Rounds completed, in the method's own count (what the progress bar shows). */
+  round: number;
+  /** Method-specific JSON: results so far, counters, the next round's plan. */
+  state: unknown;
+  /** Method-specific tensors (weights, rewind weights) by name. */
+  tensors: Record<string, SavedTensor>;
+  /** Method-specific masks by name. */
+  masks: Record<string, SavedMask>;
+  /** The best ticket so far (the sparsest trained mask with its rewind weights), null before there is one. */
+  ticket: Ticket | null;
+}
