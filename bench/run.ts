@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: the lab's speed on every backend, side by side.
  *
- *   npm run bench -- [--quick] [--only node|browser] [--out bench.json]
+ *   npm run bench -- [--quick] [--only node|browser] [--backends webgpu,wasm,...] [--out bench.json]
  *
- * Runs bench/suite.ts in Node (wasm, cpu, and webgpu where the `webgpu` npm
- * package — Dawn for Node — is installed) and in headless Chromium (webgpu,
- * webgl, wasm, cpu, each started by name), times the same Conv-2 step in
- * PyTorch on the CPU for reference, prints a table and writes JSON.
+ * Runs bench/suite.ts in Node (wasm and cpu; webgpu too when --backends names
+ * it, through the `webgpu` npm package, Dawn for Node) and in headless
+ * Chromium (webgpu, webgl, wasm, cpu, each started by name), times the same
+ * Conv-2 step in PyTorch on the CPU for reference, prints a table and writes
+ * JSON.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,8 +15,6 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
 import type { BackendName } from '../src/lib/engine/config';
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium';
 import { benchRuntime, defaultOptions, isStat, type BackendReport, type Measurement, type RuntimeReport, type Stat } from './suite';
@@ -23,6 +22,8 @@ import { benchRuntime, defaultOptions, isStat, type BackendReport, type Measurem
 interface Cli {
   quick: boolean;
   only: 'node' | 'browser' | null;
+  /** Backends to measure in each runtime; null for each runtime's default list. */
+  backends: BackendName[] | null;
   out: string;
 }
 
@@ -41,14 +42,23 @@ interface BenchReport {
 }
 
 const BROWSER_BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-const NODE_BACKENDS: BackendName[] = ['wasm', 'cpu'];
+/** Node runs webgpu only when asked for: it needs Dawn and a GPU driver (see docs/bench.md). */
+const NODE_BACKENDS: BackendName[] = ['webgpu', 'wasm', 'cpu'];
+const NODE_DEFAULT_BACKENDS: BackendName[] = ['wasm', 'cpu'];
 /** The issue's target for wasm training throughput relative to PyTorch on the same CPU. */
 const TORCH_RATIO_TARGET = 0.5;
 const MASK_OVERHEAD_TARGET = 1.03;
 const PRUNE_TARGET_MS = 100;
 
+function parseBackends(value: string | undefined): BackendName[] {
+  const names = (value ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((name) => !BROWSER_BACKENDS.includes(name as BackendName));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--backends takes a comma-separated list of ${BROWSER_BACKENDS.join(', ')}`);
+  return names as BackendName[];
+}
+
 function parseCli(argv: string[]): Cli {
-  const cli: Cli = { quick: false, only: null, out: 'bench.json' };
+  const cli: Cli = { quick: false, only: null, backends: null, out: 'bench.json' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') cli.quick = true;
@@ -56,8 +66,9 @@ function parseCli(argv: string[]): Cli {
       const value = argv[++i];
       if (value !== 'node' && value !== 'browser') throw new Error('--only takes node or browser');
       cli.only = value;
-    } else if (arg === '--out') cli.out = argv[++i] ?? cli.out;
-    else throw new Error(`Unknown option ${arg} (use --quick, --only node|browser, --out FILE)`);
+    } else if (arg === '--backends') cli.backends = parseBackends(argv[++i]);
+    else if (arg === '--out') cli.out = argv[++i] ?? cli.out;
+    else throw new Error(`Unknown option ${arg} (use --quick, --only node|browser, --backends LIST, --out FILE)`);
   }
   return cli;
 }
@@ -86,29 +97,33 @@ async function torchReference(quick: boolean): Promise<TorchReference> {
 }
 
 /**
- * Gives Node a `navigator.gpu` from the `webgpu` package (Dawn) when it is
- * installed, so the webgpu backend can run headless on a GPU machine; the
- * package is optional and not a dependency. Returns why not, or null.
+ * Gives Node a `navigator.gpu` from the `webgpu` package (Dawn for Node,
+ * an optional dependency), with its WebGPU globals, so that initBackend can
+ * start tfjs's webgpu backend headless. Dawn picks the adapter itself (Vulkan
+ * on Linux); DAWN_FLAGS (comma-separated Dawn options, e.g. `adapter=NAME`)
+ * are passed to its `create`. Returns why not, or null.
  */
 async function installNodeWebGpu(): Promise<string | null> {
-  const name = 'webgpu'; // a variable, so TypeScript does not require the package
+  const name = 'webgpu'; // a variable, so TypeScript does not require the optional package
   let dawn: { create(flags: string[]): unknown; globals: object };
   try {
     dawn = (await import(name)) as typeof dawn;
-  } catch {
-    return 'the npm package `webgpu` (Dawn for Node) is not installed';
+  } catch (error) {
+    return `the npm package \`webgpu\` (Dawn for Node) could not be loaded: ${(error as Error).message}`;
   }
   Object.assign(globalThis, dawn.globals);
   const scope = globalThis as { navigator?: object };
   scope.navigator ??= {};
-  Object.defineProperty(scope.navigator, 'gpu', { value: dawn.create([]), configurable: true });
+  const flags = (process.env.DAWN_FLAGS ?? '').split(',').filter(Boolean);
+  Object.defineProperty(scope.navigator, 'gpu', { value: dawn.create(flags), configurable: true });
   return null;
 }
 
 async function runNode(cli: Cli): Promise<RuntimeReport> {
-  const webGpuMissing = await installNodeWebGpu();
-  const backends: BackendName[] = webGpuMissing ? NODE_BACKENDS : ['webgpu', ...NODE_BACKENDS];
-  const report = await benchRuntime('node', process.version, backends, defaultOptions(cli.quick, log));
+  const backends = cli.backends?.filter((name) => NODE_BACKENDS.includes(name)) ?? NODE_DEFAULT_BACKENDS;
+  const webGpuMissing = backends.includes('webgpu') ? await installNodeWebGpu() : null;
+  const measured = webGpuMissing ? backends.filter((name) => name !== 'webgpu') : backends;
+  const report = await benchRuntime('node', process.version, measured, defaultOptions(cli.quick, log));
   if (webGpuMissing) {
     log(`[node] webgpu: skipped, ${webGpuMissing}`);
     report.backends.unshift({ requested: 'webgpu', info: null, skipped: webGpuMissing, cases: [] });
@@ -116,8 +131,14 @@ async function runNode(cli: Cli): Promise<RuntimeReport> {
   return report;
 }
 
-/** The suite in headless Chromium, through bench.html served by Vite. */
+/**
+ * The suite in headless Chromium, through bench.html served by Vite. Both are
+ * imported here, not at the top, so that a Node-only run needs neither (the
+ * packed GPU-machine bench, bench/pack-gpu.ts, carries no browser tooling).
+ */
 async function runBrowser(cli: Cli): Promise<RuntimeReport> {
+  const { chromium } = await import('playwright-core');
+  const { createServer } = await import('vite');
   // No file watching or HMR: others edit the tree meanwhile, and a reload would kill the run.
   const server = await createServer({ logLevel: 'error', server: { port: 0, strictPort: false, hmr: false, watch: null } });
   await server.listen();
@@ -129,7 +150,7 @@ async function runBrowser(cli: Cli): Promise<RuntimeReport> {
     await page.goto(new URL('bench.html', server.resolvedUrls!.local[0]).href);
     return await page.evaluate(({ quick, backends }) => window.__labBench(quick, backends), {
       quick: cli.quick,
-      backends: BROWSER_BACKENDS,
+      backends: cli.backends ?? BROWSER_BACKENDS,
     });
   } finally {
     await browser.close();
@@ -144,7 +165,8 @@ function formatStat(m: Measurement | null, digits: number): string {
 }
 
 function backendLabel(b: BackendReport): string {
-  const adapter = b.info?.adapter?.software ? ' (software adapter)' : '';
+  const info = b.info?.adapter;
+  const adapter = info ? ` (${info.description || info.vendor || 'adapter'}${info.software ? ', software' : ''})` : '';
   const threads = b.info?.threads != null ? ` (${b.info.threads} thread${b.info.threads > 1 ? 's' : ''})` : '';
   return `${b.requested}${adapter}${threads}`;
 }

@@ -18,10 +18,7 @@ export async function backendReport(page: Page): Promise<{ backend: string; adap
 /** Clicks Run and waits for the run to end; fails with the page's error if it did not finish. */
 export async function runToEnd(page: Page, timeout: number): Promise<void> {
   await page.getByTestId('run-button').click();
-  const phase = page.getByTestId('run-phase');
-  await expect(phase).toHaveAttribute('data-phase', /^(done|failed|stopped)$/, { timeout });
-  const failure = page.getByRole('alert');
-  if ((await phase.getAttribute('data-phase')) !== 'done') throw new Error(`Run did not finish: ${await failure.allInnerTexts()}`);
+  await waitForRunEnd(page, timeout);
 }
 
 export type Point = { x: number; y: number };
@@ -30,6 +27,10 @@ export interface DatasetData<T> {
   label: string;
   series?: string;
   measure?: string;
+  /** Accuracy chart: the stored runs a line draws (several for a mean over seeds). */
+  runIds?: string[];
+  /** Accuracy chart: the line whose min-max band this dataset is an edge of; null for a line. */
+  bandOf?: string | null;
   data: T[];
 }
 
@@ -38,8 +39,8 @@ export function chartDatasets<T = Point>(page: Page, name: string): Promise<Data
   return page.evaluate(
     (chartName) =>
       window.__labCharts[chartName].data.datasets.map((dataset) => {
-        const { label, series, measure, data } = dataset as typeof dataset & { series?: string; measure?: string };
-        return { label: label ?? '', series, measure, data: data as T[] };
+        const { label, series, measure, runIds, bandOf, data } = dataset as typeof dataset & Omit<DatasetData<T>, 'label' | 'data'>;
+        return { label: label ?? '', series, measure, runIds, bandOf, data: data as T[] };
       }),
     name,
   );
@@ -49,4 +50,18 @@ export function chartDatasets<T = Point>(page: Page, name: string): Promise<Data
 export async function testAccuracyCurve(page: Page): Promise<number[]> {
   const [testAccuracy] = (await chartDatasets(page, 'curve')).filter((d) => d.label.startsWith('Test accuracy'));
   return testAccuracy.data.map((p) => p.y);
+}
+
+/** The accuracy chart's lines of final accuracy (no early-stop lines, no band edges). */
+export async function finalAccuracyLines(page: Page): Promise<DatasetData<Point>[]> {
+  return (await chartDatasets(page, 'accuracy')).filter((d) => d.measure === 'final' && !d.bandOf);
+}
+
+/** Waits for the current run to finish (after a click on Run, a re-run or a resume); fails with the page's error otherwise. */
+export async function waitForRunEnd(page: Page, timeout: number): Promise<void> {
+  const phase = page.getByTestId('run-phase');
+  await expect(phase).toHaveAttribute('data-phase', /^(done|failed|stopped)$/, { timeout });
+  if ((await phase.getAttribute('data-phase')) !== 'done') throw new Error(`Run did not finish: ${await page.getByRole('alert').allInnerTexts()}`);
+  // Charts redraw a task after the event that changed them (src/lib/store/deferred.svelte.ts).
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 50)));
 }

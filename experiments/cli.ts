@@ -1,14 +1,18 @@
 /**
  * npm run experiment -- <config.json> [--out <dir>] [--runtime node|browser]
  *                       [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>]
+ *                       [--ticket <in.safetensors>] [--save-ticket <out.safetensors>]
  *
  * Runs one experiment headless and writes <out>/results.json (keys as in
  * ../shared/reference/experiment-contract.md), printing one line per evaluation.
+ * `--ticket` hands an exported ticket to the `retrain` method; `--save-ticket`
+ * writes the run's final ticket (docs/tickets.md). Both run in Node only.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BACKENDS, ConfigError, parseConfig, type ExperimentConfig } from '../src/lib/engine/config';
+import type { Ticket } from '../src/lib/engine/checkpoint';
 import type { EngineEvent, RunResults } from '../src/lib/engine/results';
 
 export interface CliOptions {
@@ -17,12 +21,17 @@ export interface CliOptions {
   runtime: 'node' | 'browser';
   backend: string | null;
   dataDir: string | null;
+  /** A .safetensors ticket for the `retrain` method. */
+  ticket?: string;
+  /** Where to write the run's final ticket as .safetensors. */
+  saveTicket?: string;
 }
 
 export class UsageError extends Error {}
 
 const USAGE =
-  'usage: npm run experiment -- <config.json> [--out <dir>] [--runtime node|browser] [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>]';
+  'usage: npm run experiment -- <config.json> [--out <dir>] [--runtime node|browser] [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>] ' +
+  '[--ticket <in.safetensors>] [--save-ticket <out.safetensors>]';
 
 export function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = { configPath: '', out: null, runtime: 'node', backend: null, dataDir: null };
@@ -45,11 +54,16 @@ export function parseArgs(argv: string[]): CliOptions {
       }
       options.backend = backend;
     } else if (arg === '--data-dir') options.dataDir = value();
+    else if (arg === '--ticket') options.ticket = value();
+    else if (arg === '--save-ticket') options.saveTicket = value();
     else if (arg.startsWith('--')) throw new UsageError(`Unknown option ${arg}. ${USAGE}`);
     else if (!options.configPath) options.configPath = arg;
     else throw new UsageError(`Unexpected argument "${arg}". ${USAGE}`);
   }
   if (!options.configPath) throw new UsageError(USAGE);
+  if (options.runtime === 'browser' && (options.ticket || options.saveTicket)) {
+    throw new UsageError('--ticket and --save-ticket work with --runtime node only');
+  }
   return options;
 }
 
@@ -115,17 +129,50 @@ export async function writeResults(outDir: string, results: RunResults): Promise
   return target;
 }
 
-async function runInNode(config: ExperimentConfig, log: (line: string) => void): Promise<RunResults> {
+/** A ticket file for `--ticket`; throws a one-line reason naming the file. */
+async function readTicket(file: string): Promise<Ticket> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new UsageError(`Cannot read ticket ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const { decodeTicket } = await import('../src/lib/engine/io/ticket-file');
+  try {
+    return decodeTicket(bytes);
+  } catch (error) {
+    throw new UsageError(`Ticket ${file}: ${(error as Error).message}`);
+  }
+}
+
+async function writeTicket(file: string, ticket: Ticket): Promise<void> {
+  const { encodeTicket } = await import('../src/lib/engine/io/ticket-file');
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, encodeTicket(ticket));
+  await rename(temp, file);
+}
+
+/** Runs in Node; resolves with the results and the ticket of the run's last checkpoint (null if it drew none). */
+async function runInNode(
+  config: ExperimentConfig,
+  log: (line: string) => void,
+  ticket: Ticket | null,
+): Promise<{ results: RunResults; ticket: Ticket | null }> {
   const { runExperiment } = await import('../src/lib/engine/experiment');
   const { nodeFileSource } = await import('../src/lib/engine/data/node-files');
   const files = config.data.source === 'synthetic' ? null : nodeFileSource(path.resolve(config.data.dir ?? '.'));
-  return runExperiment(config, {
+  let drawn: Ticket | null = null;
+  const results = await runExperiment(config, {
     files,
+    ticket,
     emit: (event) => {
+      if (event.type === 'checkpoint') drawn = event.checkpoint.ticket;
       const line = formatEvent(event);
       if (line) log(line);
     },
   });
+  return { results, ticket: drawn };
 }
 
 export async function main(argv: string[], log: (line: string) => void = console.log): Promise<number> {
@@ -133,12 +180,18 @@ export async function main(argv: string[], log: (line: string) => void = console
     const options = parseArgs(argv);
     const config = await loadConfig(options);
     const outDir = options.out ?? path.join('experiments', 'out', config.name);
-    const results =
+    // parseArgs allows --ticket and --save-ticket with the Node runtime only.
+    const run =
       options.runtime === 'node'
-        ? await runInNode(config, log)
-        : await (await import('./browser-runtime')).runInBrowser(config, log);
-    const written = await writeResults(outDir, results);
+        ? await runInNode(config, log, options.ticket ? await readTicket(options.ticket) : null)
+        : { results: await (await import('./browser-runtime')).runInBrowser(config, log), ticket: null };
+    const written = await writeResults(outDir, run.results);
     log(`wrote ${written}`);
+    if (options.saveTicket) {
+      if (!run.ticket) throw new UsageError(`--save-ticket: the ${config.method} run drew no ticket to save`);
+      await writeTicket(options.saveTicket, run.ticket);
+      log(`wrote ${options.saveTicket} (${(100 * (1 - run.ticket.sparsity)).toFixed(1)}% of weights remaining)`);
+    }
     return 0;
   } catch (error) {
     const message = error instanceof UsageError || error instanceof ConfigError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;

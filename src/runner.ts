@@ -4,7 +4,7 @@
  */
 import type { ExperimentConfigInput } from './lib/engine/config';
 import type { EngineEvent, RunResults } from './lib/engine/results';
-import { EngineClient } from './lib/worker/client';
+import { EngineClient, newRunId } from './lib/worker/client';
 
 declare global {
   interface Window {
@@ -16,7 +16,8 @@ declare global {
 window.__labRun = async (config, dataPrefix) => {
   const client = new EngineClient();
   try {
-    const handle = client.run(config, dataPrefix ? { kind: 'url', prefix: dataPrefix } : { kind: 'none' }, (event) => window.__labEvent?.(event));
+    const data = dataPrefix ? { kind: 'url' as const, prefix: dataPrefix } : { kind: 'none' as const };
+    const handle = client.run({ runId: newRunId(), config, data, resume: null, ticket: null }, (event) => window.__labEvent?.(event));
     return await handle.done;
   } finally {
     client.terminate();

@@ -4,7 +4,7 @@
  * (typed arrays and JSON), so it crosses postMessage and goes into IndexedDB
  * as it is.
  */
-import type { ArchName, MethodName } from './config';
+import type { ArchName, ExperimentConfig, MethodName } from './config';
 
 /** One tensor's values on the JS side. */
 export interface SavedTensor {
@@ -31,6 +31,13 @@ export interface Ticket {
   round: number;
   /** Fraction of prunable weights the mask removes. */
   sparsity: number;
+  /**
+   * Training iteration the weights were taken at (the rewind point; 0 is the
+   * initialisation). Retraining continues the schedule from here, so the
+   * learning-rate steps and batch order match the run that drew the ticket.
+   * Absent means 0.
+   */
+  iteration?: number;
   /** By prunable layer name (`conv_1`, `dense_3`). */
   masks: Record<string, SavedMask>;
   /** Every parameter and BN statistic to rewind to, by the model's variable name (`conv_1/kernel`). */
@@ -45,7 +52,11 @@ export interface Ticket {
 export interface Checkpoint {
   version: 1;
   method: MethodName;
-  /** Rounds completed, in the method's own count (what the progress bar shows). */
+  /**
+   * Rounds completed, in the method's own count (what the progress bar shows):
+   * IMP's rounds; EarlyBird's search and retraining (WORM: up to 4 with its
+   * EarlyBird comparison); COLT's rounds, then its IMP comparison's after them.
+   */
   round: number;
   /** Method-specific JSON: results so far, counters, the next round's plan. */
   state: unknown;
@@ -55,4 +66,13 @@ export interface Checkpoint {
   masks: Record<string, SavedMask>;
   /** The best ticket so far (the sparsest trained mask with its rewind weights), null before there is one. */
   ticket: Ticket | null;
+  /**
+   * The config the run was started with. A resume checks the new config
+   * against it (seed, model, data, schedule...), because continuing under
+   * other settings would splice two different experiments together.
+   */
+  config?: ExperimentConfig;
 }
+
+/** What a method hands to `ctx.checkpoint`; the lab adds the version, method and config. */
+export type MethodCheckpoint = Pick<Checkpoint, 'round' | 'state' | 'tensors' | 'masks' | 'ticket'>;

@@ -8,7 +8,7 @@ import * as v from 'valibot';
 
 export const CONFIG_VERSION = 1;
 
-export const METHODS = ['dense', 'imp', 'earlybird', 'worm', 'colt'] as const;
+export const METHODS = ['dense', 'imp', 'earlybird', 'worm', 'colt', 'retrain'] as const;
 export const ARCHS = ['lenet-300-100', 'conv-2', 'conv-4', 'conv-6', 'conv-4-bn'] as const;
 export const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export const DATA_SOURCES = ['synthetic', 'cifar10', 'cifar100'] as const;
@@ -123,6 +123,11 @@ const ColtSchema = v.strictObject({
   compareWithImp: v.optional(v.boolean(), true),
 });
 
+const RetrainSchema = v.strictObject({
+  /** Only measure the imported ticket (weights under its mask) instead of training it. */
+  evaluateOnly: v.optional(v.boolean(), false),
+});
+
 export const ExperimentConfigSchema = v.strictObject({
   version: v.optional(v.literal(CONFIG_VERSION), CONFIG_VERSION),
   name: v.optional(v.pipe(v.string(), v.minLength(1)), 'experiment'),
@@ -139,6 +144,7 @@ export const ExperimentConfigSchema = v.strictObject({
   earlybird: v.optional(EarlyBirdSchema, {}),
   worm: v.optional(WormSchema, {}),
   colt: v.optional(ColtSchema, {}),
+  retrain: v.optional(RetrainSchema, {}),
 });
 
 /** A config as written by a user: every field optional. */

@@ -4,6 +4,7 @@
  * data bytes come from and what to do with events.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Checkpoint, Ticket } from './checkpoint';
 import { parseConfig, totalIterations, type ExperimentConfig } from './config';
 import { loadDataset } from './data/dataset';
 import type { FileSource } from './data/types';
@@ -22,6 +23,41 @@ export interface RunOptions {
   control?: RunControl;
   /** Backend already chosen by the host (the page reports it before the run); else the config's is initialised. */
   backend?: BackendInfo;
+  /** The run's last 'checkpoint' event: continue after its round instead of starting over. */
+  resume?: Checkpoint | null;
+  /** An imported ticket for the `retrain` method (`decodeTicket` of a .safetensors file). */
+  ticket?: Ticket | null;
+}
+
+/** Settings that do not change what a run computes, so a resume may differ in them. */
+const RESUME_IGNORES = new Set(['name', 'description', 'backend']);
+
+/** The first setting (dot path) where two configs differ, with both values; null when they agree. */
+function firstDifference(saved: unknown, current: unknown, path: string): string | null {
+  if (typeof saved === 'object' && saved !== null && typeof current === 'object' && current !== null) {
+    const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
+    for (const key of keys) {
+      if (!path && RESUME_IGNORES.has(key)) continue;
+      const difference = firstDifference(
+        (saved as Record<string, unknown>)[key],
+        (current as Record<string, unknown>)[key],
+        path ? `${path}.${key}` : key,
+      );
+      if (difference) return difference;
+    }
+    return null;
+  }
+  return saved === current ? null : `${path} was ${JSON.stringify(saved) ?? 'unset'} in the checkpoint, ${JSON.stringify(current) ?? 'unset'} now`;
+}
+
+/** Throws a one-line reason when `checkpoint` cannot continue a run of `config`. */
+export function checkResumable(checkpoint: Checkpoint, config: ExperimentConfig): void {
+  if (checkpoint.version !== 1) throw new Error(`Cannot resume: checkpoint version ${String(checkpoint.version)} is not supported (expected 1)`);
+  if (checkpoint.method !== config.method) {
+    throw new Error(`Cannot resume: the checkpoint is from method "${checkpoint.method}", the config runs "${config.method}"`);
+  }
+  const difference = checkpoint.config ? firstDifference(checkpoint.config, config, '') : null;
+  if (difference) throw new Error(`Cannot resume: the config changed since the checkpoint: ${difference}`);
 }
 
 export async function runExperiment(input: unknown, options: RunOptions): Promise<RunResults> {
@@ -29,6 +65,10 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
   const emit: EmitEvent = options.emit ?? (() => {});
   const control = options.control ?? new RunControl();
   const startedAt = new Date();
+  // Copies both ways: methods extend their saved arrays in place, and a
+  // checkpoint handed out must not change as the run goes on.
+  const resume = options.resume ? structuredClone(options.resume) : null;
+  if (resume) checkResumable(resume, config);
   const backend = options.backend ?? (await initBackend(config.backend));
   emit({ type: 'backend', info: backend });
   emit({ type: 'status', message: `Loading ${config.data.source} data` });
@@ -45,8 +85,17 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
         createModel(config.model.arch, config.model.width, numClasses, initSeed),
       progress: new ProgressPlan(),
       plannedRounds: method.plannedRounds(config),
+      resume,
+      checkpoint: (checkpoint) =>
+        emit({ type: 'checkpoint', checkpoint: structuredClone({ version: 1, method: config.method, config, ...checkpoint }) }),
+      ticket: options.ticket ?? null,
     };
-    emit({ type: 'status', message: `Running ${method.name} on ${backend.backend}` });
+    emit({
+      type: 'status',
+      message: resume
+        ? `Resuming ${method.name} after round ${resume.round} on ${backend.backend}`
+        : `Running ${method.name} on ${backend.backend}`,
+    });
     const output = await method.run(ctx);
     const all = [...output.rounds, ...Object.values(output.controls ?? {}).flat()];
     const images = all.reduce((n, r) => n + r.imagesPerSecond * r.trainSeconds, 0);

@@ -1,13 +1,20 @@
 /**
  * The page's state: the experiment being edited, the data files added to
- * it, the backend the worker chose, and the run in progress. Components read
- * and edit this; only this talks to the engine worker.
+ * it, the backend the worker chose, the run in progress and the runs kept
+ * in the browser. Components read and edit this; only this talks to the
+ * engine worker and writes runs to storage.
  */
+import type { Checkpoint, Ticket } from '../engine/checkpoint';
 import { parseConfig, type BackendRequest, type ExperimentConfig } from '../engine/config';
+import { decodeTicket } from '../engine/io/ticket-file';
+import type { EngineEvent } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
-import { EngineClient, type RunHandle } from '../worker/client';
+import { EngineClient, newRunId, type RunHandle } from '../worker/client';
 import type { DataLocation } from '../worker/protocol';
-import { dataLocation, describeAddedFiles } from './data-files';
+import { dataLocation, describeAddedFiles, withSource } from './data-files';
+import { RunHistory } from './history.svelte';
+import type { RunDb, StoredRun } from './run-db';
+import { RunRecorder } from './run-recorder';
 import { RunState } from './run.svelte';
 import { readUrlState, type InitialState } from './url-state';
 
@@ -24,6 +31,43 @@ function attempt<T>(compute: () => T): Outcome<T> {
   } catch (error) {
     return { value: null, error: messageOf(error) };
   }
+}
+
+/** A run, its name and what it has drawn so far: what the accuracy chart compares. */
+export type ChartRun = Pick<StoredRun, 'id' | 'name' | 'config' | 'rounds'>;
+
+/** An imported ticket and where it came from (a file name, or the stored run it was retrained in). */
+export interface ImportedTicket {
+  ticket: Ticket;
+  source: string;
+}
+
+/**
+ * A run holds this Web Lock while it trains, so another tab of the lab
+ * opening meanwhile does not take the run for one a reload cut off.
+ */
+function runLockName(id: string): string {
+  return `lottery-lab-run-${id}`;
+}
+
+function holdRunLock(id: string, until: Promise<unknown>): void {
+  if ('locks' in navigator) void navigator.locks.request(runLockName(id), () => until.catch(() => {}));
+}
+
+async function runLocksHeld(): Promise<Set<string>> {
+  if (!('locks' in navigator)) return new Set();
+  const { held = [] } = await navigator.locks.query();
+  return new Set(held.map((lock) => lock.name ?? ''));
+}
+
+/** The data set with as many classes as a ticket's output layer: its classes must match the run's labels. */
+function dataForClasses(data: ExperimentConfig['data'], classes: number): ExperimentConfig['data'] {
+  if (classes === 10) return data.source === 'cifar100' ? withSource(data, 'cifar10') : data;
+  if (classes === 100) return { ...withSource(data, 'cifar100'), labels: 'fine' };
+  if (classes === 20) return { ...withSource(data, 'cifar100'), labels: 'coarse' };
+  throw new Error(
+    `the ticket's network has ${classes} output classes; the lab's data sets have 10 (synthetic, CIFAR-10), 20 (CIFAR-100 coarse) or 100 (CIFAR-100 fine)`,
+  );
 }
 
 export class Lab {
@@ -51,6 +95,42 @@ export class Lab {
   private readonly client = new EngineClient();
   private handle: RunHandle | null = null;
 
+  readonly history = new RunHistory();
+  private db: RunDb | null = null;
+  /** The stored run shown in the run column: the one running, or the last one. */
+  currentRunId = $state<string | null>(null);
+  /** Runs started (or resumed) since the page loaded, oldest first: the accuracy chart shows them all. */
+  sessionRunIds = $state.raw<string[]>([]);
+  /** What happened to a run a reload cut off: resumed, or why it could not be. */
+  notice = $state<string | null>(null);
+  /** Why the current run could not be kept in storage (and so was stopped). */
+  storageError = $state<string | null>(null);
+
+  /** The ticket a `retrain` run retrains. */
+  importedTicket = $state.raw<ImportedTicket | null>(null);
+  ticketError = $state<string | null>(null);
+
+  /**
+   * Runs on the accuracy chart, oldest first: this session's and the ones
+   * ticked in History; the current one as it streams in. The same list
+   * while none of them changed what the chart draws, so storing a run's
+   * checkpoint or views does not redraw the chart.
+   */
+  readonly chartRuns: ChartRun[] = $derived.by(() => {
+    const shown = new Set([...this.sessionRunIds, ...this.history.compared]);
+    const runs = this.history.runs
+      .filter((run) => shown.has(run.id))
+      .reverse()
+      .map(({ id, name, config, rounds }) => ({ id, name, config, rounds: id === this.currentRunId ? this.run.rounds : rounds }));
+    const previous = this.previousChartRuns;
+    const unchanged =
+      runs.length === previous.length &&
+      runs.every((run, i) => run.id === previous[i].id && run.name === previous[i].name && run.rounds === previous[i].rounds);
+    if (!unchanged) this.previousChartRuns = runs;
+    return this.previousChartRuns;
+  });
+  private previousChartRuns: ChartRun[] = [];
+
   constructor(initial: InitialState) {
     this.draft = $state(structuredClone(initial.config));
     this.urlError = $state(initial.error);
@@ -62,6 +142,56 @@ export class Lab {
     this.draft = structuredClone(initial.config);
     this.urlError = initial.error;
     if (!this.run.active && this.draft.backend !== this.probedRequest) void this.probe();
+  }
+
+  /** Probes the backend, reads the stored runs and resumes the run a reload cut off, if any. */
+  async init(): Promise<void> {
+    const probed = this.probe();
+    this.db = await this.history.open();
+    const heldElsewhere = await runLocksHeld();
+    const [latest, ...older] = this.history.runs.filter((run) => run.status === 'running' && !heldElsewhere.has(runLockName(run.id)));
+    for (const run of older) {
+      await this.markInterrupted(run, `"${run.name}" was cut off by a page reload; only the latest run cut off ("${latest.name}") was resumed.`);
+    }
+    await probed;
+    if (latest) await this.resumeStored(latest);
+  }
+
+  /** Continues a stored run from its latest checkpoint, showing what it had drawn before. */
+  private async resumeStored(stored: StoredRun): Promise<void> {
+    const when = stored.checkpointRound === null ? 'before its first round completed' : `after round ${stored.checkpointRound}`;
+    if (this.run.active) {
+      await this.markInterrupted(stored, `"${stored.name}" was cut off by a page reload ${when}, and another run started before it could resume.`);
+      return;
+    }
+    const { value: location } = attempt(() => dataLocation(stored.config.data, null));
+    if (!location) {
+      await this.markInterrupted(
+        stored,
+        `"${stored.name}" was cut off by a page reload ${when} and cannot resume: it read CIFAR files added in the page, ` +
+          'which are not kept. Add the files again and re-run it from History.',
+      );
+      return;
+    }
+    const checkpoint = (await this.db?.getCheckpoint(stored.id)) ?? null;
+    this.draft = structuredClone(stored.config);
+    this.importedTicket = stored.ticket ? { ticket: stored.ticket, source: `run "${stored.name}"` } : this.importedTicket;
+    this.run.beginFrom(stored.rounds, stored.views, checkpoint);
+    this.notice = checkpoint
+      ? `Resumed "${stored.name}" from round ${checkpoint.round} after the page reloaded.`
+      : `Restarted "${stored.name}" from the beginning after the page reloaded: it had not completed a round yet.`;
+    this.launch(stored, location, checkpoint);
+  }
+
+  private async markInterrupted(stored: StoredRun, message: string): Promise<void> {
+    this.notice = message;
+    const interrupted: StoredRun = { ...stored, status: 'interrupted', error: message };
+    this.history.replace(interrupted);
+    try {
+      await this.db?.put(interrupted);
+    } catch (error) {
+      this.history.error = `Could not mark "${stored.name}" as interrupted in the browser's storage: ${messageOf(error)}`;
+    }
   }
 
   /** Initialise the draft's backend in the worker so the page can say which one trains. */
@@ -97,10 +227,90 @@ export class Lab {
       this.run.refuse(error);
       return;
     }
+    const ticket = config.method === 'retrain' ? (this.importedTicket?.ticket ?? null) : null;
+    if (config.method === 'retrain' && !ticket) {
+      this.run.refuse('retrain trains an imported ticket: import a .safetensors ticket first (Import ticket, below the run controls).');
+      return;
+    }
+    this.notice = null;
     this.run.begin();
-    this.handle = this.client.run(config, location, (event) => this.run.apply(event));
+    const stored: StoredRun = {
+      id: newRunId(),
+      name: config.name,
+      createdAt: Date.now(),
+      config,
+      status: 'running',
+      rounds: {},
+      views: {},
+      results: null,
+      error: null,
+      checkpointRound: null,
+      hasTicket: false,
+      ticket,
+    };
+    this.history.replace(stored);
+    this.launch(stored, location, null);
+  }
+
+  /** Starts the worker on a stored run (new, or resumed from `resume`) and records its events as they arrive. */
+  private launch(stored: StoredRun, location: DataLocation, resume: Checkpoint | null): void {
+    this.storageError = null;
+    this.currentRunId = stored.id;
+    if (!this.sessionRunIds.includes(stored.id)) this.sessionRunIds = [...this.sessionRunIds, stored.id];
+    const recorder = this.db
+      ? new RunRecorder(this.db, stored.id, { saved: (run) => this.history.replace(run), failed: (message) => this.stopForStorage(message) }, resume?.round ?? null)
+      : null;
+    if (!resume) recorder?.create(stored);
+    const onEvent = (event: EngineEvent) => {
+      this.run.apply(event);
+      recorder?.record(event);
+      if (event.type === 'done') void recorder?.finish('done', { results: event.results });
+      if (event.type === 'error') {
+        // A stop the user asked for is no error; one forced by full storage keeps the recorder's reason.
+        const stopped = this.run.phase === 'stopped';
+        void recorder?.finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
+      }
+    };
+    this.handle = this.client.run({ runId: stored.id, config: stored.config, data: location, resume, ticket: stored.ticket }, onEvent);
     // The failure itself arrives as an error event; the promise only repeats it.
     this.handle.done.catch(() => {});
+    holdRunLock(stored.id, this.handle.done);
+  }
+
+  /** A run whose results cannot be stored must not train on: stop it and say why. */
+  private stopForStorage(message: string): void {
+    this.storageError = message;
+    if (this.run.active && this.run.phase !== 'stopping') this.stop();
+  }
+
+  /** Loads a stored run's experiment into the builder and runs it again. */
+  rerun(id: string): void {
+    const stored = this.history.find(id);
+    if (!stored || this.run.active) return;
+    this.draft = structuredClone(stored.config);
+    if (stored.ticket) this.importedTicket = { ticket: stored.ticket, source: `run "${stored.name}"` };
+    this.start();
+  }
+
+  /** Reads a .safetensors ticket and sets the builder up to retrain it. */
+  async importTicket(file: File): Promise<void> {
+    try {
+      const ticket = decodeTicket(new Uint8Array(await file.arrayBuffer()));
+      const data = dataForClasses(this.draft.data, ticket.numClasses);
+      this.draft.method = 'retrain';
+      this.draft.model = { ...this.draft.model, arch: ticket.arch, width: ticket.width };
+      this.draft.data = data;
+      this.importedTicket = { ticket, source: file.name };
+      this.ticketError = null;
+    } catch (error) {
+      this.ticketError = `Could not import ${file.name}: ${messageOf(error)}`;
+    }
+  }
+
+  /** The latest checkpoint's ticket of a stored run, null when it has none. */
+  async storedTicket(id: string): Promise<Ticket | null> {
+    if (id === this.currentRunId && this.run.checkpoint) return this.run.checkpoint.ticket;
+    return (await this.db?.getCheckpoint(id))?.ticket ?? null;
   }
 
   pause(): void {

@@ -3,8 +3,10 @@
  * Views read the parts they draw; which parts exist depends on which events
  * arrived, never on the method's name.
  */
+import type { Checkpoint } from '../engine/checkpoint';
 import type { BackendInfo } from '../engine/runtime/backend';
 import type { CurvePoint, EngineEvent, ProgressEvent, RoundResult, RunResults, SeriesName } from '../engine/results';
+import { withRound } from './run-db';
 
 export type RunPhase = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
 
@@ -30,12 +32,14 @@ export class RunState {
   backend = $state.raw<BackendInfo | null>(null);
   progress = $state.raw<ProgressEvent | null>(null);
   curve = $state.raw<LiveCurve | null>(null);
-  /** Every finished round, by series, in arrival order. */
+  /** Every finished round, by series, by round number. */
   rounds = $state.raw<Record<SeriesName, RoundResult[]>>({});
   latestRound = $state.raw<{ series: SeriesName; result: RoundResult } | null>(null);
   /** Latest data of each method-specific view, by view name. */
   views = $state.raw<Record<string, unknown>>({});
   results = $state.raw<RunResults | null>(null);
+  /** The latest checkpoint: what a reload resumes from, and the ticket so far. */
+  checkpoint = $state.raw<Checkpoint | null>(null);
   failure = $state.raw<RunFailure | null>(null);
 
   readonly active = $derived(this.phase === 'running' || this.phase === 'paused' || this.phase === 'stopping');
@@ -55,11 +59,11 @@ export class RunState {
       };
     },
     round: (event) => {
-      this.rounds = { ...this.rounds, [event.series]: [...(this.rounds[event.series] ?? []), event.result] };
+      this.rounds = withRound(this.rounds, event.series, event.result);
       this.latestRound = { series: event.series, result: event.result };
     },
     view: (event) => (this.views = { ...this.views, [event.view]: event.data }),
-    checkpoint: () => {},
+    checkpoint: (event) => (this.checkpoint = event.checkpoint),
     done: (event) => {
       this.results = event.results;
       // Controls share round 0 with the ticket and the engine reports that
@@ -90,7 +94,18 @@ export class RunState {
     this.latestRound = null;
     this.views = {};
     this.results = null;
+    this.checkpoint = null;
     this.failure = null;
+  }
+
+  /** Start a run that continues a stored one: show what it had before the reload. */
+  beginFrom(rounds: Record<SeriesName, RoundResult[]>, views: Record<string, unknown>, checkpoint: Checkpoint | null): void {
+    this.begin();
+    this.rounds = rounds;
+    this.views = views;
+    this.checkpoint = checkpoint;
+    const [latestSeries, latestResults] = Object.entries(rounds)[0] ?? [];
+    if (latestSeries && latestResults.length) this.latestRound = { series: latestSeries, result: latestResults[latestResults.length - 1] };
   }
 
   /** A run that could not be started at all (no data to hand the worker). */

@@ -19,6 +19,9 @@ import {
   type ChartOptions,
   type ChartType,
 } from 'chart.js';
+// The theme reads its colours from this stylesheet's variables, so it must be
+// applied before the first read (main.ts imports it only after the App).
+import './global.css';
 
 Chart.register(
   BarController,
@@ -47,6 +50,8 @@ const darkScheme = matchMedia('(prefers-color-scheme: dark)');
 class ChartTheme {
   text = $state('');
   grid = $state('');
+  /** The page background: charts are transparent, so pictures of them are painted on this. */
+  background = $state('');
 
   constructor() {
     this.read();
@@ -57,6 +62,7 @@ class ChartTheme {
     const style = getComputedStyle(document.documentElement);
     this.text = style.getPropertyValue('--text').trim();
     this.grid = style.getPropertyValue('--grid').trim();
+    this.background = style.getPropertyValue('--bg').trim();
   }
 }
 

@@ -1,5 +1,8 @@
-/** How each run series is named and coloured in charts and tables. */
-import type { SeriesName } from '../engine/results';
+/** How each run series is named and coloured in charts and tables, and how runs become lines of the accuracy chart. */
+import type { ExperimentConfig } from '../engine/config';
+import type { RoundResult, SeriesName } from '../engine/results';
+import type { ChartRun } from '../store/lab.svelte';
+import { percentRemaining } from './format';
 
 const KNOWN_SERIES: Record<string, { label: string; color: string }> = {
   ticket: { label: 'Ticket', color: '#2f7fe0' },
@@ -21,4 +24,100 @@ export function seriesLabel(name: SeriesName): string {
 /** `index`: the series' place among those shown, so unknown series get distinct colours. */
 export function seriesColor(name: SeriesName, index: number): string {
   return KNOWN_SERIES[name]?.color ?? OTHER_COLORS[index % OTHER_COLORS.length];
+}
+
+/** Colours of runs beside each other on one chart (Tableau 10): one per line once several runs are shown. */
+const COMPARISON_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+/** Config fields that do not make runs different settings: seeds of one setting are averaged. */
+const SETTING_IGNORES = new Set(['seed', 'name', 'description']);
+
+/** JSON with object keys sorted, so equal configs give equal text whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The setting a run tried: its config without seed and naming. */
+export function settingKey(config: ExperimentConfig): string {
+  return canonicalJson(Object.fromEntries(Object.entries(config).filter(([key]) => !SETTING_IGNORES.has(key))));
+}
+
+export type Measure = 'final' | 'earlyStop';
+export type AccuracyPoint = { x: number; y: number };
+
+/** One line of the accuracy chart: a run's series, or the mean of several seeds of one setting with their min-max band. */
+export interface AccuracyLine {
+  /** Stable across updates, so a line hidden from the legend stays hidden as rounds arrive. */
+  key: string;
+  label: string;
+  series: SeriesName;
+  measure: Measure;
+  runIds: string[];
+  color: string;
+  /** x: percent of weights remaining; y: test accuracy (%), the mean over seeds. */
+  points: AccuracyPoint[];
+  /** Lowest and highest accuracy over the seeds at each point; null for a single run. */
+  band: { min: AccuracyPoint[]; max: AccuracyPoint[] } | null;
+}
+
+const MEASURES: Record<Measure, { suffix: string; accuracy: (r: RoundResult) => number }> = {
+  final: { suffix: '', accuracy: (r) => r.testAccuracy },
+  earlyStop: { suffix: ' (early stop)', accuracy: (r) => r.testAccuracyAtEarlyStop },
+};
+
+function mean(values: number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/** Every run's series as lines, oldest run first; runs that differ only in seed become one mean line with a band. */
+export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
+  const groups = new Map<string, ChartRun[]>();
+  for (const run of runs) {
+    const key = settingKey(run.config);
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  const lines: AccuracyLine[] = [];
+  // Runs often share a name (a re-run, a ticket retrained): later ones are told apart by their place.
+  const timesNamed = new Map<string, number>();
+  for (const group of groups.values()) {
+    const seeds = group.length;
+    const named = (timesNamed.get(group[0].name) ?? 0) + 1;
+    timesNamed.set(group[0].name, named);
+    const runName = named > 1 ? `${group[0].name} #${named}` : group[0].name;
+    const name = seeds > 1 ? `${runName} (mean of ${seeds} seeds)` : runName;
+    const seriesNames = [...new Set(group.flatMap((run) => Object.keys(run.rounds)))];
+    for (const series of seriesNames) {
+      const byRound = new Map<number, RoundResult[]>();
+      for (const result of group.flatMap((run) => run.rounds[series] ?? [])) byRound.set(result.round, [...(byRound.get(result.round) ?? []), result]);
+      const rounds = [...byRound.entries()].sort(([a], [b]) => a - b).map(([, results]) => results);
+      // Both measures of a series share its colour; a lone run keeps the series colours tables use.
+      const seriesIndex = lines.length / Object.keys(MEASURES).length;
+      const color = groups.size === 1 ? seriesColor(series, seriesIndex) : COMPARISON_COLORS[seriesIndex % COMPARISON_COLORS.length];
+      for (const [measure, { suffix, accuracy }] of Object.entries(MEASURES) as [Measure, (typeof MEASURES)[Measure]][]) {
+        const at = (results: RoundResult[], y: number) => ({ x: mean(results.map((r) => percentRemaining(r.sparsity))), y });
+        const values = rounds.map((results) => results.map((r) => accuracy(r) * 100));
+        lines.push({
+          key: `${group.map((run) => run.id).join('+')}|${series}|${measure}`,
+          label: `${name} · ${seriesLabel(series)}${suffix}`,
+          series,
+          measure,
+          runIds: group.map((run) => run.id),
+          color,
+          points: rounds.map((results, i) => at(results, mean(values[i]))),
+          band:
+            seeds > 1 && measure === 'final'
+              ? { min: rounds.map((results, i) => at(results, Math.min(...values[i]))), max: rounds.map((results, i) => at(results, Math.max(...values[i]))) }
+              : null,
+        });
+      }
+    }
+  }
+  return lines;
 }

@@ -1,8 +1,8 @@
 /** The page's handle on the engine worker: start a run, steer it, receive its events. */
-import type { BackendRequest, ExperimentConfigInput } from '../engine/config';
+import type { BackendRequest } from '../engine/config';
 import type { BackendInfo } from '../engine/runtime/backend';
 import type { EngineEvent, RunResults } from '../engine/results';
-import { PROBE_RUN_ID, type DataLocation, type FromWorker, type ToWorker } from './protocol';
+import { PROBE_RUN_ID, type FromWorker, type RunCommand, type ToWorker } from './protocol';
 
 export interface RunHandle {
   runId: string;
@@ -10,6 +10,11 @@ export interface RunHandle {
   pause(): void;
   resume(): void;
   stop(): void;
+}
+
+/** A fresh id for a run: unique enough to key a run in the page's storage. */
+export function newRunId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 export class EngineClient {
@@ -42,8 +47,9 @@ export class EngineClient {
     this.worker.postMessage(command);
   }
 
-  run(config: ExperimentConfigInput, data: DataLocation, onEvent: (event: EngineEvent) => void): RunHandle {
-    const runId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  /** Starts a run under the caller's id (the stored run's, so a resumed run keeps it). */
+  run(command: Omit<RunCommand, 'type'>, onEvent: (event: EngineEvent) => void): RunHandle {
+    const { runId } = command;
     const done = new Promise<RunResults>((resolve, reject) => {
       this.listeners.set(runId, (event) => {
         onEvent(event);
@@ -54,7 +60,7 @@ export class EngineClient {
         }
       });
     });
-    this.send({ type: 'run', runId, config, data });
+    this.send({ type: 'run', ...command });
     return {
       runId,
       done,

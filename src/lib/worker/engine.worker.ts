@@ -11,7 +11,7 @@ import { runExperiment } from '../engine/experiment';
 import type { EngineEvent } from '../engine/results';
 import { initBackend, type BackendInfo } from '../engine/runtime/backend';
 import { RunControl, StopRequested } from '../engine/train/control';
-import { PROBE_RUN_ID, type DataLocation, type FromWorker, type ToWorker } from './protocol';
+import { PROBE_RUN_ID, type DataLocation, type FromWorker, type RunCommand, type ToWorker } from './protocol';
 
 let control: RunControl | null = null;
 /** Backend set-up is global to tfjs: a run and a probe must not initialise it at once. */
@@ -29,13 +29,13 @@ function fileSource(data: DataLocation): FileSource | null {
   return null;
 }
 
-async function run(runId: string, input: unknown, data: DataLocation): Promise<void> {
+async function run({ runId, config: input, data, resume, ticket }: RunCommand): Promise<void> {
   const post = (event: EngineEvent) => postMessage({ runId, event } satisfies FromWorker);
   control = new RunControl();
   try {
     const config = parseConfig(input);
     const backend = await initBackendInTurn(config.backend);
-    await runExperiment(config, { files: fileSource(data), emit: post, control, backend });
+    await runExperiment(config, { files: fileSource(data), emit: post, control, backend, resume, ticket });
   } catch (error) {
     const message = error instanceof StopRequested ? 'Run stopped' : error instanceof Error ? error.message : String(error);
     post({ type: 'error', message });
@@ -56,7 +56,7 @@ async function probe(backend: BackendRequest): Promise<void> {
 onmessage = (message: MessageEvent<ToWorker>) => {
   const command = message.data;
   if (command.type === 'probe') void probe(command.backend);
-  else if (command.type === 'run') void run(command.runId, command.config, command.data);
+  else if (command.type === 'run') void run(command);
   else if (command.type === 'pause') control?.pause();
   else if (command.type === 'resume') control?.resume();
   else if (command.type === 'stop') control?.stop();

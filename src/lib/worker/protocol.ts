@@ -1,4 +1,5 @@
 /** Messages between the page and the engine worker. Plain, structured-clone-safe data only. */
+import type { Checkpoint, Ticket } from '../engine/checkpoint';
 import type { BackendRequest, ExperimentConfigInput } from '../engine/config';
 import type { EngineEvent } from '../engine/results';
 
@@ -9,8 +10,19 @@ export type DataLocation =
   /** Files the user dropped or picked, by name. */
   | { kind: 'files'; files: Record<string, Blob | Uint8Array> };
 
+export interface RunCommand {
+  type: 'run';
+  runId: string;
+  config: ExperimentConfigInput;
+  data: DataLocation;
+  /** The checkpoint to continue from (a run cut off by a reload); null starts afresh. */
+  resume: Checkpoint | null;
+  /** The imported ticket a `retrain` run retrains; null for other methods. */
+  ticket: Ticket | null;
+}
+
 export type ToWorker =
-  | { type: 'run'; runId: string; config: ExperimentConfigInput; data: DataLocation }
+  | RunCommand
   /** Choose and initialise the backend now, so the page can report it before any run. */
   | { type: 'probe'; backend: BackendRequest }
   | { type: 'pause' }

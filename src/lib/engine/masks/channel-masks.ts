@@ -60,6 +60,16 @@ export class TicketDetector {
     return this.queue.at(-1) ?? null;
   }
 
+  /** The masks in the queue, oldest first (what a checkpoint saves). */
+  get masks(): readonly Uint8Array[] {
+    return this.queue;
+  }
+
+  /** Refill the queue from a checkpoint's masks, oldest first. */
+  restore(masks: Uint8Array[]): void {
+    this.queue.splice(0, this.queue.length, ...masks.slice(-this.queueLength));
+  }
+
   push(mask: Uint8Array): DetectorState {
     this.queue.push(mask);
     if (this.queue.length > this.queueLength) this.queue.shift();

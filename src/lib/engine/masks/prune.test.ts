@@ -61,6 +61,83 @@ describe('layer-wise pruning', () => {
   });
 });
 
+/**
+ * The rule spelled out by a sort: rank every survivor of `names` (in that
+ * order) by magnitude, ties by position, and prune the first
+ * round(fraction * survivors).
+ */
+function sortedReference(masks: MaskSet, weights: Map<string, Float32Array>, fraction: number, names: string[]): MaskSet {
+  const out = masks.clone();
+  const survivors: { name: string; index: number; magnitude: number }[] = [];
+  for (const name of names) {
+    const keep = out.get(name).keep;
+    const values = weights.get(name)!;
+    for (let i = 0; i < keep.length; i++) if (keep[i]) survivors.push({ name, index: i, magnitude: Math.abs(values[i]) });
+  }
+  survivors.sort((a, b) => a.magnitude - b.magnitude); // stable: ties stay in position order
+  for (const s of survivors.slice(0, Math.round(fraction * survivors.length))) out.get(s.name).keep[s.index] = 0;
+  return out;
+}
+
+/** The first position where two masks differ, or -1 (element-wise toEqual is slow on 30k-byte masks). */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  return a.findIndex((value, i) => value !== b[i]);
+}
+
+describe('pruning against a sort-based reference', () => {
+  const sizes = { a: 30_000, b: 12_000, c: 1_500 }; // 43,500 weights: large enough to be sampled, c alone is not
+  const layers = Object.entries(sizes).map(([name, size]) => layer(name, size));
+  const names = layers.map((l) => l.name);
+  const rng = new Rng(5);
+  /** Already pruned: 30% of positions off, and those weights zeroed as training leaves them. */
+  function prunedBefore(values: Map<string, Float32Array>): MaskSet {
+    const masks = MaskSet.dense(layers);
+    for (const m of masks.layers.values()) {
+      for (let i = 0; i < m.keep.length; i++) {
+        if (rng.next() < 0.3) {
+          m.keep[i] = 0;
+          values.get(m.name)![i] = 0;
+        }
+      }
+    }
+    return masks;
+  }
+  const weightSets: Record<string, () => Map<string, Float32Array>> = {
+    normal: () => new Map(names.map((name, i) => [name, randomWeights(layers[i].size, 10 + i)])),
+    // ~100 distinct magnitudes, both signs: hundreds of ties at any threshold.
+    quantised: () => new Map(names.map((name, i) => [name, randomWeights(layers[i].size, 20 + i).map((w) => Math.round(w * 25) / 25)])),
+    allEqual: () => new Map(names.map((name, i) => [name, new Float32Array(layers[i].size).fill(-0.25)])),
+    // Half the weights tie at 1.5 above a uniform half, so a 75% threshold
+    // lands among more ties than a sampled bracket makes room for, after the
+    // pass has already pruned some weights under it: the masks must start over.
+    tiedBlock: () => new Map(names.map((name, i) => [name, Float32Array.from({ length: layers[i].size }, () => (rng.next() < 0.5 ? 1.5 : rng.next()))])),
+  };
+  const fractions = [0, 0.0001, 0.2, 0.75, 1];
+
+  for (const [label, make] of Object.entries(weightSets)) {
+    it(`gives the same masks on ${label} weights, from dense and from already-pruned masks`, () => {
+      const denseValues = make();
+      const prunedValues = new Map([...denseValues].map(([name, w]) => [name, w.slice()]));
+      const starts = { dense: [MaskSet.dense(layers), denseValues], pruned: [prunedBefore(prunedValues), prunedValues] } as const;
+      for (const [start, [masks, values]] of Object.entries(starts)) {
+        for (const fraction of fractions) {
+          const context = `${label}, ${start}, fraction ${fraction}`;
+          const global = pruneGlobal(masks, values, fraction, ['c']);
+          const expected = sortedReference(masks, values, fraction, ['a', 'b']);
+          for (const name of names) expect(firstDifference(global.get(name).keep, expected.get(name).keep), `${context}, global, layer ${name}`).toBe(-1);
+          const rates = new Map(names.map((name) => [name, fraction]));
+          const layerwise = pruneLayerwise(masks, values, rates);
+          for (const name of names) {
+            const reference = sortedReference(masks, values, fraction, [name]).get(name).keep;
+            expect(firstDifference(layerwise.get(name).keep, reference), `${context}, layer-wise, layer ${name}`).toBe(-1);
+          }
+        }
+      }
+    });
+  }
+});
+
 describe('global pruning', () => {
   it('uses one threshold over unignored layers and leaves ignored ones dense', () => {
     const layers = [layer('small', 100), layer('large', 100), layer('out', 50, 'output')];

@@ -11,7 +11,7 @@ import { MaskSet, countOnes } from './mask';
  * The k-th smallest value (0-based) of `values`, found in expected O(n) by
  * quickselect with median-of-three pivots. Reorders `values`.
  */
-export function kthSmallest(values: Float32Array, k: number): number {
+export function kthSmallest(values: Float32Array | Uint32Array, k: number): number {
   if (k < 0 || k >= values.length) throw new RangeError(`k=${k} outside 0..${values.length - 1}`);
   let lo = 0;
   let hi = values.length - 1;
@@ -40,14 +40,17 @@ export function kthSmallest(values: Float32Array, k: number): number {
   return values[k];
 }
 
-function swap(a: Float32Array, i: number, j: number): void {
+function swap(a: Float32Array | Uint32Array, i: number, j: number): void {
   const t = a[i];
   a[i] = a[j];
   a[j] = t;
 }
 
 interface PruneEntry {
+  /** The mask being pruned, in place. */
   keep: Uint8Array;
+  /** The mask before pruning, to start again from if a sampled guess fails. */
+  before: Uint8Array;
   weights: Float32Array;
 }
 
@@ -63,71 +66,156 @@ function floatBits(weights: Float32Array): Uint32Array {
 }
 
 /**
- * Remove `fraction` (rounded) of the surviving weights, smallest magnitude
- * first; ties at the threshold are broken by position, so exactly that many
- * are removed.
- *
- * A two-level radix select on the magnitude bits, in two passes over the
- * weights: a histogram of the high 16 bits counts the survivors and finds the
- * bucket holding the threshold; the second pass prunes every survivor in a
- * lower bucket and lists those in that bucket (about 1% of them), among which
- * the low 16 bits settle the rest. It replaced a count, a copy of the
- * magnitudes, a quickselect and two more passes, which took ~2.6x as long on
- * Conv-2's 4.3M weights, with identical masks (docs/bench.md).
+ * Magnitude bits from `lo` to `hi` (inclusive) hold the threshold; `capacity`
+ * is how many survivors in that range to make room for.
  */
-function pruneSmallest(entries: PruneEntry[], fraction: number): void {
+interface ThresholdRange {
+  lo: number;
+  hi: number;
+  capacity: number;
+}
+
+/** Positions sampled per weight when guessing the threshold range, and the cap on the sample. */
+const SAMPLE_SHARE = 1 / 16;
+const MAX_SAMPLE = 1 << 14;
+/** Below this many weights a sample says too little, and the exact range is cheap anyway. */
+const MIN_SAMPLED_WEIGHTS = 1 << 12;
+/**
+ * Half-width of the guessed range in binomial standard deviations of the
+ * sample rank: at 5 a guess misses less than once in a million, and a miss
+ * only costs the exact range's extra pass.
+ */
+const RANGE_DEVIATIONS = 5;
+
+/**
+ * A guess at the threshold's range from a seeded random sample of the
+ * survivors (by quantile), or null when the weights are too few to sample.
+ * The guess may be wrong: `pruneInRange` checks it.
+ */
+function sampledRange(entries: PruneEntry[], fraction: number): ThresholdRange | null {
+  const total = entries.reduce((n, e) => n + e.keep.length, 0);
+  if (total < MIN_SAMPLED_WEIGHTS) return null;
+  const draws = Math.min(MAX_SAMPLE, Math.ceil(total * SAMPLE_SHARE));
+  const sample = new Uint32Array(draws + entries.length);
+  const rng = new Rng(1);
+  let sampled = 0;
+  // Each entry gets draws in proportion to its size (stratified: no worse than uniform).
+  for (const { keep, weights } of entries) {
+    const bits = floatBits(weights);
+    const entryDraws = Math.ceil((draws * keep.length) / total);
+    for (let d = 0; d < entryDraws; d++) {
+      const i = rng.int(keep.length);
+      if (keep[i]) sample[sampled++] = bits[i] & MAGNITUDE_BITS;
+    }
+  }
+  if (sampled === 0) return null;
+  const survivors = sample.subarray(0, sampled);
+  const margin = RANGE_DEVIATIONS * Math.sqrt(sampled * fraction * (1 - fraction)) + 1;
+  const loRank = Math.floor(fraction * sampled - margin);
+  const hiRank = Math.ceil(fraction * sampled + margin);
+  const lo = loRank <= 0 ? 0 : kthSmallest(survivors, loRank);
+  const hi = hiRank >= sampled - 1 ? MAGNITUDE_BITS : kthSmallest(survivors, hiRank);
+  // Survivors in the range, scaled up from the sample, with room for bad luck and ties.
+  const expected = ((Math.min(hiRank, sampled) - Math.max(loRank, 0) + 1) / draws) * total;
+  return { lo, hi, capacity: Math.ceil(2 * expected) + 1024 };
+}
+
+/**
+ * The exact range, from a histogram of the survivors' high 16 magnitude bits:
+ * the bucket holding the count-th smallest. When the fraction rounds to no
+ * weight, the range is empty and nothing lies under it; when it rounds to
+ * every survivor, the range is the largest magnitude and all others lie under
+ * it (the bounds stay int32, which keeps the pass on integer arithmetic).
+ */
+function exactRange(entries: PruneEntry[], fraction: number): ThresholdRange {
   const high = new Uint32Array(1 << 15);
   let surviving = 0;
   for (const { keep, weights } of entries) {
     const bits = floatBits(weights);
     for (let i = 0; i < keep.length; i++) {
-      if (keep[i]) {
-        high[(bits[i] & MAGNITUDE_BITS) >>> 16]++;
-        surviving++;
+      const kept = keep[i];
+      high[(bits[i] & MAGNITUDE_BITS) >>> 16] += kept;
+      surviving += kept;
+    }
+  }
+  const count = Math.round(fraction * surviving);
+  if (count <= 0) return { lo: 0, hi: -1, capacity: 0 };
+  if (count >= surviving) return { lo: MAGNITUDE_BITS, hi: MAGNITUDE_BITS, capacity: high[MAGNITUDE_BITS >>> 16] };
+  let bucket = 0;
+  let below = 0;
+  while (below + high[bucket] < count) below += high[bucket++];
+  return { lo: bucket << 16, hi: (bucket << 16) | 0xffff, capacity: high[bucket] };
+}
+
+/**
+ * One pass that prunes every survivor under `range.lo`, counts the survivors
+ * and lists those inside the range; then, if the range does hold the
+ * threshold, prunes the smallest of the listed ones (ties in position order)
+ * and returns true. Returns false, with the masks part-pruned, when it does
+ * not or the list outgrew its capacity.
+ */
+function pruneInRange(entries: PruneEntry[], fraction: number, { lo, hi, capacity }: ThresholdRange): boolean {
+  const candidateEntry = new Uint32Array(capacity);
+  const candidateIndex = new Uint32Array(capacity);
+  const candidateMagnitude = new Uint32Array(capacity);
+  let candidates = 0;
+  let surviving = 0;
+  let below = 0;
+  for (let e = 0; e < entries.length; e++) {
+    const { keep, weights } = entries[e];
+    const bits = floatBits(weights);
+    for (let i = 0; i < keep.length; i++) {
+      const kept = keep[i];
+      const magnitude = bits[i] & MAGNITUDE_BITS;
+      // Sign-bit tests on int32 differences (every bound is in 0..2^31-1),
+      // branch-free where the outcome is random per weight: a mispredicted
+      // branch per weight cost more than the store.
+      const under = (magnitude - lo) >>> 31;
+      keep[i] = kept & (under ^ 1);
+      below += kept & under;
+      surviving += kept;
+      if (((magnitude - lo) | (hi - magnitude)) >= 0 && kept) {
+        if (candidates === capacity) return false;
+        candidateEntry[candidates] = e;
+        candidateIndex[candidates] = i;
+        candidateMagnitude[candidates] = magnitude;
+        candidates++;
       }
     }
   }
   const count = Math.round(fraction * surviving);
-  if (count <= 0) return;
-  if (count >= surviving) {
-    for (const e of entries) e.keep.fill(0);
-    return;
+  if (count < below || count > below + candidates) return false;
+  const inRange = count - below;
+  if (inRange === 0) return true;
+  const listed = candidateMagnitude.subarray(0, candidates);
+  const threshold = kthSmallest(listed.slice(), inRange - 1);
+  let ties = inRange;
+  for (let c = 0; c < candidates; c++) if (listed[c] < threshold) ties--;
+  for (let c = 0; c < candidates; c++) {
+    const m = listed[c];
+    if (m < threshold || (m === threshold && ties-- > 0)) entries[candidateEntry[c]].keep[candidateIndex[c]] = 0;
   }
-  // The bucket holding the count-th smallest, and how many lie in lower buckets.
-  let bucket = 0;
-  let below = 0;
-  while (below + high[bucket] < count) below += high[bucket++];
+  return true;
+}
 
-  const candidates = high[bucket];
-  const candidateEntry = new Uint32Array(candidates);
-  const candidateIndex = new Uint32Array(candidates);
-  const candidateLow = new Uint16Array(candidates);
-  const low = new Uint32Array(1 << 16);
-  let c = 0;
-  entries.forEach(({ keep, weights }, e) => {
-    const bits = floatBits(weights);
-    for (let i = 0; i < keep.length; i++) {
-      if (!keep[i]) continue;
-      const magnitude = bits[i] & MAGNITUDE_BITS;
-      const h = magnitude >>> 16;
-      if (h < bucket) keep[i] = 0;
-      else if (h === bucket) {
-        candidateEntry[c] = e;
-        candidateIndex[c] = i;
-        candidateLow[c] = magnitude & 0xffff;
-        low[magnitude & 0xffff]++;
-        c++;
-      }
-    }
-  });
-  // The threshold's low bits; `below` becomes the count strictly under it.
-  let threshold = 0;
-  while (below + low[threshold] < count) below += low[threshold++];
-  let tiesToPrune = count - below;
-  for (c = 0; c < candidates; c++) {
-    const m = candidateLow[c];
-    if (m < threshold || (m === threshold && tiesToPrune-- > 0)) entries[candidateEntry[c]].keep[candidateIndex[c]] = 0;
-  }
+/**
+ * Remove `fraction` (rounded) of the surviving weights, smallest magnitude
+ * first; ties at the threshold are broken by position, so exactly that many
+ * are removed.
+ *
+ * Selection on the magnitude bits, one pass over the weights in the usual
+ * case: a random sample of ~16k survivors brackets the threshold, the pass
+ * prunes every survivor under the bracket and lists the ~2% inside it, and a
+ * quickselect among those settles the rest. If the bracket missed (or ties
+ * overflow its list) the masks start again from `before` with the exact
+ * bracket from a histogram pass, so the masks never depend on the sample.
+ * Profile and timings: docs/bench.md.
+ */
+function pruneSmallest(entries: PruneEntry[], fraction: number): void {
+  const guess = sampledRange(entries, fraction);
+  if (guess && pruneInRange(entries, fraction, guess)) return;
+  if (guess) for (const e of entries) e.keep.set(e.before);
+  pruneInRange(entries, fraction, exactRange(entries, fraction));
 }
 
 /** Per-layer rates: the paper's for the arch, overridden per layer type. */
@@ -143,7 +231,7 @@ export function layerRates(
 export function pruneLayerwise(masks: MaskSet, weights: Map<string, Float32Array>, rates: Map<string, number>): MaskSet {
   const out = masks.clone();
   for (const mask of out.layers.values()) {
-    pruneSmallest([{ keep: mask.keep, weights: weights.get(mask.name)! }], rates.get(mask.name) ?? 0);
+    pruneSmallest([{ keep: mask.keep, before: masks.get(mask.name).keep, weights: weights.get(mask.name)! }], rates.get(mask.name) ?? 0);
   }
   return out;
 }
@@ -156,7 +244,7 @@ export function pruneGlobal(masks: MaskSet, weights: Map<string, Float32Array>, 
   const out = masks.clone();
   const entries = [...out.layers.values()]
     .filter((m) => !ignore.includes(m.name))
-    .map((m) => ({ keep: m.keep, weights: weights.get(m.name)! }));
+    .map((m) => ({ keep: m.keep, before: masks.get(m.name).keep, weights: weights.get(m.name)! }));
   pruneSmallest(entries, fraction);
   return out;
 }

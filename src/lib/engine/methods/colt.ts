@@ -14,14 +14,16 @@ import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig } from '../config';
 import { totalIterations } from '../config';
 import type { Dataset } from '../data/types';
+import type { SavedTensor, Ticket } from '../checkpoint';
+import { createTicket, loadMasks, masksMismatch, saveMasks, saveState } from '../io/saved';
 import { countOnes, MaskSet, readKernels, type LayerCount } from '../masks/mask';
 import { pruneGlobal } from '../masks/prune';
 import { disposeState, type Model, type ModelState, type PrunableLayer } from '../models/model';
 import type { EngineEvent, MethodOutput, RoundResult } from '../results';
 import { subSeed } from '../rng';
-import { imp } from './imp';
+import { imp, type ImpState } from './imp';
 import type { MethodContext, PruningMethod } from './method';
-import { trainRound } from './round';
+import { recordCompleted, trainRound } from './round';
 
 /** Classes [from, to) of the full label set. */
 export interface ClassSegment {
@@ -218,11 +220,27 @@ interface ColtRun {
   segments: ClassSegment[];
   prunedNames: string[];
   unprunedNames: string[];
+  /** The last round's mask (from round 1 on) with θ0, null when only round 0 ran. */
+  ticket: Ticket | null;
+}
+
+/** COLT's own rounds in a checkpoint; the masks beside it are the next round's, until `finished`. */
+interface ColtProgress {
+  rounds: ColtRound[];
+  evaluations: RoundResult[];
+  finished: boolean;
+}
+
+/** COLT's checkpoint state: its rounds, then the IMP comparison's state once that runs. */
+interface ColtState {
+  colt: ColtProgress;
+  imp: ImpState | null;
 }
 
 async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtRun> {
   const { config } = ctx;
   const { colt: options } = config;
+  const saved = (ctx.resume?.state as ColtState | undefined)?.colt;
   const segments = classSegments(ctx.dataset.numClasses, options.segments);
   const initSeed = subSeed(config.seed, 'init');
   const full = ctx.createModel(initSeed);
@@ -232,6 +250,14 @@ async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtR
     const outputLayer = full.prunable.find((l) => l.type === 'output')!.name;
     const pruned = coltPrunedLayers(full.prunable, options.pruneDense);
     const prunedNames = pruned.map((l) => l.name);
+    const unprunedNames = full.prunable.filter((l) => !prunedNames.includes(l.name)).map((l) => l.name);
+    const coltRounds: ColtRound[] = saved?.rounds ?? [];
+    const evaluations: RoundResult[] = saved?.evaluations ?? [];
+    let ticket = ctx.resume?.ticket ?? null;
+    const done = (): ColtRun => ({ rounds: evaluations, colt: coltRounds, segments, prunedNames, unprunedNames, ticket });
+    recordCompleted(ctx, evaluations);
+    if (saved?.finished) return done();
+
     for (const segment of segments) {
       const data = ctx.dataset.classSubset(segment.from, segment.to);
       const series = `colt-segment-${segment.from}-${segment.to - 1}`;
@@ -251,10 +277,15 @@ async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtR
     ctx.progress.add(ctx.iterations * (options.evaluateEveryRound ? roundsPlanned : 1));
 
     let mask = MaskSet.dense(pruned);
-    const coltRounds: ColtRound[] = [];
-    const evaluations: RoundResult[] = [];
-    const sparsityPoints: SparsityPoint[] = [];
-    for (let round = 0; ; round++) {
+    if (saved) {
+      const mismatch = masksMismatch(full, ctx.resume!.masks);
+      if (mismatch) throw new Error(`Cannot resume: the checkpoint does not fit model ${config.model.arch}: ${mismatch}`);
+      mask = loadMasks(ctx.resume!.masks);
+    }
+    const sparsityPoints: SparsityPoint[] = coltRounds.map((r) => ({ round: r.round, sparsity: r.sparsity }));
+    // θ0's values for the tickets, read back once.
+    let savedInit: Record<string, SavedTensor> | null = null;
+    for (let round = coltRounds.length; ; round++) {
       const sparsity = mask.sparsity();
       const last = round === pruningRounds || (options.targetSparsity !== undefined && sparsity >= options.targetSparsity);
       // Round 0 trains dense, as IMP's does.
@@ -312,11 +343,16 @@ async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtR
         },
       });
       ctx.emit(roundsToSparsityView(sparsityPoints, []));
+      if (roundMask) {
+        savedInit ??= await saveState(fullInit);
+        ticket = createTicket(config, full, { round, masks: roundMask, weights: savedInit, iteration: 0 });
+      }
+      const state: ColtState = { colt: { rounds: coltRounds, evaluations, finished: last }, imp: null };
+      ctx.checkpoint({ round: round + 1, state, tensors: {}, masks: last ? {} : saveMasks(step.mask), ticket });
       if (last) break;
       mask = step.mask;
     }
-    const unprunedNames = full.prunable.filter((l) => !prunedNames.includes(l.name)).map((l) => l.name);
-    return { rounds: evaluations, colt: coltRounds, segments, prunedNames, unprunedNames };
+    return done();
   } finally {
     full.dispose();
     disposeState(fullInit);
@@ -333,13 +369,7 @@ async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtR
  * one global L1 threshold at COLT's rate and resetting to θ0: imp.ts's own
  * loop, its series renamed 'imp'.
  */
-async function runImpComparison(
-  ctx: MethodContext,
-  pruningRounds: number,
-  unprunedNames: string[],
-  coltPoints: SparsityPoint[],
-  prunedNames: string[],
-): Promise<RoundResult[]> {
+async function runImpComparison(ctx: MethodContext, pruningRounds: number, run: ColtRun, coltPoints: SparsityPoint[]): Promise<RoundResult[]> {
   const { config } = ctx;
   const impConfig: ExperimentConfig = {
     ...config,
@@ -349,22 +379,40 @@ async function runImpComparison(
       ...config.prune,
       strategy: 'global',
       fraction: config.colt.rate,
-      ignore: unprunedNames,
+      ignore: run.unprunedNames,
       rounds: pruningRounds,
       rewindIteration: 0,
       oneShotSparsity: undefined,
     },
   };
-  const impPoints: SparsityPoint[] = [];
+  const saved = (ctx.resume?.state as ColtState | undefined)?.imp ?? null;
+  const pointOf = (result: RoundResult): SparsityPoint => ({ round: result.round, sparsity: sparsityOver(result.layers, run.prunedNames) });
+  const impPoints: SparsityPoint[] = (saved?.rounds ?? []).map(pointOf);
   const emit = (event: EngineEvent) => {
     if (!('series' in event) || event.series !== 'ticket') return ctx.emit(event);
     ctx.emit({ ...event, series: 'imp' });
     if (event.type === 'round') {
-      impPoints.push({ round: event.result.round, sparsity: sparsityOver(event.result.layers, prunedNames) });
+      impPoints.push(pointOf(event.result));
       ctx.emit(roundsToSparsityView(coltPoints, impPoints));
     }
   };
-  const output = await imp.run({ ...ctx, config: impConfig, emit, plannedRounds: pruningRounds + 1 });
+  const colt: ColtProgress = { rounds: run.colt, evaluations: run.rounds, finished: true };
+  const coltRoundCount = run.colt.length;
+  const output = await imp.run({
+    ...ctx,
+    config: impConfig,
+    emit,
+    plannedRounds: pruningRounds + 1,
+    resume: ctx.resume && saved ? { ...ctx.resume, round: ctx.resume.round - coltRoundCount, state: saved } : null,
+    // IMP's checkpoints go on counting after COLT's rounds and keep COLT's ticket: IMP is the comparison.
+    checkpoint: (checkpoint) =>
+      ctx.checkpoint({
+        ...checkpoint,
+        round: coltRoundCount + checkpoint.round,
+        state: { colt, imp: checkpoint.state as ImpState } satisfies ColtState,
+        ticket: run.ticket,
+      }),
+  });
   return output.rounds;
 }
 
@@ -383,7 +431,7 @@ export const colt: PruningMethod = {
     const coltPoints = result.colt.map((r) => ({ round: r.round, sparsity: r.sparsity }));
     let comparison: Record<string, unknown> | null = null;
     if (ctx.config.colt.compareWithImp) {
-      const impRounds = await runImpComparison(ctx, pruningRounds, result.unprunedNames, coltPoints, result.prunedNames);
+      const impRounds = await runImpComparison(ctx, pruningRounds, result, coltPoints);
       const impPoints = impRounds.map((r) => ({
         round: r.round,
         sparsity: sparsityOver(r.layers, result.prunedNames),

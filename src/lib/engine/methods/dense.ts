@@ -1,7 +1,13 @@
 /** The dense baseline: one training run, nothing pruned. */
+import type { RoundResult } from '../results';
 import { subSeed } from '../rng';
 import type { PruningMethod } from './method';
 import { trainRound } from './round';
+
+/** Checkpoint state: the one round, once trained. */
+interface DenseState {
+  rounds: RoundResult[];
+}
 
 export const dense: PruningMethod = {
   name: 'dense',
@@ -10,6 +16,8 @@ export const dense: PruningMethod = {
   plannedRounds: () => 1,
 
   async run(ctx) {
+    // Its only checkpoint is the finished run.
+    if (ctx.resume) return { rounds: (ctx.resume.state as DenseState).rounds };
     ctx.progress.add(ctx.iterations);
     const model = ctx.createModel(subSeed(ctx.config.seed, 'init'));
     try {
@@ -20,6 +28,7 @@ export const dense: PruningMethod = {
         masks: null,
         dataSeed: subSeed(ctx.config.seed, 'data-0'),
       });
+      ctx.checkpoint({ round: 1, state: { rounds: [result] } satisfies DenseState, tensors: {}, masks: {}, ticket: null });
       return { rounds: [result] };
     } finally {
       model.dispose();

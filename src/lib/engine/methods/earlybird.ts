@@ -20,6 +20,17 @@ import {
 } from '../masks/channel-masks';
 import { MaskSet, applyMasks, maskTensors, readKernels } from '../masks/mask';
 import { pruneGlobal } from '../masks/prune';
+import type { SavedMask, SavedTensor, Ticket } from '../checkpoint';
+import {
+  createTicket,
+  loadMasks,
+  masksMismatch,
+  restoreModel,
+  saveMasks,
+  saveModel,
+  withPrefix,
+  withoutPrefix,
+} from '../io/saved';
 import type { BatchNormLayer, Model } from '../models/model';
 import { ARCH_DEFINITIONS } from '../models/registry';
 import type { EmitEvent, RoundResult, SeriesName } from '../results';
@@ -27,7 +38,7 @@ import { subSeed } from '../rng';
 import { evaluate, type GradientHook } from '../train/trainer';
 import { globalIgnore } from './imp';
 import type { MethodContext, PruningMethod } from './method';
-import { trainRound } from './round';
+import { recordCompleted, trainRound } from './round';
 
 /** WORM's damping strength: chi for the next epoch from the mean queue distance of the one just ended. */
 export interface ChiPolicy {
@@ -158,6 +169,13 @@ export interface EbComparisonViewData {
 
 type SeriesView = MaskDistanceViewData['series'][number] & { masks: ChannelMaskViewData['series'][number]['epochs'] };
 
+/** What the views hold so far, for a checkpoint: a resumed run's views go on from it. */
+export interface TicketViewsState {
+  series: SeriesView[];
+  rows: ComparisonRow[];
+  layers: { name: string; channels: number }[];
+}
+
 /**
  * The page's views of one or more ticket searches (EarlyBird, WORM), each
  * re-emitted in full on every update: 'mask-distance', 'channel-masks' and
@@ -172,6 +190,16 @@ export class TicketViews {
     private readonly emit: EmitEvent,
     private readonly epsilon: number,
   ) {}
+
+  save(): TicketViewsState {
+    return { series: this.series, rows: this.rows, layers: this.layers };
+  }
+
+  restore(state: TicketViewsState): void {
+    this.series.push(...state.series);
+    this.rows.push(...state.rows);
+    this.layers = state.layers;
+  }
 
   start(name: string, layers: { name: string; channels: number }[]): void {
     this.layers = layers;
@@ -237,26 +265,63 @@ async function readMasks(model: Model, config: ExperimentConfig): Promise<MaskRe
   return { bits: masks.map(concatMasks), weightMasks: masks[0] };
 }
 
+/** One search's results in a checkpoint: after its ticket was pruned (`finished` false: retraining next) or when done. */
+export interface SearchState {
+  summary: TicketSummary;
+  rounds: RoundResult[];
+  /** Iterations the search trained: retraining continues the schedule from there. */
+  retrainFrom: number;
+  finished: boolean;
+}
+
+/**
+ * One search's part of a checkpoint. Before retraining, `tensors` are the
+ * pruned weights retraining starts from and `masks` the kernel masks
+ * (`kernel/<layer>`) and the detector queues (`detector-<ratio>/<age>`), whose
+ * distances go on being recorded while retraining.
+ */
+export interface SearchCheckpoint {
+  state: SearchState;
+  tensors: Record<string, SavedTensor>;
+  masks: Record<string, SavedMask>;
+  ticket: Ticket | null;
+}
+
+function detectorQueues(detectors: TicketDetector[]): Record<string, SavedMask> {
+  return Object.fromEntries(
+    detectors.flatMap((d, i) => d.masks.map((bits, age) => [`detector-${i}/${age}`, { shape: [bits.length], keep: bits.slice() }])),
+  );
+}
+
+function restoreDetectors(detectors: TicketDetector[], masks: Record<string, SavedMask>): void {
+  detectors.forEach((d, i) => d.restore(Object.values(withoutPrefix(masks, `detector-${i}/`)).map((m) => m.keep)));
+}
+
 /**
  * One EarlyBird search from the run's seed: round 0 trains until the ticket
  * (or the end of the schedule), round 1 prunes it and retrains. Both EarlyBird
- * and WORM (with its chi policy) are this function.
+ * and WORM (with its chi policy) are this function. `save` gets the state
+ * after each round; `resume` continues from what it saved.
  */
 export async function runTicketSearch(
   ctx: MethodContext,
   options: TicketSearchOptions,
+  resume: SearchCheckpoint | null,
+  save: (checkpoint: SearchCheckpoint) => void,
 ): Promise<{ summary: TicketSummary; rounds: RoundResult[] }> {
   const { config, dataset } = ctx;
   const eb = config.earlybird;
   const stepsPerEpoch = Math.ceil(dataset.train.size / config.train.batchSize);
   const epochsOf = (iterations: number) => iterations / stepsPerEpoch;
   ctx.progress.add(ctx.iterations);
+  if (resume) recordCompleted(ctx, resume.state.rounds);
+  if (resume?.state.finished) return { summary: resume.state.summary, rounds: resume.state.rounds };
 
   const model = ctx.createModel(subSeed(config.seed, 'init'));
   const detectors = eb.ratios.map(() => new TicketDetector(eb.queueLength, eb.epsilon));
   const ratioEpochs: (number | null)[] = eb.ratios.map(() => null);
-  const maskDistances: (number | null)[] = [];
-  const meanDistances: (number | null)[] = [];
+  const maskDistances: (number | null)[] = resume?.state.summary.maskDistances ?? [];
+  const meanDistances: (number | null)[] = resume?.state.summary.meanDistances ?? [];
   const chiHistory: number[] = [];
   let weightMasks: MaskSet | null = null;
   let scales: Map<string, tf.Tensor1D> | null = null;
@@ -265,7 +330,8 @@ export async function runTicketSearch(
     scales = factors && scaleTensors(factors);
   };
   const layers = model.batchNorms.map(({ name, channels }) => ({ name, channels }));
-  options.views.start(options.name, eb.unstructured ? [] : layers);
+  // A resumed run's views already hold this search's series.
+  if (!resume) options.views.start(options.name, eb.unstructured ? [] : layers);
 
   const observeEpoch = async (epoch: number, searching: boolean): Promise<boolean> => {
     const reading = await readMasks(model, config);
@@ -292,7 +358,8 @@ export async function runTicketSearch(
     return found;
   };
 
-  try {
+  /** Round 0 and the pruning of its ticket; `kernelMasks` is null when no ticket appeared (the search is then finished). */
+  const searchAndPrune = async (): Promise<{ state: SearchState; kernelMasks: MaskSet | null }> => {
     const search = await trainRound(ctx, {
       series: options.series,
       round: 0,
@@ -329,65 +396,95 @@ export async function runTicketSearch(
       flopsTotal: epochsOf(search.training.iterations) * denseEpochFlops,
       flopsDense: scheduleEpochs * denseEpochFlops,
     };
+    const state: SearchState = { summary, rounds, retrainFrom: search.training.iterations, finished: ticketEpoch === null };
+    if (ticketEpoch === null) return { state, kernelMasks: null };
 
-    if (ticketEpoch !== null) {
-      const from = search.training.iterations;
-      const to = eb.retrainEpochs === undefined ? ctx.iterations : from + eb.retrainEpochs * stepsPerEpoch;
-      let kernelMasks: MaskSet;
-      let retrainEpochFlops = denseEpochFlops;
-      if (eb.unstructured) {
-        // Masks alone save no FLOPs on dense kernels: retraining is counted at the dense rate.
-        kernelMasks = weightMasks!;
-      } else {
-        const channelKeep = splitByLayer(detectors[0].newest!, layers);
-        zeroChannels(model, channelKeep);
-        kernelMasks = channelKernelMasks(model, channelKeep);
-        const kept = new Map([...channelKeep].map(([name, keep]) => [name, keep.reduce((n, k) => n + k, 0)]));
-        summary.channelsKept = [...kept.values()].reduce((a, b) => a + b, 0);
-        summary.channelsKeptByLayer = Object.fromEntries(kept);
-        retrainEpochFlops = 3 * forwardFlops(model, kept) * dataset.train.size;
-        // Pruned gamma and beta stay exactly 0 while retraining: their gradients
-        // are masked (chi = 0) and the optimiser starts fresh, so neither
-        // momentum nor weight decay (wd * 0) can move them.
-        setScales(new Map([...channelKeep].map(([name, keep]) => [name, dampingFactors(keep, 0)])));
-      }
-      const masks = maskTensors(kernelMasks);
-      applyMasks(model, masks);
-      tf.dispose([...masks.values()]);
-      summary.accuracyAtPruning = (await evaluate(model, dataset.test, dataset.numClasses)).accuracy;
-      const pruned =
-        summary.channelsKept === null
-          ? `${(100 * kernelMasks.sparsity()).toFixed(1)}% of weights`
-          : `${summary.channelsTotal - summary.channelsKept} of ${summary.channelsTotal} channels`;
-      const emptied = Object.entries(summary.channelsKeptByLayer ?? {}).filter(([, kept]) => kept === 0);
-      ctx.emit({
-        type: 'status',
-        message:
-          `[${options.name}] ticket at epoch ${ticketEpoch}: pruned ${pruned}, test accuracy ${(100 * summary.accuracyAtTicket).toFixed(1)}% before, ` +
-          `${(100 * summary.accuracyAtPruning).toFixed(1)}% right after pruning` +
-          (emptied.length ? `; warning: ${emptied.map(([name]) => name).join(', ')} lost every channel, so no signal passes` : ''),
-      });
-
-      const retrain = await trainRound(ctx, {
-        series: options.series,
-        round: 1,
-        model,
-        masks: kernelMasks,
-        dataSeed: subSeed(config.seed, 'data-1'),
-        from,
-        to,
-        // No slimming term while retraining, as the reference's fine-tuning.
-        gradientHook: eb.unstructured ? undefined : bnGradientHook(model.batchNorms, 0, () => scales),
-        onEpochEnd: (epoch) => observeEpoch(epoch, false),
-      });
-      rounds.push(retrain.result);
-      summary.accuracyAfterRetraining = retrain.result.testAccuracy;
-      summary.epochsRetrained = epochsOf(retrain.training.iterations);
-      summary.flopsToTicket = summary.flopsTotal;
-      summary.flopsRetraining = summary.epochsRetrained * retrainEpochFlops;
-      summary.flopsTotal += summary.flopsRetraining;
+    let kernelMasks: MaskSet;
+    if (eb.unstructured) {
+      kernelMasks = weightMasks!;
+    } else {
+      const channelKeep = splitByLayer(detectors[0].newest!, layers);
+      zeroChannels(model, channelKeep);
+      kernelMasks = channelKernelMasks(model, channelKeep);
+      const kept = new Map([...channelKeep].map(([name, keep]) => [name, keep.reduce((n, k) => n + k, 0)]));
+      summary.channelsKept = [...kept.values()].reduce((a, b) => a + b, 0);
+      summary.channelsKeptByLayer = Object.fromEntries(kept);
     }
+    const masks = maskTensors(kernelMasks);
+    applyMasks(model, masks);
+    tf.dispose([...masks.values()]);
+    summary.accuracyAtPruning = (await evaluate(model, dataset.test, dataset.numClasses)).accuracy;
+    const pruned =
+      summary.channelsKept === null
+        ? `${(100 * kernelMasks.sparsity()).toFixed(1)}% of weights`
+        : `${summary.channelsTotal - summary.channelsKept} of ${summary.channelsTotal} channels`;
+    const emptied = Object.entries(summary.channelsKeptByLayer ?? {}).filter(([, kept]) => kept === 0);
+    ctx.emit({
+      type: 'status',
+      message:
+        `[${options.name}] ticket at epoch ${ticketEpoch}: pruned ${pruned}, test accuracy ${(100 * summary.accuracyAtTicket).toFixed(1)}% before, ` +
+        `${(100 * summary.accuracyAtPruning).toFixed(1)}% right after pruning` +
+        (emptied.length ? `; warning: ${emptied.map(([name]) => name).join(', ')} lost every channel, so no signal passes` : ''),
+    });
+    return { state, kernelMasks };
+  };
+
+  /** The pruned network retraining starts from, as the checkpoint left it. */
+  const restorePruned = (saved: SearchCheckpoint): { state: SearchState; kernelMasks: MaskSet } => {
+    const kernelMasks = withoutPrefix(saved.masks, 'kernel/');
+    const mismatch = masksMismatch(model, kernelMasks);
+    if (mismatch) throw new Error(`Cannot resume: the checkpoint does not fit model ${config.model.arch}: ${mismatch}`);
+    restoreModel(model, saved.tensors, 'Cannot resume: the checkpoint');
+    restoreDetectors(detectors, saved.masks);
+    return { state: saved.state, kernelMasks: loadMasks(kernelMasks) };
+  };
+
+  try {
+    const { state, kernelMasks } = resume ? restorePruned(resume) : await searchAndPrune();
+    const { summary, rounds } = state;
+    if (!kernelMasks) {
+      options.views.summary(summary);
+      save({ state, tensors: {}, masks: {}, ticket: null });
+      return { summary, rounds };
+    }
+    let ticket = resume?.ticket ?? null;
+    if (!resume) {
+      ticket = createTicket(config, model, { round: 1, masks: kernelMasks, weights: await saveModel(model), iteration: state.retrainFrom });
+      const masks = { ...withPrefix(saveMasks(kernelMasks), 'kernel/'), ...detectorQueues(detectors) };
+      save({ state, tensors: ticket.weights, masks, ticket });
+    }
+    if (!eb.unstructured) {
+      // Pruned gamma and beta stay exactly 0 while retraining: their gradients
+      // are masked (chi = 0) and the optimiser starts fresh, so neither
+      // momentum nor weight decay (wd * 0) can move them.
+      const channelKeep = splitByLayer(detectors[0].newest!, layers);
+      setScales(new Map([...channelKeep].map(([name, keep]) => [name, dampingFactors(keep, 0)])));
+    }
+    // Masks alone save no FLOPs on dense kernels: unstructured retraining is counted at the dense rate.
+    const kept = summary.channelsKeptByLayer ? new Map(Object.entries(summary.channelsKeptByLayer)) : undefined;
+    const retrainEpochFlops = 3 * forwardFlops(model, kept) * dataset.train.size;
+    const from = state.retrainFrom;
+    const to = eb.retrainEpochs === undefined ? ctx.iterations : from + eb.retrainEpochs * stepsPerEpoch;
+    const retrain = await trainRound(ctx, {
+      series: options.series,
+      round: 1,
+      model,
+      masks: kernelMasks,
+      dataSeed: subSeed(config.seed, 'data-1'),
+      from,
+      to,
+      // No slimming term while retraining, as the reference's fine-tuning.
+      gradientHook: eb.unstructured ? undefined : bnGradientHook(model.batchNorms, 0, () => scales),
+      onEpochEnd: (epoch) => observeEpoch(epoch, false),
+    });
+    rounds.push(retrain.result);
+    summary.accuracyAfterRetraining = retrain.result.testAccuracy;
+    summary.epochsRetrained = epochsOf(retrain.training.iterations);
+    summary.flopsToTicket = summary.flopsTotal;
+    summary.flopsRetraining = summary.epochsRetrained * retrainEpochFlops;
+    summary.flopsTotal += summary.flopsRetraining;
     options.views.summary(summary);
+    save({ state: { ...state, finished: true }, tensors: {}, masks: {}, ticket });
     return { summary, rounds };
   } finally {
     setScales(null);
@@ -423,7 +520,18 @@ export const earlybird: PruningMethod = {
   async run(ctx) {
     if (!ctx.config.earlybird.unstructured) requireBatchNorm(ctx.config, 'earlybird');
     const views = new TicketViews(ctx.emit, ctx.config.earlybird.epsilon);
-    const { summary, rounds } = await runTicketSearch(ctx, { name: 'EarlyBird', series: 'ticket', chi: null, views });
+    const saved = ctx.resume?.state as EarlyBirdState | undefined;
+    if (saved) views.restore(saved.views);
+    const resume = ctx.resume && saved ? { ...ctx.resume, state: saved.search } : null;
+    const { summary, rounds } = await runTicketSearch(ctx, { name: 'EarlyBird', series: 'ticket', chi: null, views }, resume, (search) =>
+      ctx.checkpoint({ ...search, round: search.state.rounds.length, state: { views: views.save(), search: search.state } satisfies EarlyBirdState }),
+    );
     return { rounds, ticket: summary };
   },
 };
+
+/** EarlyBird's checkpoint state: its search and the views drawn so far. */
+interface EarlyBirdState {
+  views: TicketViewsState;
+  search: SearchState;
+}

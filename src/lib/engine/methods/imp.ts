@@ -6,7 +6,9 @@
  * fresh init (random reinit) and a random mask of the same per-layer density
  * (random pruning).
  */
+import type { SavedTensor, Ticket } from '../checkpoint';
 import type { ExperimentConfig } from '../config';
+import { createTicket, loadMasks, loadState, masksMismatch, saveMasks, saveState, weightsMismatch } from '../io/saved';
 import { MaskSet, readKernels } from '../masks/mask';
 import { layerRates, oneShotLayerRates, pruneGlobal, pruneLayerwise, randomMaskLike } from '../masks/prune';
 import { disposeState, type Model, type ModelState } from '../models/model';
@@ -14,7 +16,17 @@ import { ARCH_DEFINITIONS } from '../models/registry';
 import type { MethodOutput, RoundResult } from '../results';
 import { subSeed } from '../rng';
 import type { MethodContext, PruningMethod } from './method';
-import { trainRound } from './round';
+import { recordCompleted, trainRound } from './round';
+
+/**
+ * Checkpoint state: the results so far. Its tensors are the rewind point,
+ * its masks the next round's; the model is rewound between rounds, so
+ * nothing else carries over.
+ */
+export interface ImpState {
+  rounds: RoundResult[];
+  controls: Record<string, RoundResult[]>;
+}
 
 /** Training runs in the ticket's sequence: round 0 (dense) plus one per pruning step. */
 function ticketRounds(config: ExperimentConfig): number {
@@ -59,13 +71,29 @@ export const imp: PruningMethod = {
     ctx.progress.add(ctx.iterations * (rounds - 1) * controls.length);
 
     const model = ctx.createModel(subSeed(config.seed, 'init'));
-    let rewindState: ModelState | null = rewind === 0 ? model.snapshot() : null;
-    let masks = MaskSet.dense(model.prunable);
-    const ticket: RoundResult[] = [];
-    const controlResults: Record<string, RoundResult[]> = Object.fromEntries(controls.map((c) => [c, []]));
-
+    let rewindState: ModelState | null = null;
     try {
-      for (let round = 0; round < rounds; round++) {
+      const saved = ctx.resume?.state as ImpState | undefined;
+      const ticket: RoundResult[] = saved?.rounds ?? [];
+      const controlResults: Record<string, RoundResult[]> = saved?.controls ?? Object.fromEntries(controls.map((c) => [c, []]));
+      let masks = MaskSet.dense(model.prunable);
+      // The rewind point's values as checkpoints carry them, read back once.
+      let savedRewind: Record<string, SavedTensor> | null = null;
+      let latestTicket: Ticket | null = ctx.resume?.ticket ?? null;
+      if (ctx.resume && ctx.resume.round < rounds) {
+        const mismatch = weightsMismatch(model, ctx.resume.tensors) ?? masksMismatch(model, ctx.resume.masks);
+        if (mismatch) throw new Error(`Cannot resume: the checkpoint does not fit model ${config.model.arch}: ${mismatch}`);
+        savedRewind = ctx.resume.tensors;
+        rewindState = loadState(savedRewind);
+        model.restore(rewindState);
+        masks = loadMasks(ctx.resume.masks);
+      } else if (!ctx.resume && rewind === 0) {
+        rewindState = model.snapshot();
+      }
+      recordCompleted(ctx, ticket);
+      for (const control of controls) recordCompleted(ctx, controlResults[control].slice(1));
+
+      for (let round = ctx.resume?.round ?? 0; round < rounds; round++) {
         const { result } = await trainRound(ctx, {
           series: 'ticket',
           round,
@@ -87,16 +115,27 @@ export const imp: PruningMethod = {
             controlResults[control].push(await runControl(ctx, control, round, masks, rewindState!));
           }
         }
-        if (round === rounds - 1) break;
+        if (round > 0) {
+          // Rounds after 0 exist only once the rewind point was reached.
+          savedRewind ??= await saveState(rewindState!);
+          latestTicket = createTicket(config, model, { round, masks, weights: savedRewind, iteration: rewind });
+        }
+        const state: ImpState = { rounds: ticket, controls: controlResults };
+        if (round === rounds - 1) {
+          ctx.checkpoint({ round: round + 1, state, tensors: {}, masks: {}, ticket: latestTicket });
+          break;
+        }
         masks = await pruneStep(config, model, masks);
         if (!rewindState) throw new Error(`Rewind point ${rewind} was never reached: training has fewer iterations`);
+        savedRewind ??= await saveState(rewindState);
         model.restore(rewindState);
+        ctx.checkpoint({ round: round + 1, state, tensors: savedRewind, masks: saveMasks(masks), ticket: latestTicket });
       }
+      return { rounds: ticket, controls: controls.length ? controlResults : undefined };
     } finally {
       model.dispose();
       if (rewindState) disposeState(rewindState);
     }
-    return { rounds: ticket, controls: controls.length ? controlResults : undefined };
   },
 };
 

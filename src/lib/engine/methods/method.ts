@@ -2,6 +2,7 @@
  * The one interface every pruning method implements. A method is one file and
  * one line in registry.ts; it talks to the lab only through MethodContext.
  */
+import type { MethodCheckpoint, Ticket } from '../checkpoint';
 import type { ExperimentConfig, MethodName } from '../config';
 import type { Dataset } from '../data/types';
 import type { Model } from '../models/model';
@@ -22,6 +23,16 @@ export interface MethodContext {
   progress: ProgressPlan;
   /** Rounds the run will show in its progress bar. */
   plannedRounds: number;
+  /**
+   * The method's own last checkpoint, already checked against the config:
+   * the run continues after its `round` and returns every round's results.
+   * null starts from scratch.
+   */
+  resume: MethodCheckpoint | null;
+  /** Hand over the state after a completed round (the lab emits it as a 'checkpoint' event). */
+  checkpoint(checkpoint: MethodCheckpoint): void;
+  /** An imported ticket, for methods that start from one (`retrain`); null where none was given. */
+  ticket: Ticket | null;
 }
 
 export interface PruningMethod {

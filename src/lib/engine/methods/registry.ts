@@ -5,6 +5,7 @@ import { dense } from './dense';
 import { earlybird } from './earlybird';
 import { imp } from './imp';
 import type { PruningMethod } from './method';
+import { retrain } from './retrain';
 import { worm } from './worm';
 
 export const METHOD_REGISTRY: Partial<Record<MethodName, PruningMethod>> = {
@@ -13,6 +14,7 @@ export const METHOD_REGISTRY: Partial<Record<MethodName, PruningMethod>> = {
   colt,
   earlybird,
   worm,
+  retrain,
 };
 
 export function getMethod(name: MethodName): PruningMethod {

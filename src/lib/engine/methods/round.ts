@@ -113,3 +113,8 @@ export async function trainRound(
   ctx.emit({ type: 'round', series: options.series, result });
   return { result, training };
 }
+
+/** Count the rounds a resumed run already trained as done, so its progress and ETA go on from there. */
+export function recordCompleted(ctx: MethodContext, rounds: RoundResult[]): void {
+  for (const round of rounds) ctx.progress.record(round.iterations, round.trainSeconds);
+}

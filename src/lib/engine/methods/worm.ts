@@ -6,7 +6,16 @@
  * draws a plain EarlyBird ticket from the same seed and data, for the table.
  */
 import type { ExperimentConfig } from '../config';
-import { EARLYBIRD_DIFFERENCES, TicketViews, requireBatchNorm, runTicketSearch, type ChiPolicy } from './earlybird';
+import {
+  EARLYBIRD_DIFFERENCES,
+  TicketViews,
+  requireBatchNorm,
+  runTicketSearch,
+  type ChiPolicy,
+  type SearchCheckpoint,
+  type SearchState,
+  type TicketViewsState,
+} from './earlybird';
 import type { PruningMethod } from './method';
 
 /**
@@ -42,10 +51,31 @@ export const worm: PruningMethod = {
     requireBatchNorm(config, 'worm');
     if (config.earlybird.unstructured) throw new Error('Method "worm" damps BN channels: earlybird.unstructured is not supported');
     const views = new TicketViews(ctx.emit, config.earlybird.epsilon);
+    const saved = ctx.resume?.state as WormState | undefined;
+    if (saved) views.restore(saved.views);
+    let state: WormState = saved ?? { views: views.save(), earlybird: null, worm: null };
+    /** Each search's checkpoints, with the finished comparison search's results beside them. */
+    const saver = (search: 'earlybird' | 'worm') => (checkpoint: SearchCheckpoint) => {
+      state = { ...state, views: views.save(), [search]: checkpoint.state };
+      const round = (state.earlybird?.rounds.length ?? 0) + (state.worm?.rounds.length ?? 0);
+      // Only WORM's own search yields the run's ticket; the EarlyBird one is the comparison.
+      ctx.checkpoint({ ...checkpoint, round, state, ticket: search === 'worm' ? checkpoint.ticket : null });
+    };
+    const resumeOf = (search: 'earlybird' | 'worm'): SearchCheckpoint | null => {
+      const searchState = saved?.[search];
+      if (!ctx.resume || !searchState) return null;
+      // The tensors and masks belong to the search still in progress; a finished one needs none.
+      return { ...ctx.resume, state: searchState };
+    };
     const earlyBird = config.worm.compareWithEarlyBird
-      ? await runTicketSearch(ctx, { name: 'EarlyBird', series: 'earlybird', chi: null, views })
+      ? await runTicketSearch(ctx, { name: 'EarlyBird', series: 'earlybird', chi: null, views }, resumeOf('earlybird'), saver('earlybird'))
       : null;
-    const wormRun = await runTicketSearch(ctx, { name: 'WORM', series: 'ticket', chi: chiSchedule(config.worm), views });
+    const wormRun = await runTicketSearch(
+      ctx,
+      { name: 'WORM', series: 'ticket', chi: chiSchedule(config.worm), views },
+      resumeOf('worm'),
+      saver('worm'),
+    );
     return {
       rounds: wormRun.rounds,
       ticket: wormRun.summary,
@@ -53,3 +83,10 @@ export const worm: PruningMethod = {
     };
   },
 };
+
+/** WORM's checkpoint state: each search's state once it has one, and the views drawn so far. */
+interface WormState {
+  views: TicketViewsState;
+  earlybird: SearchState | null;
+  worm: SearchState | null;
+}

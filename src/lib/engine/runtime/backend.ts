@@ -217,7 +217,11 @@ async function setWasmBackend(): Promise<boolean> {
 
 let webGpuBackendLoaded: Promise<boolean> | null = null;
 
-/** Loads tfjs-backend-webgpu on first use only, and only where WebGPU exists (never in Node). */
+/**
+ * Loads tfjs-backend-webgpu on first use only, and only where WebGPU exists:
+ * in Node, only once something (the bench, with Dawn) has set navigator.gpu,
+ * since the backend registers itself only if navigator.gpu exists at import.
+ */
 function loadWebGpuBackend(): Promise<boolean> {
   if (navigatorGpu() == null) return Promise.resolve(false);
   webGpuBackendLoaded ??= import('@tensorflow/tfjs-backend-webgpu').then(

@@ -1,0 +1,64 @@
+/**
+ * Retrain an imported lottery ticket (a .safetensors file from this lab, or
+ * one written by hand from PyTorch): rewind to its weights, apply its mask
+ * and train one round of the configured schedule, or only evaluate it.
+ */
+import { completeMasks, loadMasks, restoreModel } from '../io/saved';
+import { checkTicketFits } from '../io/ticket-file';
+import type { RoundResult } from '../results';
+import { subSeed } from '../rng';
+import type { PruningMethod } from './method';
+import { trainRound } from './round';
+
+/** Checkpoint state: the one round, once trained. */
+interface RetrainState {
+  rounds: RoundResult[];
+}
+
+export const retrain: PruningMethod = {
+  name: 'retrain',
+  summary: "Retrain an imported ticket: load its rewind weights, apply its mask and train one round (or only evaluate it).",
+  differences: null,
+  plannedRounds: () => 1,
+
+  async run(ctx) {
+    // Its only checkpoint is the finished run.
+    if (ctx.resume) return { rounds: (ctx.resume.state as RetrainState).rounds };
+    const { config } = ctx;
+    const ticket = ctx.ticket;
+    if (!ticket) throw new Error('Method "retrain" has no ticket to train: import a .safetensors ticket first');
+    if (ticket.arch !== config.model.arch || ticket.width !== config.model.width) {
+      throw new Error(
+        `The ticket is for ${ticket.arch} at width ${ticket.width}, the config builds ${config.model.arch} at width ${config.model.width}`,
+      );
+    }
+    const model = ctx.createModel(subSeed(config.seed, 'init'));
+    try {
+      checkTicketFits(ticket, model);
+      restoreModel(model, ticket.weights, 'The ticket');
+      // Training continues the schedule from the ticket's rewind point, with
+      // the batch order of the round that trained it, so retraining a ticket
+      // under its run's own config repeats that round.
+      // Evaluating only is a round of no iterations: the ticket as imported, under its mask.
+      const rewindPoint = ticket.iteration ?? 0;
+      const [from, to] = config.retrain.evaluateOnly ? [0, 0] : [rewindPoint, ctx.iterations];
+      if (from >= to && !config.retrain.evaluateOnly) {
+        throw new Error(`The ticket's weights are from iteration ${from}, but the configured schedule has only ${ctx.iterations} iterations`);
+      }
+      ctx.progress.add(to - from);
+      const { result } = await trainRound(ctx, {
+        series: 'ticket',
+        round: 0,
+        model,
+        masks: completeMasks(model, loadMasks(ticket.masks)),
+        dataSeed: subSeed(config.seed, `data-${ticket.round}`),
+        from,
+        to,
+      });
+      ctx.checkpoint({ round: 1, state: { rounds: [result] } satisfies RetrainState, tensors: {}, masks: {}, ticket });
+      return { rounds: [result] };
+    } finally {
+      model.dispose();
+    }
+  },
+};
