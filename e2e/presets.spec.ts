@@ -119,6 +119,7 @@ test('a shrunk ticket-vs-random run charts ticket and controls, exports CSV and 
     expect(Number(alive.replaceAll(',', '')) / Number(total.replaceAll(',', ''))).toBeCloseTo(0.64, 2);
     await expect(page.getByTestId(`kernel-mask-${layer}`)).toBeVisible();
   }
+  await page.getByTestId('kernel-mask-view').screenshot({ path: 'docs/screenshots/kernel-mask.png' });
 });
 
 test('the LeNet preset runs to completion as shipped, with its guidance beside the finished run', async ({ page }) => {
