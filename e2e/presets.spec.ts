@@ -99,6 +99,13 @@ test('a shrunk ticket-vs-random run charts ticket and controls, exports CSV and 
     expect(Number(c[8])).toBeGreaterThan(0);
   });
 
+  // The curve chart shows any finished round's training curve on request.
+  await page.getByTestId('curve-round').selectOption('randomReinit:1');
+  const curveTitle = () => page.evaluate(() => String(window.__labCharts.curve.options.plugins?.title?.text));
+  await expect.poll(curveTitle).toMatch(/^Training curve: Random reinit, round 1, /);
+  const curvePoints = await page.evaluate(() => window.__labCharts.curve.data.datasets[0].data.length);
+  expect(curvePoints).toBe(3);
+
   // PNGs are opaque, on the page's background in each theme.
   const light = await downloaded(page, () => page.getByTestId('accuracy-png').click());
   expect(light.download.suggestedFilename()).toBe('lottery-lab-test-accuracy-vs-weights-remaining.png');
