@@ -147,6 +147,24 @@ test('runs of a session share the accuracy chart; seeds of one setting draw as a
   await page.screenshot({ path: 'docs/screenshots/compare.png', fullPage: true });
 });
 
+test('one Run press trains the chosen method and each ticked under Also run, and the chart compares them', async ({ page }) => {
+  test.setTimeout(300_000);
+  await openLab(page, { ...TINY, name: 'e2e-methods', method: 'dense' });
+  await page.getByTestId('also-run-imp').check();
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('queued-runs')).toHaveText(/e2e-methods-imp/);
+  // The queue empties when the second run starts; that run ends the press.
+  await expect(page.getByTestId('queued-runs')).toHaveCount(0, { timeout: 120_000 });
+  await waitForRunEnd(page, 180_000);
+  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'done');
+  await expect(historyRows(page)).toHaveCount(2);
+  const lines = await finalAccuracyLines(page);
+  expect(lines.map((d) => d.label)).toEqual(['e2e-methods · Ticket', 'e2e-methods-imp · Ticket']);
+  // Dense trains once at 100%; IMP's rounds go below it.
+  expect(lines[0].data.map((p) => p.x)).toEqual([100]);
+  expect(Math.min(...lines[1].data.map((p) => p.x))).toBeLessThan(100);
+});
+
 test('rename and delete in History survive a reload, and a stored run can be overlaid on the chart', async ({ page }) => {
   test.setTimeout(240_000);
   await openLab(page, { ...TINY, name: 'e2e-history', method: 'dense' });

@@ -164,6 +164,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     title: 'Charts and views',
     paragraphs: [
       'Accuracy vs weights remaining: one line per series (ticket, controls, or the methods compared), on a reversed log axis from 100% down as in the paper; solid is test accuracy at the end of training, dashed at the early-stop iteration.',
+      'To compare methods, pick one and tick the others under “Also run”: one Run press trains them one after another on the same network, data and training, and every run of the session stays on the accuracy chart (History adds stored ones). Runs that differ only in their seed draw as one mean line with a min-max band.',
       'Training curve: losses and accuracies of the round being trained. Weights remaining per layer: how the mask is spread over the layers. The results table lists every round of every series.',
       'Method views appear when a method reports them: EarlyBird/WORM mask distances and channel masks, COLT’s overlap and rounds to sparsity, and the kernel picture of the ticket’s mask (one cell per filter × input channel, shaded by the share of its 3×3 weights that survive).',
     ],
@@ -181,6 +182,11 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
 
 /** One line per builder control, keyed by the control's data-testid. */
 export const CONTROL_HELP: Record<string, ControlHelp> = {
+  'also-run': {
+    name: 'Also run',
+    line: 'Each ticked method runs next, one after another, on the same network, data and training; all share the accuracy chart.',
+    section: 'charts',
+  },
   'model-arch': { name: 'Architecture', line: 'Which of the paper’s networks to train; EarlyBird and WORM need conv-4-bn.', section: 'model' },
   'model-width': { name: 'Width', line: 'Scales every hidden layer; 0.25 trains about 16× faster than the paper’s size.', section: 'model' },
   'data-source': { name: 'Source', line: 'Built-in synthetic shapes need no download; CIFAR needs its binary files.', section: 'data' },

@@ -5,7 +5,7 @@
  * engine worker and writes runs to storage.
  */
 import type { Checkpoint, Ticket } from '../engine/checkpoint';
-import { parseConfig, type BackendRequest, type ExperimentConfig } from '../engine/config';
+import { parseConfig, type BackendRequest, type ExperimentConfig, type MethodName } from '../engine/config';
 import { decodeTicket } from '../engine/io/ticket-file';
 import type { EngineEvent } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
@@ -105,6 +105,11 @@ export class Lab {
   notice = $state<string | null>(null);
   /** Why the current run could not be kept in storage (and so was stopped). */
   storageError = $state<string | null>(null);
+
+  /** Methods to run after the builder's own, one run each with the same network, data and training, to compare methods. */
+  alsoRun = $state<MethodName[]>([]);
+  /** Runs still to start after the current one, from the same Run press. */
+  queued = $state.raw<ExperimentConfig[]>([]);
 
   /** The ticket a `retrain` run retrains. */
   importedTicket = $state.raw<ImportedTicket | null>(null);
@@ -219,9 +224,17 @@ export class Lab {
     }
   }
 
+  /** Runs the builder's experiment, then one run per method ticked under "Also run". */
   start(): void {
     const config = this.config.value;
     if (!config || this.run.active || this.probing) return;
+    this.queued = this.alsoRun
+      .filter((method) => method !== config.method && method !== 'retrain')
+      .map((method) => ({ ...config, method, name: `${config.name}-${method}` }));
+    this.startRun(config);
+  }
+
+  private startRun(config: ExperimentConfig): void {
     const { value: location, error } = this.data;
     if (!location) {
       this.run.refuse(error);
@@ -264,8 +277,13 @@ export class Lab {
     const onEvent = (event: EngineEvent) => {
       this.run.apply(event);
       recorder?.record(event);
-      if (event.type === 'done') void recorder?.finish('done', { results: event.results });
+      if (event.type === 'done') {
+        void recorder?.finish('done', { results: event.results });
+        this.startQueued();
+      }
       if (event.type === 'error') {
+        if (this.queued.length) this.notice = `Not run, because "${stored.name}" ended early: ${this.queued.map((c) => c.name).join(', ')}.`;
+        this.queued = [];
         // A stop the user asked for is no error; one forced by full storage keeps the recorder's reason.
         const stopped = this.run.phase === 'stopped';
         void recorder?.finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
@@ -275,6 +293,14 @@ export class Lab {
     // The failure itself arrives as an error event; the promise only repeats it.
     this.handle.done.catch(() => {});
     holdRunLock(stored.id, this.handle.done);
+  }
+
+  /** The next run of the same Run press, once the one before it is done. */
+  private startQueued(): void {
+    const [next, ...rest] = this.queued;
+    if (!next) return;
+    this.queued = rest;
+    this.startRun(next);
   }
 
   /** A run whose results cannot be stored must not train on: stop it and say why. */
