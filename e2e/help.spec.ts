@@ -8,7 +8,8 @@ function controlsWithoutHint(page: Page): Promise<string[]> {
   return page.evaluate(() =>
     [...document.querySelectorAll<HTMLElement>('form.builder :is(input, select)[data-testid]')]
       .map((control) => control.dataset.testid!)
-      .filter((id) => !id.startsWith('method-'))
+      // Method radios carry their help beside the summary; the Also-run checkboxes share one hint for the group.
+      .filter((id) => !id.startsWith('method-') && !id.startsWith('also-run-'))
       .filter((id) => document.querySelector(`[data-testid="hint-${id}"] [data-testid="help-link"]`) === null),
   );
 }
@@ -22,6 +23,7 @@ test('builder controls carry a hint and a help link; help opens at the right sec
     await expect(page.getByTestId('prune-rounds').or(page.getByTestId('earlybird-ratio')).or(page.getByTestId('colt-segments')).first()).toBeVisible();
     expect(await controlsWithoutHint(page), `controls without a hint for ${method}`).toEqual([]);
   }
+  await expect(page.getByTestId('hint-also-run').getByTestId('help-link')).toHaveAttribute('data-help-section', 'charts');
   for (const name of Object.keys(METHOD_REGISTRY)) {
     const methodLabel = page.locator('label', { has: page.getByTestId(`method-${name}`) });
     await expect(methodLabel.getByTestId('help-link'), name).toHaveAttribute('data-help-section', name);
