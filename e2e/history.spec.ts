@@ -48,9 +48,17 @@ async function waitForStoredRound(page: Page): Promise<number> {
   return (await storedCheckpointRound(page))!;
 }
 
-test('a reload mid-run resumes it from its last completed round and it finishes with every round', async ({ page }) => {
+// On the auto-chosen backend (wasm beside a software WebGPU adapter) and on WebGPU itself, where
+// SwiftShader emulates the GPU too slowly for convolutions: there the network is a narrow LeNet.
+const RESUMED_ON = {
+  auto: RELOADED,
+  // Slow enough per round that half the iterations still leave the reload mid-run.
+  webgpu: { ...RELOADED, model: { arch: 'lenet-300-100', width: 0.25 }, train: { ...TINY.train, iterations: 45, evalEvery: 15 } },
+} satisfies Record<string, ExperimentConfigInput>;
+for (const backend of ['auto', 'webgpu'] as const) {
+test(`a reload mid-run resumes it from its last completed round and it finishes with every round (${backend})`, async ({ page }) => {
   test.setTimeout(300_000);
-  await openLab(page, { ...RELOADED, name: 'e2e-resume' });
+  await openLab(page, { ...RESUMED_ON[backend], name: 'e2e-resume', backend });
   await page.getByTestId('run-button').click();
   const storedBeforeReload = await waitForStoredRound(page);
   expect(storedBeforeReload).toBeLessThan(4);
@@ -65,6 +73,7 @@ test('a reload mid-run resumes it from its last completed round and it finishes 
   // And training goes on from the next round, not from round 1.
   const progress = page.getByTestId('progress');
   await expect(progress).toContainText(/iteration \d+/, { timeout: 60_000 });
+  await expect(progress).toContainText(backend === 'webgpu' ? /on webgpu/ : /on wasm/);
   const firstRoundTrained = Number(/Round (\d+) of 4/.exec(await progress.innerText())![1]);
   expect(firstRoundTrained).toBeGreaterThanOrEqual(resumedFrom + 1);
 
@@ -76,6 +85,7 @@ test('a reload mid-run resumes it from its last completed round and it finishes 
   await expect(historyRows(page)).toHaveCount(1);
   await expect(historyRows(page)).toHaveAttribute('data-status', 'done');
 });
+}
 
 /** A CIFAR-10 batch file of `records` random images (label byte, then 3,072 pixel bytes each). */
 function fakeCifarBatch(name: string, records: number) {
