@@ -1,22 +1,11 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeTicket } from '../src/lib/engine/io/ticket-file';
 import type { RunResults } from '../src/lib/engine/results';
-import { main, parseArgs } from './cli';
-
-async function runCli(argv: string[]): Promise<{ code: number; errors: string; lines: string[] }> {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const spy = vi.spyOn(console, 'error').mockImplementation((message: string) => errors.push(message));
-  try {
-    const code = await main(argv, (line) => lines.push(line));
-    return { code, errors: errors.join('\n'), lines };
-  } finally {
-    spy.mockRestore();
-  }
-}
+import { parseArgs } from './cli';
+import { runCli } from './run-cli';
 
 const tinyImp = {
   name: 'cli-ticket-imp',

@@ -2,23 +2,12 @@ import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
-import { main, parseArgs } from './cli';
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from './cli';
+import { runCli } from './run-cli';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'lottery-cli-'));
-}
-
-async function runCli(argv: string[]): Promise<{ code: number; errors: string; lines: string[] }> {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const spy = vi.spyOn(console, 'error').mockImplementation((message: string) => errors.push(message));
-  try {
-    const code = await main(argv, (line) => lines.push(line));
-    return { code, errors: errors.join('\n'), lines };
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 const tinyConfig = {

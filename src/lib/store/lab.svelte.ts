@@ -13,7 +13,7 @@ import { EngineClient, newRunId, type RunHandle } from '../worker/client';
 import type { DataLocation } from '../worker/protocol';
 import { dataLocation, describeAddedFiles, withSource } from './data-files';
 import { RunHistory } from './history.svelte';
-import type { RunDb, StoredRun } from './run-db';
+import { newStoredRun, type RunDb, type StoredRun } from './run-db';
 import { RunRecorder } from './run-recorder';
 import { RunState } from './run.svelte';
 import { readUrlState, type InitialState } from './url-state';
@@ -247,20 +247,7 @@ export class Lab {
     }
     this.notice = null;
     this.run.begin();
-    const stored: StoredRun = {
-      id: newRunId(),
-      name: config.name,
-      createdAt: Date.now(),
-      config,
-      status: 'running',
-      rounds: {},
-      views: {},
-      results: null,
-      error: null,
-      checkpointRound: null,
-      hasTicket: false,
-      ticket,
-    };
+    const stored = newStoredRun(newRunId(), config, ticket);
     this.history.replace(stored);
     this.launch(stored, location, null);
   }

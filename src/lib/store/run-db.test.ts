@@ -3,26 +3,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Checkpoint } from '../engine/checkpoint';
 import { parseConfig } from '../engine/config';
 import type { RoundResult } from '../engine/results';
-import { RunDb, type StoredRun } from './run-db';
+import { newStoredRun, RunDb, type StoredRun } from './run-db';
 import { RunRecorder } from './run-recorder';
 
 const config = parseConfig({ name: 'db-test', method: 'imp' });
 
 function storedRun(id: string, createdAt = 1): StoredRun {
-  return {
-    id,
-    name: 'db-test',
-    createdAt,
-    config,
-    status: 'running',
-    rounds: {},
-    views: {},
-    results: null,
-    error: null,
-    checkpointRound: null,
-    hasTicket: false,
-    ticket: null,
-  };
+  return newStoredRun(id, config, null, createdAt);
 }
 
 function round(index: number, testAccuracy = 0.5): RoundResult {

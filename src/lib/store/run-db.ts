@@ -32,6 +32,24 @@ export interface StoredRun {
   ticket: Ticket | null;
 }
 
+/** A run about to start: nothing trained or stored for it yet. */
+export function newStoredRun(id: string, config: ExperimentConfig, ticket: Ticket | null, createdAt = Date.now()): StoredRun {
+  return {
+    id,
+    name: config.name,
+    createdAt,
+    config,
+    status: 'running',
+    rounds: {},
+    views: {},
+    results: null,
+    error: null,
+    checkpointRound: null,
+    hasTicket: false,
+    ticket,
+  };
+}
+
 interface LabSchema extends DBSchema {
   runs: { key: string; value: StoredRun };
   /** The latest checkpoint of each run, by run id. */

@@ -1,0 +1,15 @@
+/** Runs the CLI's `main` in-process for tests, collecting its progress lines and the errors it prints. */
+import { vi } from 'vitest';
+import { main } from './cli';
+
+export async function runCli(argv: string[]): Promise<{ code: number; errors: string; lines: string[] }> {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const spy = vi.spyOn(console, 'error').mockImplementation((message: string) => errors.push(message));
+  try {
+    const code = await main(argv, (line) => lines.push(line));
+    return { code, errors: errors.join('\n'), lines };
+  } finally {
+    spy.mockRestore();
+  }
+}
