@@ -5,15 +5,9 @@
  */
 import { completeMasks, loadMasks, restoreModel } from '../io/saved';
 import { checkTicketFits } from '../io/ticket-file';
-import type { RoundResult } from '../results';
 import { subSeed } from '../rng';
 import type { PruningMethod } from './method';
-import { trainRound } from './round';
-
-/** Checkpoint state: the one round, once trained. */
-interface RetrainState {
-  rounds: RoundResult[];
-}
+import { runSingleRound } from './round';
 
 export const retrain: PruningMethod = {
   name: 'retrain',
@@ -21,21 +15,16 @@ export const retrain: PruningMethod = {
   differences: null,
   plannedRounds: () => 1,
 
-  async run(ctx) {
-    // Its only checkpoint is the finished run.
-    if (ctx.resume) return { rounds: (ctx.resume.state as RetrainState).rounds };
-    const { config } = ctx;
-    const ticket = ctx.ticket;
-    if (!ticket) throw new Error('Method "retrain" has no ticket to train: import a .safetensors ticket first');
-    if (ticket.arch !== config.model.arch || ticket.width !== config.model.width) {
-      throw new Error(
-        `The ticket is for ${ticket.arch} at width ${ticket.width}, the config builds ${config.model.arch} at width ${config.model.width}`,
-      );
-    }
-    const model = ctx.createModel(subSeed(config.seed, 'init'));
-    try {
-      checkTicketFits(ticket, model);
-      restoreModel(model, ticket.weights, 'The ticket');
+  run(ctx) {
+    return runSingleRound(ctx, (model) => {
+      const { config } = ctx;
+      const ticket = ctx.ticket;
+      if (!ticket) throw new Error('Method "retrain" has no ticket to train: import a .safetensors ticket first');
+      if (ticket.arch !== config.model.arch || ticket.width !== config.model.width) {
+        throw new Error(
+          `The ticket is for ${ticket.arch} at width ${ticket.width}, the config builds ${config.model.arch} at width ${config.model.width}`,
+        );
+      }
       // Training continues the schedule from the ticket's rewind point, with
       // the batch order of the round that trained it, so retraining a ticket
       // under its run's own config repeats that round.
@@ -45,20 +34,13 @@ export const retrain: PruningMethod = {
       if (from >= to && !config.retrain.evaluateOnly) {
         throw new Error(`The ticket's weights are from iteration ${from}, but the configured schedule has only ${ctx.iterations} iterations`);
       }
+      checkTicketFits(ticket, model);
+      restoreModel(model, ticket.weights, 'The ticket');
       ctx.progress.add(to - from);
-      const { result } = await trainRound(ctx, {
-        series: 'ticket',
-        round: 0,
-        model,
-        masks: completeMasks(model, loadMasks(ticket.masks)),
-        dataSeed: subSeed(config.seed, `data-${ticket.round}`),
-        from,
-        to,
-      });
-      ctx.checkpoint({ round: 1, state: { rounds: [result] } satisfies RetrainState, tensors: {}, masks: {}, ticket });
-      return { rounds: [result] };
-    } finally {
-      model.dispose();
-    }
+      return {
+        round: { masks: completeMasks(model, loadMasks(ticket.masks)), dataSeed: subSeed(config.seed, `data-${ticket.round}`), from, to },
+        ticket,
+      };
+    });
   },
 };

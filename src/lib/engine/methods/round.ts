@@ -4,7 +4,9 @@
  */
 import { measureLayers, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
-import type { CurvePoint, RoundResult, SeriesName } from '../results';
+import type { Ticket } from '../checkpoint';
+import type { CurvePoint, MethodOutput, RoundResult, SeriesName } from '../results';
+import { subSeed } from '../rng';
 import { train, type EvalPoint, type GradientHook, type TrainResult } from '../train/trainer';
 import type { MethodContext } from './method';
 
@@ -117,4 +119,31 @@ export async function trainRound(
 /** Count the rounds a resumed run already trained as done, so its progress and ETA go on from there. */
 export function recordCompleted(ctx: MethodContext, rounds: RoundResult[]): void {
   for (const round of rounds) ctx.progress.record(round.iterations, round.trainSeconds);
+}
+
+/** Checkpoint state of a one-round method: the round, once trained. */
+interface SingleRoundState {
+  rounds: RoundResult[];
+}
+
+/**
+ * The whole run of a method that trains one network once (dense, retrain),
+ * from the run's initialisation. Its only checkpoint is the finished round,
+ * so a resumed run returns that round. `prepare` readies the model and says
+ * what to train.
+ */
+export async function runSingleRound(
+  ctx: MethodContext,
+  prepare: (model: Model) => { round: Omit<RoundOptions, 'series' | 'round' | 'model'>; ticket: Ticket | null },
+): Promise<MethodOutput> {
+  if (ctx.resume) return { rounds: (ctx.resume.state as SingleRoundState).rounds };
+  const model = ctx.createModel(subSeed(ctx.config.seed, 'init'));
+  try {
+    const { round, ticket } = prepare(model);
+    const { result } = await trainRound(ctx, { ...round, series: 'ticket', round: 0, model });
+    ctx.checkpoint({ round: 1, state: { rounds: [result] } satisfies SingleRoundState, tensors: {}, masks: {}, ticket });
+    return { rounds: [result] };
+  } finally {
+    model.dispose();
+  }
 }
