@@ -8,6 +8,7 @@ import {
   type GpuAdapterInfoLike,
   type GpuLike,
 } from './backend';
+import { simdKernels } from './simd/simd-kernels';
 import { wasmTrainingKernelsRegistered } from './wasm-kernels';
 
 describe('initBackend in Node', () => {
@@ -20,6 +21,7 @@ describe('initBackend in Node', () => {
     expect(info.threads).toBeGreaterThanOrEqual(1);
     expect(typeof info.simd).toBe('boolean');
     expect(wasmTrainingKernelsRegistered()).toBe(true);
+    expect(simdKernels()).not.toBeNull();
   });
 
   it('uses a forced cpu backend', async () => {

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName, BackendRequest } from '../config';
+import { loadSimdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 export interface AdapterInfo {
@@ -236,7 +237,10 @@ async function trySetBackend(name: BackendName): Promise<boolean> {
   try {
     if (name === 'webgpu' && !(await loadWebGpuBackend())) return false;
     if (tf.findBackendFactory(name) == null) return false;
-    if (name === 'wasm') registerWasmTrainingKernels();
+    if (name === 'wasm') {
+      registerWasmTrainingKernels();
+      await loadSimdKernels();
+    }
     const started = name === 'wasm' ? await setWasmBackend() : await tf.setBackend(name);
     return started && tf.getBackend() === name;
   } catch {

@@ -2,21 +2,29 @@
  * Training kernels for the tfjs 4.22 wasm backend.
  *
  * Out of the box that backend cannot train a conv net: it has no
- * `Conv2DBackpropFilter` kernel at all, and its `Conv2DBackpropInput` and
- * transposed `BatchMatMul` run as scalar loops that are several times slower
- * than the XNNPACK forward convolution and plain matmul it also ships.
+ * `Conv2DBackpropFilter` kernel at all, and its `Conv2DBackpropInput`,
+ * `MaxPoolGrad`, transposed `BatchMatMul` and `Sum` over leading axes run as
+ * scalar loops that are several times slower than the XNNPACK forward
+ * convolution and plain matmul it also ships.
  *
- * The kernels registered here are compositions of kernels the wasm backend
- * already has (Conv2D, Transpose, PadV2, Reshape, Slice, Reverse and the
- * non-transposed BatchMatMul), called directly through their kernel functions
- * so that no tensors are created and the engine never sees the intermediates.
- * Every intermediate is freed with `backend.disposeData` before returning.
+ * Two kinds of kernel are registered here:
+ * - compositions of kernels the wasm backend already has (Conv2D, Transpose,
+ *   PadV2, Reshape, Slice, Reverse and the non-transposed BatchMatMul),
+ *   called directly through their kernel functions so that no tensors are
+ *   created and the engine never sees the intermediates. Every intermediate
+ *   is freed with `backend.disposeData` before returning;
+ * - our own SIMD kernels (simd/kernels.c) for the filter gradient, the
+ *   max-pool gradient and leading-axis sums, once `loadSimdKernels` has
+ *   compiled them. Where wasm SIMD is missing they stay unloaded, and the
+ *   filter gradient falls back to a composition while the other two keep
+ *   tfjs's own kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
 // before we can look up and wrap the ones we replace.
 import '@tensorflow/tfjs-backend-wasm';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernels } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -41,6 +49,9 @@ const WASM = 'wasm';
 /** The stock kernels we delegate to, captured when we replace them. */
 let originalBatchMatMul: tf.KernelConfig | null = null;
 let originalConv2DBackpropInput: tf.KernelConfig | null = null;
+let originalConv2D: tf.KernelConfig | null = null;
+let originalMaxPoolGrad: tf.KernelConfig | null = null;
+let originalSum: tf.KernelConfig | null = null;
 
 function onlyOutput(result: TensorInfo | TensorInfo[]): TensorInfo {
   if (Array.isArray(result)) {
@@ -180,10 +191,13 @@ function assertUnitDilations(attrs: tf.NamedAttrMap, kernel: string): void {
 /**
  * dW[kh,kw,ci,co] = Σ_{n,oh,ow} x[n, oh·s−padTop+kh, ow·s−padLeft+kw, ci] · dy[n,oh,ow,co].
  *
- * Read with the batch axis as the reduction axis this is itself a forward
- * convolution: x as a batch of Ci single images [Ci,H,W,N] with N channels,
- * dy as an OH×OW filter [OH,OW,N,Co] applied with dilation = stride, giving
- * [Ci,KH,KW,Co]. One XNNPACK convolution replaces the missing kernel.
+ * Our SIMD kernel computes it directly. Without it: read with the batch axis
+ * as the reduction axis this is itself a forward convolution: x as a batch
+ * of Ci single images [Ci,H,W,N] with N channels, dy as an OH×OW filter
+ * [OH,OW,N,Co] applied with dilation = stride, giving [Ci,KH,KW,Co]. One
+ * XNNPACK convolution then stands in for the missing kernel, at about half
+ * the speed of the SIMD one (XNNPACK repacks the 4M-element dy "filter" on
+ * every call).
  */
 function conv2dBackpropFilter(args: KernelArgs): TensorInfo {
   const { inputs, backend } = args;
@@ -206,6 +220,8 @@ function conv2dBackpropFilter(args: KernelArgs): TensorInfo {
   );
   const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
   assertShape(dy.shape, [info.batchSize, outHeight, outWidth, info.outChannels], 'Conv2DBackpropFilter dy');
+  const simd = simdKernels();
+  if (simd != null) return simd.conv2dBackpropFilter(backend, x, dy, info);
 
   return withScratch(backend, (scratch) => {
     // The padded input must be exactly as tall as the dilated dy "filter"
@@ -294,6 +310,90 @@ function conv2dBackpropInput(args: KernelArgs): TensorInfo {
   });
 }
 
+/** XNNPACK's thread count; 1 when the backend does not say. */
+function xnnpackThreads(): number {
+  try {
+    return getThreadsCount();
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * The forward convolution, on our SIMD kernel when it is loaded and XNNPACK
+ * has a single thread. Ours is single-threaded too; on Conv-2 it was about
+ * 10% faster than XNNPACK's on one thread (no repack of a filter that is new
+ * every step), but XNNPACK on two or more threads beats it. Also serves the
+ * input gradient, which is a convolution too.
+ */
+function conv2d(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as tf.Conv2DAttrs;
+  const x = requireInput(inputs, 'x');
+  const filter = requireInput(inputs, 'filter');
+  const dilations = attrs.dilations ?? 1;
+  const unitDilations = (typeof dilations === 'number' ? [dilations] : dilations).every((d) => d === 1);
+  const simd = simdKernels();
+  if (simd == null || xnnpackThreads() > 1 || attrs.dataFormat !== 'NHWC' || !unitDilations || x.dtype !== 'float32') {
+    if (originalConv2D == null) throw new Error('original Conv2D is missing');
+    return runKernel(originalConv2D, backend, inputs, args.attrs);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return simd.conv2d(backend, x, filter, info);
+}
+
+/** The max-pool gradient, on our SIMD kernel when it is loaded. */
+function maxPoolGrad(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const simd = simdKernels();
+  const x = requireInput(inputs, 'input');
+  if (simd == null || x.dtype !== 'float32') {
+    if (originalMaxPoolGrad == null) throw new Error('original MaxPoolGrad is missing');
+    return runKernel(originalMaxPoolGrad, backend, inputs, args.attrs);
+  }
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  return simd.maxPoolBackprop(backend, x, requireInput(inputs, 'dy'), info);
+}
+
+/**
+ * Sum over leading axes (as in a bias gradient, dy summed over [0,1,2]) on
+ * our SIMD kernel; tfjs's own kernel would first transpose the reduced axes
+ * to the end. Every other sum goes to tfjs's kernel.
+ */
+function sum(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as tf.SumAttrs;
+  const x = requireInput(inputs, 'x');
+  const axes = tf.util.parseAxisParam(attrs.axis, x.shape).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((axis, i) => axis === i);
+  const simd = simdKernels();
+  if (simd == null || !leading || x.dtype !== 'float32') {
+    if (originalSum == null) throw new Error('original Sum is missing');
+    return runKernel(originalSum, backend, inputs, args.attrs);
+  }
+  const rows = elementCount(x.shape.slice(0, axes.length));
+  const kept = x.shape.slice(axes.length);
+  const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
+  return simd.sumRows(backend, x, rows, elementCount(kept), shape);
+}
+
 /** Swaps the last two axes. */
 function lastTwoAxesSwapped(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -305,47 +405,66 @@ function lastTwoAxesSwapped(rank: number): number[] {
 const elementCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /**
- * The stock kernel handles transposeA/B with a blocked scalar loop; only an
- * untransposed product of two unbatched operands reaches XNNPACK's fully
- * connected operator. That operator repacks its right operand (the
- * "weights") whenever it is a new tensor, and the repack is the expensive
- * part — about as costly as a Transpose of it — because the variables change
- * every step. So we first make the product untransposed with explicit
- * Transposes, and pick whichever of
+ * The product of two untransposed operands. Unbatched float32 products go
+ * to our SIMD kernel: XNNPACK's fully connected operator, which the stock
+ * kernel uses, repacks its right operand (the "weights") whenever it is a
+ * new tensor, and with strided reads: for a dense layer's 16384×256 kernel,
+ * new every step, the repack alone takes several times the product. Batched
+ * ones stay on the stock kernel.
+ */
+function plainProduct(backend: BackendWasm, a: TensorInfo, b: TensorInfo, attrs: tf.NamedAttrMap): TensorInfo {
+  const simd = simdKernels();
+  if (simd == null || !simdProduct(a, b)) return runKernel(originalBatchMatMul!, backend, { a, b }, attrs);
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const n = b.shape[b.shape.length - 1]!;
+  const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return simd.matMul(backend, a, b, m, k, n, [...batchShape, m, n]);
+}
+
+function simdProduct(a: TensorInfo, b: TensorInfo): boolean {
+  const unbatched = (info: TensorInfo): boolean => elementCount(info.shape.slice(0, -2)) === 1;
+  return simdKernels() != null && a.dtype === 'float32' && b.dtype === 'float32' && unbatched(a) && unbatched(b);
+}
+
+/**
+ * The stock kernel handles transposeA/B with a blocked scalar loop, so we
+ * first make the product untransposed with explicit Transposes, and pick
+ * whichever of
  *
  *   op(A)·op(B)   or   (op(B)ᵀ·op(A)ᵀ)ᵀ
  *
- * moves and packs fewer elements. For backprop through a wide dense layer
- * (dy·Wᵀ with W of 16384×256 and dy of 16×256) the swapped form packs the
- * small dy instead of the big W and is several times faster.
+ * moves fewer elements: those transposed, plus those XNNPACK packs as
+ * weights where the product goes to it (batched ones) rather than to our
+ * SIMD kernel. For backprop through a wide dense layer (dy·Wᵀ with W of
+ * 16384×256 and dy of 64×256) the swapped form transposes the small dy and
+ * the output instead of the big W.
  */
 function batchMatMul(args: KernelArgs): TensorInfo {
   const { inputs, backend } = args;
   const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
-  const original = originalBatchMatMul;
-  if (original == null) throw new Error('original BatchMatMul is missing');
-  if (!attrs.transposeA && !attrs.transposeB) return runKernel(original, backend, inputs, args.attrs);
+  if (originalBatchMatMul == null) throw new Error('original BatchMatMul is missing');
   const a = requireInput(inputs, 'a');
   const b = requireInput(inputs, 'b');
+  const noTranspose = { ...args.attrs, transposeA: false, transposeB: false };
+  if (!attrs.transposeA && !attrs.transposeB) return plainProduct(backend, a, b, noTranspose);
   const sizeA = elementCount(a.shape);
   const sizeB = elementCount(b.shape);
   const rows = a.shape[a.shape.length - (attrs.transposeA ? 1 : 2)]!;
   const cols = b.shape[b.shape.length - (attrs.transposeB ? 2 : 1)]!;
   const batch = Math.max(elementCount(a.shape.slice(0, -2)), elementCount(b.shape.slice(0, -2)));
   const sizeOut = batch * rows * cols;
-  // Elements transposed plus elements packed as weights, for each form.
-  const directCost = (attrs.transposeA ? sizeA : 0) + (attrs.transposeB ? sizeB : 0) + sizeB;
-  const swappedCost = (attrs.transposeB ? 0 : sizeB) + (attrs.transposeA ? 0 : sizeA) + sizeA + sizeOut;
-  const noTranspose = { ...args.attrs, transposeA: false, transposeB: false };
+  const packed = simdProduct(a, b) ? 0 : 1;
+  const directCost = (attrs.transposeA ? sizeA : 0) + (attrs.transposeB ? sizeB : 0) + packed * sizeB;
+  const swappedCost = (attrs.transposeB ? 0 : sizeB) + (attrs.transposeA ? 0 : sizeA) + packed * sizeA + sizeOut;
   return withScratch(backend, (scratch) => {
     if (directCost <= swappedCost) {
       const plainA = attrs.transposeA ? scratch.transpose(a, lastTwoAxesSwapped(a.shape.length)) : a;
       const plainB = attrs.transposeB ? scratch.transpose(b, lastTwoAxesSwapped(b.shape.length)) : b;
-      return runKernel(original, backend, { a: plainA, b: plainB }, noTranspose);
+      return plainProduct(backend, plainA, plainB, noTranspose);
     }
     const left = attrs.transposeB ? b : scratch.transpose(b, lastTwoAxesSwapped(b.shape.length));
     const right = attrs.transposeA ? a : scratch.transpose(a, lastTwoAxesSwapped(a.shape.length));
-    const productT = scratch.keep(runKernel(original, backend, { a: left, b: right }, noTranspose));
+    const productT = scratch.keep(plainProduct(backend, left, right, noTranspose));
     return runKernel(wasmKernel(tf.Transpose), backend, { x: productT }, { perm: lastTwoAxesSwapped(productT.shape.length) });
   });
 }
@@ -386,6 +505,9 @@ export function registerWasmTrainingKernels(): void {
   originalBatchMatMul = matMul;
   originalConv2DBackpropInput = replaceKernel(tf.Conv2DBackpropInput, conv2dBackpropInput);
   replaceKernel(tf.Conv2DBackpropFilter, conv2dBackpropFilter);
+  originalConv2D = replaceKernel(tf.Conv2D, conv2d);
+  originalMaxPoolGrad = replaceKernel(tf.MaxPoolGrad, maxPoolGrad);
+  originalSum = replaceKernel(tf.Sum, sum);
 }
 
 /** True once our kernels are the ones registered for wasm. */
@@ -393,6 +515,9 @@ export function wasmTrainingKernelsRegistered(): boolean {
   return (
     isOurs(tf.getKernel(tf.BatchMatMul, WASM)) &&
     isOurs(tf.getKernel(tf.Conv2DBackpropInput, WASM)) &&
-    isOurs(tf.getKernel(tf.Conv2DBackpropFilter, WASM))
+    isOurs(tf.getKernel(tf.Conv2DBackpropFilter, WASM)) &&
+    isOurs(tf.getKernel(tf.Conv2D, WASM)) &&
+    isOurs(tf.getKernel(tf.MaxPoolGrad, WASM)) &&
+    isOurs(tf.getKernel(tf.Sum, WASM))
   );
 }

@@ -1,0 +1,261 @@
+/*
+ * Hand-written wasm SIMD kernels for the training steps that tfjs's wasm
+ * backend has no fast kernel for. Built by `npm run build:simd` (clang +
+ * wasm-ld, see scripts/build-simd-kernels.ts) into kernels-wasm.ts.
+ *
+ * The module has its own linear memory: the TypeScript side
+ * (simd-kernels.ts) copies operands in above __heap_base, calls one
+ * function and copies the result out. Functions never allocate and use no
+ * stack, so the whole memory above __heap_base is the caller's.
+ *
+ * Every layout is NHWC with float32 elements, as in tfjs.
+ */
+#include <wasm_simd128.h>
+
+typedef float f32;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+/*
+ * out[i][0..8) += Σ_p xs[p·xStep + i·xLane] · ys[p·yStep + 0..8) for i < 4:
+ * a 4×8 block of a matrix product, summed over `count` steps in eight
+ * registers. Eight accumulators, two y vectors and one broadcast x fit
+ * x86's sixteen SIMD registers without spilling.
+ */
+static inline void block4x8(const f32 *xs, int xLane, int xStep, const f32 *ys, int yStep, int count, f32 *out, int outStride) {
+  f32 *o0 = out, *o1 = out + outStride, *o2 = out + 2 * outStride, *o3 = out + 3 * outStride;
+  v128_t a00 = wasm_v128_load(o0), a01 = wasm_v128_load(o0 + 4);
+  v128_t a10 = wasm_v128_load(o1), a11 = wasm_v128_load(o1 + 4);
+  v128_t a20 = wasm_v128_load(o2), a21 = wasm_v128_load(o2 + 4);
+  v128_t a30 = wasm_v128_load(o3), a31 = wasm_v128_load(o3 + 4);
+  for (int p = 0; p < count; p++) {
+    v128_t d0 = wasm_v128_load(ys), d1 = wasm_v128_load(ys + 4);
+    v128_t s = wasm_v128_load32_splat(xs);
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));
+    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));
+    s = wasm_v128_load32_splat(xs + xLane);
+    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));
+    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));
+    s = wasm_v128_load32_splat(xs + 2 * xLane);
+    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));
+    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));
+    s = wasm_v128_load32_splat(xs + 3 * xLane);
+    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));
+    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));
+    xs += xStep;
+    ys += yStep;
+  }
+  wasm_v128_store(o0, a00); wasm_v128_store(o0 + 4, a01);
+  wasm_v128_store(o1, a10); wasm_v128_store(o1 + 4, a11);
+  wasm_v128_store(o2, a20); wasm_v128_store(o2 + 4, a21);
+  wasm_v128_store(o3, a30); wasm_v128_store(o3 + 4, a31);
+}
+
+/* The same for one row (the rows left over after blocks of four). */
+static inline void block1x8(const f32 *xs, int xStep, const f32 *ys, int yStep, int count, f32 *out) {
+  v128_t a0 = wasm_v128_load(out), a1 = wasm_v128_load(out + 4);
+  for (int p = 0; p < count; p++) {
+    v128_t s = wasm_v128_load32_splat(xs);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(ys)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(ys + 4)));
+    xs += xStep;
+    ys += yStep;
+  }
+  wasm_v128_store(out, a0);
+  wasm_v128_store(out + 4, a1);
+}
+
+/* One element of the product (the columns left over after blocks of eight). */
+static inline f32 dot(const f32 *xs, int xStep, const f32 *ys, int yStep, int count) {
+  f32 sum = 0;
+  for (int p = 0; p < count; p++) sum += xs[p * xStep] * ys[p * yStep];
+  return sum;
+}
+
+/*
+ * A stride-(sh, sw) convolution, on x padded as for the filter gradient below:
+ *
+ *   y[b][r][q][o] = Σ_{t,u,c} xp[b][r·sh + t][q·sw + u][c] · w[t][u][c][o]
+ *
+ * For one output row and one filter row t this is a matrix product of the
+ * row's pixels (each a contiguous run of kw·ci values in xp) with w[t]
+ * viewed as [kw·ci][co], computed in blocks of 4 pixels × 8 channels.
+ */
+EXPORT(conv2d)
+void conv2d(const f32 *xp, const f32 *w, f32 *y, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh, int kw,
+            int sh, int sw) {
+  const int rowTaps = kw * ci;
+  const int coBlocked = co & ~7;
+  const int pixelsBlocked = ow & ~3;
+  const int xLane = sw * ci;
+  __builtin_memset(y, 0, sizeof(f32) * n * oh * ow * co);
+  for (int b = 0; b < n; b++) {
+    for (int r = 0; r < oh; r++) {
+      f32 *yRow = y + (b * oh + r) * ow * co;
+      for (int t = 0; t < kh; t++) {
+        const f32 *xRow = xp + (b * hp + r * sh + t) * wp * ci;
+        const f32 *wRow = w + t * rowTaps * co;
+        for (int o = 0; o < coBlocked; o += 8) {
+          int q = 0;
+          for (; q < pixelsBlocked; q += 4) block4x8(xRow + q * xLane, xLane, 1, wRow + o, co, rowTaps, yRow + q * co + o, co);
+          for (; q < ow; q++) block1x8(xRow + q * xLane, 1, wRow + o, co, rowTaps, yRow + q * co + o);
+        }
+        for (int o = coBlocked; o < co; o++) {
+          for (int q = 0; q < ow; q++) yRow[q * co + o] += dot(xRow + q * xLane, 1, wRow + o, co, rowTaps);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * The filter gradient of a stride-(sh, sw) convolution:
+ *
+ *   dw[t][u][c][o] = Σ_{b,r,q} x[b][r·sh + t][q·sw + u][c] · dy[b][r][q][o]
+ *
+ * x must already be zero-padded (and cropped) so that every tap of every
+ * output pixel lies inside it: xp is [n][hp][wp][ci] with hp = (oh−1)·sh + kh
+ * and wp = (ow−1)·sw + kw. Then, for one filter row t, the kw·ci values a
+ * pixel meets are contiguous both in xp and in dw[t], so each (image row,
+ * filter row) pair is a small matrix product dw[t] += Xᵀ·dY over the ow
+ * pixels of the row, computed in 4×8 register blocks. The x and dy rows it
+ * reads stay in L1 while every block of dw[t] is visited.
+ */
+EXPORT(conv2d_backprop_filter)
+void conv2d_backprop_filter(const f32 *xp, const f32 *dy, f32 *dw, int n, int hp, int wp, int ci, int oh, int ow, int co,
+                            int kh, int kw, int sh, int sw) {
+  const int rowTaps = kw * ci;
+  const int coBlocked = co & ~7;
+  const int xStep = sw * ci;
+  __builtin_memset(dw, 0, sizeof(f32) * kh * rowTaps * co);
+  for (int b = 0; b < n; b++) {
+    for (int r = 0; r < oh; r++) {
+      const f32 *dyRow = dy + (b * oh + r) * ow * co;
+      for (int t = 0; t < kh; t++) {
+        const f32 *xRow = xp + (b * hp + r * sh + t) * wp * ci;
+        f32 *dwRow = dw + t * rowTaps * co;
+        int k = 0;
+        for (; k + 4 <= rowTaps; k += 4) {
+          for (int o = 0; o < coBlocked; o += 8) block4x8(xRow + k, 1, xStep, dyRow + o, co, ow, dwRow + k * co + o, co);
+          for (int o = coBlocked; o < co; o++) {
+            for (int i = 0; i < 4; i++) dwRow[(k + i) * co + o] += dot(xRow + k + i, xStep, dyRow + o, co, ow);
+          }
+        }
+        for (; k < rowTaps; k++) {
+          for (int o = 0; o < coBlocked; o += 8) block1x8(xRow + k, xStep, dyRow + o, co, ow, dwRow + k * co + o);
+          for (int o = coBlocked; o < co; o++) dwRow[k * co + o] += dot(xRow + k, xStep, dyRow + o, co, ow);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * c[m][n] = a[m][k] · b[k][n], row-major. The k axis is taken in slices of
+ * 256 so that the slice of b that a column block reads (256×8 floats) stays
+ * in L1 while every row block of a passes over it.
+ */
+EXPORT(matmul)
+void matmul(const f32 *a, const f32 *b, f32 *c, int m, int k, int n) {
+  const int rowsBlocked = m & ~3;
+  const int colsBlocked = n & ~7;
+  __builtin_memset(c, 0, sizeof(f32) * m * n);
+  for (int k0 = 0; k0 < k; k0 += 256) {
+    const int depth = k0 + 256 < k ? 256 : k - k0;
+    for (int j = 0; j < colsBlocked; j += 8) {
+      const f32 *bBlock = b + k0 * n + j;
+      int i = 0;
+      for (; i < rowsBlocked; i += 4) block4x8(a + i * k + k0, k, 1, bBlock, n, depth, c + i * n + j, n);
+      for (; i < m; i++) block1x8(a + i * k + k0, 1, bBlock, n, depth, c + i * n + j);
+    }
+    for (int j = colsBlocked; j < n; j++) {
+      for (int i = 0; i < m; i++) c[i * n + j] += dot(a + i * k + k0, 1, b + k0 * n + j, n, depth);
+    }
+  }
+}
+
+/*
+ * Max-pool gradient: each dy value goes to the first position in its window
+ * (row-major) holding the window's maximum, as in tfjs's reference kernel; a
+ * window whose values are all NaN or −∞ passes nothing. Four channels are
+ * handled at once: a pass over the window finds each lane's winning window
+ * index, a second pass adds dy where the index matches.
+ */
+EXPORT(max_pool_backprop)
+void max_pool_backprop(const f32 *x, const f32 *dy, f32 *dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw,
+                       int sh, int sw, int padTop, int padLeft) {
+  const int cBlocked = c & ~3;
+  __builtin_memset(dx, 0, sizeof(f32) * n * h * w * c);
+  for (int b = 0; b < n; b++) {
+    for (int r = 0; r < oh; r++) {
+      const int top = r * sh - padTop;
+      const int rowStart = top < 0 ? -top : 0;
+      const int rowEnd = top + fh > h ? h - top : fh;
+      for (int q = 0; q < ow; q++) {
+        const int left = q * sw - padLeft;
+        const int colStart = left < 0 ? -left : 0;
+        const int colEnd = left + fw > w ? w - left : fw;
+        const f32 *g = dy + ((b * oh + r) * ow + q) * c;
+        for (int d = 0; d < cBlocked; d += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t winner = wasm_i32x4_splat(-1);
+          for (int i = rowStart; i < rowEnd; i++) {
+            for (int j = colStart; j < colEnd; j++) {
+              v128_t v = wasm_v128_load(x + ((b * h + top + i) * w + left + j) * c + d);
+              v128_t greater = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, greater);
+              winner = wasm_v128_bitselect(wasm_i32x4_splat(i * fw + j), winner, greater);
+            }
+          }
+          v128_t grad = wasm_v128_load(g + d);
+          for (int i = rowStart; i < rowEnd; i++) {
+            for (int j = colStart; j < colEnd; j++) {
+              f32 *target = dx + ((b * h + top + i) * w + left + j) * c + d;
+              v128_t hit = wasm_i32x4_eq(winner, wasm_i32x4_splat(i * fw + j));
+              wasm_v128_store(target, wasm_f32x4_add(wasm_v128_load(target), wasm_v128_and(grad, hit)));
+            }
+          }
+        }
+        for (int d = cBlocked; d < c; d++) {
+          f32 best = -__builtin_inff();
+          int winner = -1;
+          for (int i = rowStart; i < rowEnd; i++) {
+            for (int j = colStart; j < colEnd; j++) {
+              f32 v = x[((b * h + top + i) * w + left + j) * c + d];
+              if (v > best) {
+                best = v;
+                winner = i * fw + j;
+              }
+            }
+          }
+          if (winner >= 0) dx[((b * h + top + winner / fw) * w + left + winner % fw) * c + d] += g[d];
+        }
+      }
+    }
+  }
+}
+
+/*
+ * out[j] = Σ_i x[i·cols + j]: a sum over leading axes (a bias gradient).
+ * Rows are summed in blocks of 64 into a partial vector that is then added
+ * to the total, which keeps the rounding error of long sums near that of
+ * a pairwise sum. `partial` is scratch of `cols` floats.
+ */
+EXPORT(sum_rows)
+void sum_rows(const f32 *x, f32 *out, f32 *partial, int rows, int cols) {
+  const int blocked = cols & ~3;
+  __builtin_memset(out, 0, sizeof(f32) * cols);
+  for (int start = 0; start < rows; start += 64) {
+    const int end = start + 64 < rows ? start + 64 : rows;
+    __builtin_memset(partial, 0, sizeof(f32) * cols);
+    for (int i = start; i < end; i++) {
+      const f32 *row = x + i * cols;
+      int j = 0;
+      for (; j < blocked; j += 4) wasm_v128_store(partial + j, wasm_f32x4_add(wasm_v128_load(partial + j), wasm_v128_load(row + j)));
+      for (; j < cols; j++) partial[j] += row[j];
+    }
+    int j = 0;
+    for (; j < blocked; j += 4) wasm_v128_store(out + j, wasm_f32x4_add(wasm_v128_load(out + j), wasm_v128_load(partial + j)));
+    for (; j < cols; j++) out[j] += partial[j];
+  }
+}

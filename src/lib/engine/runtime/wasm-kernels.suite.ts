@@ -1,0 +1,308 @@
+/**
+ * The wasm training kernels checked against tfjs's cpu backend. The suite
+ * runs twice: with our SIMD module loaded (wasm-kernels.test.ts) and with it
+ * absent (wasm-kernels.no-simd.test.ts), since both paths ship.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
+import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
+
+/** Deterministic values in [-1, 1) so both backends see identical inputs. */
+function values(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = (state / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** max |a−b| / max |b| */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]!));
+    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+interface ConvCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+/** conv2d(x, filter) and the gradients of Σ conv2d(x, filter) ⊙ upstream w.r.t. x and filter. */
+async function convResults(
+  backend: string,
+  c: ConvCase,
+): Promise<{ y: Float32Array; dx: Float32Array; dFilter: Float32Array }> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(size(c.x), 11), c.x);
+    const filter = tf.tensor4d(values(size(c.filter), 23), c.filter);
+    const y = tf.conv2d(x, filter, c.strides, c.pad);
+    const upstream = tf.tensor(values(size(y.shape), 37), y.shape);
+    const loss = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), upstream));
+    const [dx, dFilter] = tf.grads(loss)([x, filter]) as [tf.Tensor, tf.Tensor];
+    return {
+      y: y.dataSync() as Float32Array,
+      dx: dx.dataSync() as Float32Array,
+      dFilter: dFilter.dataSync() as Float32Array,
+    };
+  });
+}
+
+interface PoolCase {
+  x: [number, number, number, number];
+  filter: number | [number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number;
+  /**
+   * signed: values in [-1, 1), so some windows are all negative;
+   * ties: rounded to a coarse grid and clipped at zero, as after a ReLU, so
+   * windows hold equal maxima (often all zeros);
+   * positive: distinct values above zero.
+   */
+  inputs: 'signed' | 'ties' | 'positive';
+}
+
+/** Gradient of Σ maxPool(x) ⊙ upstream w.r.t. x. */
+async function poolGradient(backend: string, c: PoolCase): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    let x: tf.Tensor4D = tf.tensor4d(values(size(c.x), 3), c.x);
+    if (c.inputs === 'ties') x = tf.relu(tf.round(tf.mul(x, 2))) as tf.Tensor4D;
+    if (c.inputs === 'positive') x = tf.add(tf.abs(x), 0.01) as tf.Tensor4D;
+    const outShape = tf.maxPool(x, c.filter, c.strides, c.pad).shape;
+    const upstream = tf.tensor(values(size(outShape), 7), outShape);
+    const loss = (a: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.filter, c.strides, c.pad), upstream));
+    return tf.grad(loss)(x).dataSync() as Float32Array;
+  });
+}
+
+interface SumCase {
+  shape: number[];
+  axis: number | number[];
+  keepDims: boolean;
+}
+
+async function summed(backend: string, c: SumCase): Promise<{ values: Float32Array; shape: number[] }> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const result = tf.sum(tf.tensor(values(size(c.shape), 17), c.shape), c.axis, c.keepDims);
+    return { values: result.dataSync() as Float32Array, shape: result.shape };
+  });
+}
+
+interface MatMulCase {
+  a: number[];
+  b: number[];
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/** Forward product and gradients of Σ matMul(a, b) ⊙ upstream. */
+async function matMulResults(backend: string, c: MatMulCase): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const a = tf.tensor(values(size(c.a), 5), c.a);
+    const b = tf.tensor(values(size(c.b), 9), c.b);
+    const product = tf.matMul(a, b, c.transposeA, c.transposeB);
+    const upstream = tf.tensor(values(product.size, 13), product.shape);
+    const loss = (p: tf.Tensor, q: tf.Tensor): tf.Tensor =>
+      tf.sum(tf.mul(tf.matMul(p, q, c.transposeA, c.transposeB), upstream));
+    const [da, db] = tf.grads(loss)([a, b]) as [tf.Tensor, tf.Tensor];
+    return [product, da, db].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+const TOLERANCE = 1e-4;
+
+const convCases: ConvCase[] = [
+  { x: [2, 5, 5, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 8], strides: 1, pad: 'valid' },
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 5], strides: 2, pad: 'same' },
+  { x: [3, 9, 7, 2], filter: [3, 3, 2, 4], strides: 2, pad: 'valid' },
+  { x: [1, 6, 6, 1], filter: [2, 2, 1, 3], strides: 2, pad: 'same' },
+  { x: [2, 8, 8, 16], filter: [2, 2, 16, 6], strides: 1, pad: 'same' },
+  { x: [2, 8, 7, 4], filter: [5, 5, 4, 2], strides: 1, pad: 'valid' },
+  { x: [2, 3, 5, 2], filter: [1, 1, 2, 3], strides: 2, pad: 'valid' },
+  { x: [2, 11, 11, 3], filter: [3, 3, 3, 4], strides: 3, pad: 'same' },
+  { x: [2, 10, 11, 3], filter: [3, 2, 3, 4], strides: [2, 1], pad: 'same' },
+  { x: [4, 13, 13, 8], filter: [3, 3, 8, 16], strides: 2, pad: 'same' },
+  { x: [2, 7, 7, 3], filter: [3, 3, 3, 2], strides: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  { x: [2, 7, 7, 3], filter: [3, 3, 3, 2], strides: 1, pad: 1 },
+  // Wide enough for the SIMD kernels' 4×8 blocks and their leftovers (13 = 8 + 5 channels).
+  { x: [3, 9, 10, 5], filter: [3, 3, 5, 13], strides: 1, pad: 'same' },
+  { x: [2, 12, 11, 16], filter: [3, 3, 16, 24], strides: 2, pad: 'same' },
+  { x: [2, 10, 10, 9], filter: [5, 3, 9, 8], strides: [1, 2], pad: 'valid' },
+];
+
+const poolCases: PoolCase[] = [
+  { x: [2, 8, 8, 8], filter: 2, strides: 2, pad: 'valid', inputs: 'signed' },
+  { x: [2, 8, 8, 8], filter: 2, strides: 2, pad: 'valid', inputs: 'ties' },
+  { x: [2, 7, 9, 6], filter: 3, strides: 2, pad: 'same', inputs: 'ties' },
+  { x: [1, 9, 7, 5], filter: [3, 2], strides: 1, pad: 'valid', inputs: 'ties' },
+  { x: [2, 5, 5, 3], filter: 2, strides: 1, pad: 'same', inputs: 'signed' },
+];
+
+/**
+ * tfjs 4.22's own wasm MaxPoolGrad, which runs where our module is absent,
+ * disagrees with the cpu backend when a window holds no positive value
+ * (all negative, or all-zero ties), so without the module only distinct
+ * positive inputs are compared. In the lab's models every pool follows a
+ * ReLU, whose own gradient is zero wherever such windows occur.
+ */
+const stockPoolCases: PoolCase[] = poolCases.map((c) => ({ ...c, inputs: 'positive' }));
+
+const sumCases: SumCase[] = [
+  { shape: [4, 5, 6, 7], axis: [0, 1, 2], keepDims: false },
+  { shape: [300, 9], axis: 0, keepDims: false },
+  { shape: [3, 4, 10], axis: [1, 0], keepDims: true },
+  { shape: [3, 4, 10], axis: [0, 2], keepDims: false },
+  { shape: [3, 4, 10], axis: -1, keepDims: false },
+  { shape: [6, 5], axis: [0, 1], keepDims: false },
+];
+
+const matMulCases: MatMulCase[] = [
+  { a: [5, 7], b: [7, 3], transposeA: false, transposeB: false },
+  { a: [7, 5], b: [7, 3], transposeA: true, transposeB: false },
+  { a: [5, 7], b: [3, 7], transposeA: false, transposeB: true },
+  { a: [7, 5], b: [3, 7], transposeA: true, transposeB: true },
+  { a: [2, 9, 4], b: [2, 6, 9], transposeA: true, transposeB: true },
+  { a: [3, 4, 6], b: [3, 6, 5], transposeA: false, transposeB: false },
+  { a: [3, 6, 4], b: [3, 5, 6], transposeA: true, transposeB: true },
+  // dy·Wᵀ of a wide dense layer: the kernel computes it as (W·dyᵀ)ᵀ.
+  { a: [4, 32], b: [300, 32], transposeA: false, transposeB: true },
+  // Over 256 deep (the SIMD product's k slices), with row and column leftovers.
+  { a: [6, 300], b: [300, 21], transposeA: false, transposeB: false },
+  { a: [1, 5, 7], b: [1, 7, 9], transposeA: false, transposeB: false },
+];
+
+/** tfjs cannot differentiate a broadcast batch matmul, so these check the product only. */
+const broadcastCases: MatMulCase[] = [
+  { a: [3, 4, 6], b: [5, 6], transposeA: false, transposeB: true },
+  { a: [3, 6, 4], b: [5, 6], transposeA: true, transposeB: true },
+  { a: [6, 4], b: [2, 5, 6], transposeA: true, transposeB: true },
+  { a: [2, 1, 6, 4], b: [3, 6, 5], transposeA: true, transposeB: false },
+];
+
+async function broadcastProduct(backend: string, c: MatMulCase): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const a = tf.tensor(values(size(c.a), 5), c.a);
+    const b = tf.tensor(values(size(c.b), 9), c.b);
+    return tf.matMul(a, b, c.transposeA, c.transposeB).dataSync() as Float32Array;
+  });
+}
+
+const REPLACED = [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.BatchMatMul, tf.MaxPoolGrad, tf.Sum];
+
+/** Defines the suite; `simd` says whether our SIMD module must be loaded for it. */
+export function describeWasmKernels(simd: boolean): void {
+describe(`wasm training kernels (${simd ? 'SIMD module loaded' : 'no SIMD module'})`, () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    registerWasmTrainingKernels();
+    expect(await loadSimdKernels()).toBe(simd);
+    expect(simdKernels() != null).toBe(simd);
+  });
+
+  it('registers the replacement kernels, idempotently', () => {
+    expect(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')).toBeDefined();
+    expect(wasmTrainingKernelsRegistered()).toBe(true);
+    const before = REPLACED.map((name) => tf.getKernel(name, 'wasm'));
+    registerWasmTrainingKernels();
+    const after = REPLACED.map((name) => tf.getKernel(name, 'wasm'));
+    expect(after).toEqual(before);
+  });
+
+  it.each(convCases)('conv2d and its gradients match cpu: x $x, filter $filter, strides $strides, pad $pad', async (c) => {
+    const expected = await convResults('cpu', c);
+    const actual = await convResults('wasm', c);
+    expect(relativeError(actual.y, expected.y)).toBeLessThan(TOLERANCE);
+    expect(relativeError(actual.dx, expected.dx)).toBeLessThan(TOLERANCE);
+    expect(relativeError(actual.dFilter, expected.dFilter)).toBeLessThan(TOLERANCE);
+  });
+
+  it.each(simd ? poolCases : stockPoolCases)(
+    'maxPool gradient matches cpu: x $x, filter $filter, strides $strides, pad $pad, inputs $inputs',
+    async (c) => {
+      const expected = await poolGradient('cpu', c);
+      const actual = await poolGradient('wasm', c);
+      expect(relativeError(actual, expected)).toBeLessThan(TOLERANCE);
+    },
+  );
+
+  it.each(sumCases)('sum matches cpu: shape $shape, axis $axis, keepDims $keepDims', async (c) => {
+    const expected = await summed('cpu', c);
+    const actual = await summed('wasm', c);
+    expect(actual.shape).toEqual(expected.shape);
+    expect(relativeError(actual.values, expected.values)).toBeLessThan(TOLERANCE);
+  });
+
+  it.each(matMulCases)(
+    'matMul and its gradients match cpu: a $a, b $b, transposeA $transposeA, transposeB $transposeB',
+    async (c) => {
+      const expected = await matMulResults('cpu', c);
+      const actual = await matMulResults('wasm', c);
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e)).toBeLessThan(TOLERANCE));
+    },
+  );
+
+  it.each(broadcastCases)(
+    'broadcast matMul matches cpu: a $a, b $b, transposeA $transposeA, transposeB $transposeB',
+    async (c) => {
+      const expected = await broadcastProduct('cpu', c);
+      const actual = await broadcastProduct('wasm', c);
+      expect(relativeError(actual, expected)).toBeLessThan(TOLERANCE);
+    },
+  );
+
+  it('leaks no tensors or wasm buffers through a gradient step', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor4d(values(2 * 9 * 9 * 3, 1), [2, 9, 9, 3]);
+    const filter = tf.tensor4d(values(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]);
+    const dense = tf.tensor2d(values(6 * 4, 3), [6, 4]);
+    const wide = tf.tensor2d(values(300 * 4, 4), [300, 4]);
+    const step = (): void => {
+      tf.tidy(() => {
+        const loss = (f: tf.Tensor, w: tf.Tensor, v: tf.Tensor): tf.Tensor => {
+          const h = tf.maxPool(tf.relu(tf.conv2d(x, f as tf.Tensor4D, 2, 'same')), 2, 1, 'same');
+          const flat = tf.reshape(h, [-1, 4]);
+          // The second product takes the swapped (W·dyᵀ)ᵀ path, the first the direct one.
+          const few = tf.slice(flat, [0, 0], [2, 4]);
+          return tf.add(
+            tf.sum(tf.matMul(flat, w as tf.Tensor2D, false, true)),
+            tf.sum(tf.matMul(few, v as tf.Tensor2D, false, true)),
+          );
+        };
+        const grads = tf.grads(loss)([filter, dense, wide]);
+        grads.forEach((g) => g.dataSync());
+      });
+    };
+    step(); // first call may lazily set things up
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = backend.numDataIds();
+    step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(buffersBefore);
+    tf.dispose([x, filter, dense, wide]);
+  });
+});
+}
