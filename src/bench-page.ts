@@ -1,9 +1,10 @@
 /**
  * Entry of bench.html, the page `npm run bench` drives in headless Chromium:
- * runs the shared suite on the page's main thread, on each backend by name.
+ * runs the shared suite in a worker (src/bench.worker.ts), on each backend
+ * by name, and hands back its report.
  */
-import './lib/engine/runtime/wasm-paths.browser';
-import { benchRuntime, defaultOptions, type RuntimeReport } from '../bench/suite';
+import type { RuntimeReport } from '../bench/suite';
+import type { BenchMessage, BenchRequest } from './bench.worker';
 import type { BackendName } from './lib/engine/config';
 
 declare global {
@@ -14,4 +15,22 @@ declare global {
 }
 
 window.__labBench = (quick, backends) =>
-  benchRuntime('browser', navigator.userAgent, backends, defaultOptions(quick, (line) => window.__benchLog?.(line)));
+  new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module' });
+    worker.onmessage = (event: MessageEvent<BenchMessage>) => {
+      const message = event.data;
+      if ('log' in message) {
+        window.__benchLog?.(message.log);
+        return;
+      }
+      worker.terminate();
+      if ('report' in message) resolve(message.report);
+      else reject(new Error(message.error));
+    };
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new Error(`The bench worker failed: ${event.message || 'it could not be loaded'}`));
+    };
+    const request: BenchRequest = { quick, backends };
+    worker.postMessage(request);
+  });

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName, BackendRequest } from '../config';
-import { loadSimdKernels } from './simd/simd-kernels';
+import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 export interface AdapterInfo {
@@ -29,7 +29,7 @@ export interface BackendInfo {
   adapter: AdapterInfo | null;
   /** One plain sentence when the backend is not the one expected; null otherwise. */
   notice: string | null;
-  /** XNNPACK threads of the wasm backend; null for other backends. */
+  /** Threads the wasm backend trains on (XNNPACK's or our SIMD kernels', whichever are more); null for other backends. */
   threads: number | null;
   /** Whether the wasm backend runs its SIMD binary; null for other backends. */
   simd: boolean | null;
@@ -120,6 +120,20 @@ function isNodeRuntime(): boolean {
 }
 
 let wasmBinaryUrls: WasmBinaryUrls | null = null;
+
+/**
+ * Threads for our SIMD kernels: in a browser as many as XNNPACK has (one
+ * per core where the page is cross-origin isolated, else one). tfjs gives
+ * XNNPACK no threads in Node, but our kernels' helpers work there, so
+ * there they take every core.
+ */
+async function simdKernelThreads(): Promise<number> {
+  if (!isNodeRuntime()) return getThreadsCount();
+  // A variable specifier keeps bundlers from resolving a Node module for the browser.
+  const specifier = 'node:os';
+  const os = (await import(/* @vite-ignore */ specifier)) as { availableParallelism(): number };
+  return os.availableParallelism();
+}
 
 /**
  * Tells tfjs where the wasm binaries are. Must run before the wasm backend
@@ -237,11 +251,9 @@ async function trySetBackend(name: BackendName): Promise<boolean> {
   try {
     if (name === 'webgpu' && !(await loadWebGpuBackend())) return false;
     if (tf.findBackendFactory(name) == null) return false;
-    if (name === 'wasm') {
-      registerWasmTrainingKernels();
-      await loadSimdKernels();
-    }
+    if (name === 'wasm') registerWasmTrainingKernels();
     const started = name === 'wasm' ? await setWasmBackend() : await tf.setBackend(name);
+    if (started && name === 'wasm') await loadSimdKernels(await simdKernelThreads());
     return started && tf.getBackend() === name;
   } catch {
     return false;
@@ -259,7 +271,8 @@ async function describe(backend: BackendName, adapter: AdapterInfo | null, notic
   if (backend !== 'wasm') return { backend, adapter, notice, threads: null, simd: null };
   let threads: number | null;
   try {
-    threads = getThreadsCount();
+    // Most of a training step runs on whichever pool is larger.
+    threads = Math.max(getThreadsCount(), simdKernels()?.threadCount ?? 1);
   } catch {
     threads = null;
   }

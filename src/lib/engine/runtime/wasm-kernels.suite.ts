@@ -212,14 +212,19 @@ async function broadcastProduct(backend: string, c: MatMulCase): Promise<Float32
 
 const REPLACED = [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.BatchMatMul, tf.MaxPoolGrad, tf.Sum];
 
-/** Defines the suite; `simd` says whether our SIMD module must be loaded for it. */
-export function describeWasmKernels(simd: boolean): void {
-describe(`wasm training kernels (${simd ? 'SIMD module loaded' : 'no SIMD module'})`, () => {
+/**
+ * Defines the suite; `simd` says whether our SIMD module must be loaded for
+ * it, `threads` how many threads it shares large calls among.
+ */
+export function describeWasmKernels(simd: boolean, threads = 1): void {
+const label = simd ? `SIMD module loaded, ${threads} thread(s)` : 'no SIMD module';
+describe(`wasm training kernels (${label})`, () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     registerWasmTrainingKernels();
-    expect(await loadSimdKernels()).toBe(simd);
+    expect(await loadSimdKernels(threads)).toBe(simd);
     expect(simdKernels() != null).toBe(simd);
+    if (simd) expect(simdKernels()!.threadCount).toBe(threads);
   });
 
   it('registers the replacement kernels, idempotently', () => {

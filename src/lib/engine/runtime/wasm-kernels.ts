@@ -320,11 +320,12 @@ function xnnpackThreads(): number {
 }
 
 /**
- * The forward convolution, on our SIMD kernel when it is loaded and XNNPACK
- * has a single thread. Ours is single-threaded too; on Conv-2 it was about
- * 10% faster than XNNPACK's on one thread (no repack of a filter that is new
- * every step), but XNNPACK on two or more threads beats it. Also serves the
- * input gradient, which is a convolution too.
+ * The forward convolution, on our SIMD kernel when it is loaded and runs on
+ * as many threads as XNNPACK. On Conv-2 ours was about 10% faster than
+ * XNNPACK's on one thread each (no repack of a filter that is new every
+ * step), but XNNPACK on more threads than ours beats it: so where our
+ * helper threads cannot start (a page's main thread) XNNPACK keeps it.
+ * Also serves the input gradient, which is a convolution too.
  */
 function conv2d(args: KernelArgs): TensorInfo {
   const { inputs, backend } = args;
@@ -334,7 +335,8 @@ function conv2d(args: KernelArgs): TensorInfo {
   const dilations = attrs.dilations ?? 1;
   const unitDilations = (typeof dilations === 'number' ? [dilations] : dilations).every((d) => d === 1);
   const simd = simdKernels();
-  if (simd == null || xnnpackThreads() > 1 || attrs.dataFormat !== 'NHWC' || !unitDilations || x.dtype !== 'float32') {
+  const lessParallel = simd != null && simd.threadCount < xnnpackThreads();
+  if (simd == null || lessParallel || attrs.dataFormat !== 'NHWC' || !unitDilations || x.dtype !== 'float32') {
     if (originalConv2D == null) throw new Error('original Conv2D is missing');
     return runKernel(originalConv2D, backend, inputs, args.attrs);
   }

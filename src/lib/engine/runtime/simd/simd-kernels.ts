@@ -12,12 +12,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm';
+import { canBlock, controlBytes, KernelThreads, type Slice } from './kernel-threads';
+import { SIMD_KERNELS_SHARED_WASM_BASE64, SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm';
 
 type TensorInfo = tf.TensorInfo;
 
 interface KernelExports {
-  memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   conv2d_backprop_filter(
     xp: number, dy: number, dw: number, n: number, hp: number, wp: number, ci: number,
@@ -40,12 +40,15 @@ const PAGE_BYTES = 65536;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
 
-/** Float32 blocks laid out one after another above __heap_base for one call. */
+/** Float32 blocks laid out one after another above the control block for one call. */
 class CallLayout {
   private end: number;
 
-  constructor(private readonly kernels: KernelExports) {
-    this.end = kernels.__heap_base.value as number;
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    start: number,
+  ) {
+    this.end = start;
   }
 
   /** Reserves `floats` floats; returns their byte address. */
@@ -57,13 +60,13 @@ class CallLayout {
 
   /** Grows the memory to hold every block; call before taking views. */
   commit(): void {
-    const memory = this.kernels.memory;
+    const memory = this.memory;
     const missing = this.end - memory.buffer.byteLength;
     if (missing > 0) memory.grow(Math.ceil(missing / PAGE_BYTES));
   }
 
   view(address: number, floats: number): Float32Array {
-    return new Float32Array(this.kernels.memory.buffer, address, floats);
+    return new Float32Array(this.memory.buffer, address, floats);
   }
 }
 
@@ -88,8 +91,38 @@ function output(backend: BackendWasm, shape: number[], values: Float32Array): Te
   return out;
 }
 
+/** `count` items cut into `parts` contiguous [start, end) shares, as even as can be. */
+function shares(count: number, parts: number): Array<[number, number]> {
+  return Array.from({ length: parts }, (_, i) => [Math.floor((count * i) / parts), Math.floor((count * (i + 1)) / parts)]);
+}
+
 export class SimdKernels {
-  constructor(private readonly kernels: KernelExports) {}
+  /** Where each call's blocks start: above __heap_base and the threads' control block. */
+  private readonly callStart: number;
+
+  constructor(
+    private readonly kernels: KernelExports,
+    private readonly memory: WebAssembly.Memory,
+    private readonly threads: KernelThreads | null,
+  ) {
+    const heapBase = kernels.__heap_base.value as number;
+    this.callStart = heapBase + controlBytes(this.threadCount);
+  }
+
+  /** Threads a large call is shared among, this one included. */
+  get threadCount(): number {
+    return this.threads?.size ?? 1;
+  }
+
+  private layout(): CallLayout {
+    return new CallLayout(this.memory, this.callStart);
+  }
+
+  /** One slice per thread, run at once; returns when all are done. */
+  private run(slices: Slice[]): void {
+    if (this.threads != null) this.threads.run(slices);
+    else for (const { fn, args } of slices) (this.kernels[fn] as (...values: number[]) => void)(...args);
+  }
 
   /**
    * Copies x into `layout` zero-padded (and cropped) to exactly the rows and
@@ -123,14 +156,23 @@ export class SimdKernels {
   conv2d(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
     const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw } = info;
-    const layout = new CallLayout(this.kernels);
+    const layout = this.layout();
     const xp = this.paddedInput(layout, backend, x, info);
     const wAt = layout.block(kh * kw * ci * co);
     const yAt = layout.block(n * oh * ow * co);
     layout.commit();
     xp.fill();
     layout.view(wAt, kh * kw * ci * co).set(heap(backend, filter));
-    this.kernels.conv2d(xp.at, wAt, yAt, n, xp.hp, xp.wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth);
+    const { hp, wp } = xp;
+    this.run(
+      shares(n, this.threadCount).map(([first, end]) => ({
+        fn: 'conv2d',
+        args: [
+          xp.at + first * hp * wp * ci * FLOAT_BYTES, wAt, yAt + first * oh * ow * co * FLOAT_BYTES,
+          end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
+        ],
+      })),
+    );
     return output(backend, [n, oh, ow, co], layout.view(yAt, n * oh * ow * co));
   }
 
@@ -138,15 +180,30 @@ export class SimdKernels {
   conv2dBackpropFilter(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
     const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw } = info;
-    const layout = new CallLayout(this.kernels);
+    const layout = this.layout();
     const xp = this.paddedInput(layout, backend, x, info);
     const dyAt = layout.block(n * oh * ow * co);
-    const dwAt = layout.block(kh * kw * ci * co);
+    const size = kh * kw * ci * co;
+    const threads = this.threadCount;
+    // Each thread sums its share of the batch into its own dw, added up after.
+    const partsAt = layout.block(threads * size);
+    const dwAt = threads > 1 ? layout.block(size) : partsAt;
+    const scratchAt = threads > 1 ? layout.block(size) : partsAt;
     layout.commit();
     xp.fill();
     layout.view(dyAt, n * oh * ow * co).set(heap(backend, dy));
-    this.kernels.conv2d_backprop_filter(xp.at, dyAt, dwAt, n, xp.hp, xp.wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth);
-    return output(backend, [kh, kw, ci, co], layout.view(dwAt, kh * kw * ci * co));
+    const { hp, wp } = xp;
+    this.run(
+      shares(n, threads).map(([first, end], part) => ({
+        fn: 'conv2d_backprop_filter',
+        args: [
+          xp.at + first * hp * wp * ci * FLOAT_BYTES, dyAt + first * oh * ow * co * FLOAT_BYTES, partsAt + part * size * FLOAT_BYTES,
+          end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
+        ],
+      })),
+    );
+    if (threads > 1) this.kernels.sum_rows(partsAt, dwAt, scratchAt, threads, size);
+    return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
   }
 
   /** dx of a max pool (`info` from computePool2DInfo). */
@@ -154,7 +211,7 @@ export class SimdKernels {
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
     const xSize = n * h * w * c;
     const dySize = n * oh * ow * c;
-    const layout = new CallLayout(this.kernels);
+    const layout = this.layout();
     const xAt = layout.block(xSize);
     const dyAt = layout.block(dySize);
     const dxAt = layout.block(xSize);
@@ -171,20 +228,25 @@ export class SimdKernels {
 
   /** a·b for a viewed as [m, k] and b as [k, n]; the result takes `shape`. */
   matMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, m: number, k: number, n: number, shape: number[]): TensorInfo {
-    const layout = new CallLayout(this.kernels);
+    const layout = this.layout();
     const aAt = layout.block(m * k);
     const bAt = layout.block(k * n);
     const cAt = layout.block(m * n);
     layout.commit();
     layout.view(aAt, m * k).set(heap(backend, a));
     layout.view(bAt, k * n).set(heap(backend, b));
-    this.kernels.matmul(aAt, bAt, cAt, m, k, n);
+    this.run(
+      shares(m, this.threadCount).map(([first, end]) => ({
+        fn: 'matmul',
+        args: [aAt + first * k * FLOAT_BYTES, bAt, cAt + first * n * FLOAT_BYTES, end - first, k, n],
+      })),
+    );
     return output(backend, shape, layout.view(cAt, m * n));
   }
 
   /** Sums x, viewed as [rows, cols], over its rows; the result takes `shape`. */
   sumRows(backend: BackendWasm, x: TensorInfo, rows: number, cols: number, shape: number[]): TensorInfo {
-    const layout = new CallLayout(this.kernels);
+    const layout = this.layout();
     const xAt = layout.block(rows * cols);
     const outAt = layout.block(cols);
     const partialAt = layout.block(cols);
@@ -198,22 +260,62 @@ export class SimdKernels {
 let loaded: SimdKernels | null = null;
 let loading: Promise<boolean> | null = null;
 
-function decodeBase64(text: string): Uint8Array {
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
 
+/** Pages the memory starts with: above the module's static area (its 64 KiB stack, unused). */
+const INITIAL_PAGES = 16;
+/** The shared build's maximum (2 GiB), which its memory must declare too. */
+const SHARED_MAX_PAGES = 32768;
+
+/** A shared memory, or null where this realm cannot make one (not cross-origin isolated). */
+function sharedMemory(): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
+  } catch {
+    return null;
+  }
+}
+
+async function instantiate(threads: number): Promise<SimdKernels> {
+  const memory = threads > 1 && canBlock() ? sharedMemory() : null;
+  if (memory == null) {
+    const plain = new WebAssembly.Memory({ initial: INITIAL_PAGES });
+    const module = await WebAssembly.compile(decodeBase64(SIMD_KERNELS_WASM_BASE64));
+    const instance = await WebAssembly.instantiate(module, { env: { memory: plain } });
+    return new SimdKernels(instance.exports as unknown as KernelExports, plain, null);
+  }
+  const module = await WebAssembly.compile(decodeBase64(SIMD_KERNELS_SHARED_WASM_BASE64));
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const kernels = instance.exports as unknown as KernelExports;
+  const controlAt = kernels.__heap_base.value as number;
+  try {
+    const pool = await KernelThreads.start(module, memory, controlAt, threads, ({ fn, args }) =>
+      (kernels[fn] as (...values: number[]) => void)(...args),
+    );
+    return new SimdKernels(kernels, memory, pool);
+  } catch (error) {
+    console.warn(`Our SIMD kernels run on one thread: ${error instanceof Error ? error.message : String(error)}`);
+    return new SimdKernels(kernels, memory, null);
+  }
+}
+
 /**
  * Compiles the module once per realm (asynchronously: a page's main thread
- * may not compile over 4 KB synchronously). False where wasm SIMD is
- * missing, and then the callers keep tfjs's own kernels.
+ * may not compile over 4 KB synchronously), sharing large calls among
+ * `threads` threads where helper threads are possible: a shared memory
+ * (cross-origin isolation in a browser) and a thread that may block (a
+ * worker, or Node). The first call's `threads` holds for the realm. False
+ * where wasm SIMD is missing, and then the callers keep tfjs's own kernels.
  */
-export function loadSimdKernels(): Promise<boolean> {
-  loading ??= WebAssembly.instantiate(decodeBase64(SIMD_KERNELS_WASM_BASE64) as BufferSource).then(
-    ({ instance }) => {
-      loaded = new SimdKernels(instance.exports as unknown as KernelExports);
+export function loadSimdKernels(threads = 1): Promise<boolean> {
+  loading ??= instantiate(Math.max(1, Math.floor(threads))).then(
+    (kernels) => {
+      loaded = kernels;
       return true;
     },
     () => false,
