@@ -183,12 +183,22 @@ function torchRate(reference: TorchReference, batch: number, threads: number): n
 
 function formatReport(report: BenchReport): string {
   const rows: string[][] = [
-    ['runtime', 'backend', 'model', 'batch', 'train img/s median [min-max]', 'masked/dense step time', 'eval img/s', 'peak MB / tensors'],
+    [
+      'runtime',
+      'backend',
+      'model',
+      'batch',
+      'train img/s median [min-max]',
+      'masked/dense step time',
+      '1 + mask cost/dense step',
+      'eval img/s',
+      'peak MB / tensors',
+    ],
   ];
   for (const runtime of report.runtimes) {
     for (const b of runtime.backends) {
       if (b.skipped) {
-        rows.push([runtime.runtime, b.requested, '-', '-', `skipped (${b.skipped})`, '', '', '']);
+        rows.push([runtime.runtime, b.requested, '-', '-', `skipped (${b.skipped})`, '', '', '', '']);
         continue;
       }
       for (const c of b.cases) {
@@ -201,16 +211,17 @@ function formatReport(report: BenchReport): string {
           String(c.batch),
           formatStat(c.trainImagesPerSecond, 1),
           formatStat(c.maskedOverDense, 3),
+          formatStat(c.maskCostOverDense, 4),
           formatStat(c.evalImagesPerSecond, 0) + evalImages,
           memory,
         ]);
       }
     }
   }
-  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', 'conv-2 w1', '64, 60', `skipped (${report.pytorch.skipped})`, '', '', '']);
+  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', 'conv-2 w1', '64, 60', `skipped (${report.pytorch.skipped})`, '', '', '', '']);
   else {
     for (const r of report.pytorch.results) {
-      rows.push([`pytorch ${report.pytorch.torch}`, `cpu (${r.threads} thread${r.threads > 1 ? 's' : ''})`, 'conv-2 w1', String(r.batch), formatStat(r.imagesPerSecond, 1), '', '', '']);
+      rows.push([`pytorch ${report.pytorch.torch}`, `cpu (${r.threads} thread${r.threads > 1 ? 's' : ''})`, 'conv-2 w1', String(r.batch), formatStat(r.imagesPerSecond, 1), '', '', '', '']);
     }
   }
   const lines = [padTable(rows), ''];
@@ -228,7 +239,10 @@ function formatReport(report: BenchReport): string {
     for (const b of runtime.backends) {
       const conv2 = b.cases.find((c) => c.arch === 'conv-2' && c.width === 1 && c.masked);
       if (conv2 && isStat(conv2.maskedOverDense)) {
-        lines.push(`${runtime.runtime} ${b.requested} masked/dense, Conv-2: ${conv2.maskedOverDense.median.toFixed(3)} (target <= ${MASK_OVERHEAD_TARGET})`);
+        const parts = isStat(conv2.maskCostOverDense) ? `; from its parts ${conv2.maskCostOverDense.median.toFixed(4)}` : '';
+        lines.push(
+          `${runtime.runtime} ${b.requested} masked/dense, Conv-2: paired ${conv2.maskedOverDense.median.toFixed(3)}${parts} (target <= ${MASK_OVERHEAD_TARGET})`,
+        );
       }
     }
     const p = runtime.pruning;

@@ -40,7 +40,14 @@ describe('bench suite', () => {
     }
     expectPositiveStat(lenet.maskedImagesPerSecond);
     expectPositiveStat(lenet.maskedOverDense);
+    // Applying masks costs something, and far less than a whole step.
+    expectPositiveStat(lenet.maskCostOverDense);
+    if (isStat(lenet.maskCostOverDense)) {
+      expect(lenet.maskCostOverDense.min).toBeGreaterThan(1);
+      expect(lenet.maskCostOverDense.max).toBeLessThan(2);
+    }
     expect(conv.maskedOverDense).toBeNull();
+    expect(conv.maskCostOverDense).toBeNull();
   });
 
   it('times global and layer-wise pruning', async () => {

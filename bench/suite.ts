@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ArchName, BackendName } from '../src/lib/engine/config';
 import type { Batch, Split } from '../src/lib/engine/data/types';
-import { MaskSet, maskTensors, readKernels } from '../src/lib/engine/masks/mask';
+import { applyMasks, MaskSet, maskTensors, readKernels } from '../src/lib/engine/masks/mask';
 import { layerRates, pruneGlobal, pruneLayerwise } from '../src/lib/engine/masks/prune';
 import type { Model } from '../src/lib/engine/models/model';
 import { ARCH_DEFINITIONS, createModel } from '../src/lib/engine/models/registry';
@@ -91,6 +91,12 @@ export interface CaseReport extends BenchCase {
   maskedImagesPerSecond: Measurement | null;
   /** Masked step time over dense step time, per interleaved pair; target ≤ 1.03. */
   maskedOverDense: Measurement | null;
+  /**
+   * The same ratio from its parts: 1 + (applying the masks, timed alone) /
+   * (the median dense step). Applying the masks is all a masked step adds,
+   * and timed alone over many calls it is not drowned by the step's noise.
+   */
+  maskCostOverDense: Measurement | null;
   evalImagesPerSecond: Measurement;
   evalImages: number;
   memory: MemoryFigures | null;
@@ -264,6 +270,7 @@ async function benchCase(c: BenchCase, options: BenchOptions, slowPerImage: Map<
       trainImagesPerSecond: skipped,
       maskedImagesPerSecond: c.masked ? skipped : null,
       maskedOverDense: c.masked ? skipped : null,
+      maskCostOverDense: c.masked ? skipped : null,
       evalImagesPerSecond: skipped,
       evalImages: 0,
       memory: null,
@@ -295,12 +302,15 @@ async function benchCase(c: BenchCase, options: BenchOptions, slowPerImage: Map<
     }
     const memory = await profileStep(stepper, batch);
     const trainImagesPerSecond = summarize(dense);
+    const denseStepSeconds = c.batch / trainImagesPerSecond.median;
+    const maskCostOverDense = masks ? await maskCost(stepper.model, masks, denseStepSeconds, options) : null;
     const evalImages = Math.max(c.batch, Math.min(EVAL_IMAGES, Math.floor(trainImagesPerSecond.median * options.maxStepSeconds)));
     const report: CaseReport = {
       ...c,
       trainImagesPerSecond,
       maskedImagesPerSecond: masks ? summarize(masked) : null,
       maskedOverDense: masks ? summarize(ratios) : null,
+      maskCostOverDense,
       evalImagesPerSecond: await benchEvaluation(stepper.model, evalImages, options),
       evalImages,
       memory,
@@ -313,6 +323,30 @@ async function benchCase(c: BenchCase, options: BenchOptions, slowPerImage: Map<
     disposeBatch(batch);
     stepper.dispose();
   }
+}
+
+/**
+ * 1 + (seconds to apply `masks`, as trainStep does after the optimiser) /
+ * `denseStepSeconds`, per repeat. Each repeat applies the masks enough times
+ * to last MIN_REPEAT_SECONDS / 4, then waits for the device.
+ */
+async function maskCost(
+  model: Model,
+  masks: Map<string, tf.Tensor>,
+  denseStepSeconds: number,
+  options: BenchOptions,
+): Promise<Stat> {
+  const probe = model.kernel(model.prunable[0]!.name);
+  const applySeconds = async (times: number): Promise<number> => {
+    const started = performance.now();
+    for (let i = 0; i < times; i++) applyMasks(model, masks);
+    await probe.data();
+    return (performance.now() - started) / 1000 / times;
+  };
+  const times = Math.max(1, Math.ceil(MIN_REPEAT_SECONDS / 4 / (await applySeconds(1))));
+  const ratios: number[] = [];
+  for (let r = 0; r < repeatsFor(options); r++) ratios.push(1 + (await applySeconds(times)) / denseStepSeconds);
+  return summarize(ratios);
 }
 
 /** Images per second through the engine's `evaluate` (forward, loss and accuracy, one read-back). */
