@@ -120,20 +120,26 @@ void conv2d(const f32 *xp, const f32 *w, f32 *y, int n, int hp, int wp, int ci, 
  * filter row) pair is a small matrix product dw[t] += Xᵀ·dY over the ow
  * pixels of the row, computed in 4×8 register blocks. The x and dy rows it
  * reads stay in L1 while every block of dw[t] is visited.
+ *
+ * The images are summed in groups of `group`, each group into its own
+ * slice of `dw` (kh·kw·ci·co floats each), which the caller adds up in
+ * order: how the sum is grouped then never depends on how many threads
+ * share the groups, so results are the same on any machine.
  */
 EXPORT(conv2d_backprop_filter)
-void conv2d_backprop_filter(const f32 *xp, const f32 *dy, f32 *dw, int n, int hp, int wp, int ci, int oh, int ow, int co,
-                            int kh, int kw, int sh, int sw) {
+void conv2d_backprop_filter(const f32 *xp, const f32 *dy, f32 *dw, int n, int group, int hp, int wp, int ci, int oh,
+                            int ow, int co, int kh, int kw, int sh, int sw) {
   const int rowTaps = kw * ci;
   const int coBlocked = co & ~7;
   const int xStep = sw * ci;
-  __builtin_memset(dw, 0, sizeof(f32) * kh * rowTaps * co);
+  const int size = kh * rowTaps * co;
   for (int b = 0; b < n; b++) {
+    if (b % group == 0) __builtin_memset(dw + (b / group) * size, 0, sizeof(f32) * size);
     for (int r = 0; r < oh; r++) {
       const f32 *dyRow = dy + (b * oh + r) * ow * co;
       for (int t = 0; t < kh; t++) {
         const f32 *xRow = xp + (b * hp + r * sh + t) * wp * ci;
-        f32 *dwRow = dw + t * rowTaps * co;
+        f32 *dwRow = dw + (b / group) * size + t * rowTaps * co;
         int k = 0;
         for (; k + 4 <= rowTaps; k += 4) {
           for (int o = 0; o < coBlocked; o += 8) block4x8(xRow + k, 1, xStep, dyRow + o, co, ow, dwRow + k * co + o, co);

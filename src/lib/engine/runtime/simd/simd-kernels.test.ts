@@ -1,15 +1,54 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { clangAvailable, generatedModuleText, SIMD_GENERATED } from '../../../../../scripts/build-simd-kernels';
-import { loadSimdKernels, simdKernels } from './simd-kernels';
+import { createSimdKernels, loadSimdKernels, simdKernels, type SimdKernels } from './simd-kernels';
 
+// The kernels' agreement with tfjs's cpu backend is checked in wasm-kernels.test.ts.
 describe('SIMD kernel module', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+  });
+
   it('compiles and loads in Node', async () => {
     expect(await loadSimdKernels()).toBe(true);
     expect(simdKernels()).not.toBeNull();
   });
 
-  // The kernels' correctness is checked against tfjs's cpu backend in wasm-kernels.test.ts.
+  it('gives bit-identical results on 1, 2 and 3 threads, so seeded runs repeat on any machine', async () => {
+    const backend = tf.backend() as BackendWasm;
+    const kernels = await Promise.all([1, 2, 3].map((threads) => createSimdKernels(threads)));
+    expect(kernels.map((k) => k.threadCount)).toEqual([1, 2, 3]);
+    // 19 images: filter-gradient groups of 8, 8 and 3, shared unevenly among threads.
+    const x = tf.randomNormal([19, 9, 10, 5], 0, 1, 'float32', 1);
+    const filter = tf.randomNormal([3, 3, 5, 12], 0, 1, 'float32', 2);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      1,
+      1,
+      'same',
+    );
+    const dy = tf.randomNormal([19, 9, 10, 12], 0, 1, 'float32', 3);
+    const a = tf.randomNormal([19, 300], 0, 1, 'float32', 4);
+    const b = tf.randomNormal([300, 13], 0, 1, 'float32', 5);
+    const read = (out: tf.TensorInfo): Float32Array => {
+      const values = backend.readSync(out.dataId) as Float32Array;
+      backend.disposeData(out.dataId);
+      return values;
+    };
+    const results = (k: SimdKernels): Float32Array[] => [
+      read(k.conv2dBackpropFilter(backend, x, dy, info)),
+      read(k.conv2d(backend, x, filter, info)),
+      read(k.matMul(backend, a, b, 19, 300, 13, [19, 13])),
+    ];
+    const [one, ...more] = kernels.map(results);
+    for (const other of more) other.forEach((values, i) => expect(values).toEqual(one![i]));
+    tf.dispose([x, filter, dy, a, b]);
+  });
+
   it.skipIf(!clangAvailable())('is built from the committed kernels.c (needs clang and wasm-ld)', () => {
     expect(readFileSync(SIMD_GENERATED, 'utf8')).toBe(generatedModuleText());
   });

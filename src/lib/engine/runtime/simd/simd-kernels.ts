@@ -20,7 +20,7 @@ type TensorInfo = tf.TensorInfo;
 interface KernelExports {
   __heap_base: WebAssembly.Global;
   conv2d_backprop_filter(
-    xp: number, dy: number, dw: number, n: number, hp: number, wp: number, ci: number,
+    xp: number, dy: number, dw: number, n: number, group: number, hp: number, wp: number, ci: number,
     oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
   ): void;
   conv2d(
@@ -37,6 +37,8 @@ interface KernelExports {
 
 const FLOAT_BYTES = 4;
 const PAGE_BYTES = 65536;
+/** Images per partial sum of the filter gradient (see conv2d_backprop_filter in kernels.c). */
+const FILTER_GRADIENT_GROUP = 8;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
 
@@ -184,25 +186,31 @@ export class SimdKernels {
     const xp = this.paddedInput(layout, backend, x, info);
     const dyAt = layout.block(n * oh * ow * co);
     const size = kh * kw * ci * co;
-    const threads = this.threadCount;
-    // Each thread sums its share of the batch into its own dw, added up after.
-    const partsAt = layout.block(threads * size);
-    const dwAt = threads > 1 ? layout.block(size) : partsAt;
-    const scratchAt = threads > 1 ? layout.block(size) : partsAt;
+    // Fixed groups of images, each summed into its own dw and added up in
+    // order after: threads take whole groups, so the result does not
+    // depend on how many threads there are.
+    const groups = Math.ceil(n / FILTER_GRADIENT_GROUP);
+    const partsAt = layout.block(groups * size);
+    const dwAt = layout.block(size);
+    const scratchAt = layout.block(size);
     layout.commit();
     xp.fill();
     layout.view(dyAt, n * oh * ow * co).set(heap(backend, dy));
     const { hp, wp } = xp;
     this.run(
-      shares(n, threads).map(([first, end], part) => ({
-        fn: 'conv2d_backprop_filter',
-        args: [
-          xp.at + first * hp * wp * ci * FLOAT_BYTES, dyAt + first * oh * ow * co * FLOAT_BYTES, partsAt + part * size * FLOAT_BYTES,
-          end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
-        ],
-      })),
+      shares(groups, this.threadCount).map(([firstGroup, endGroup]) => {
+        const first = firstGroup * FILTER_GRADIENT_GROUP;
+        const end = Math.min(n, endGroup * FILTER_GRADIENT_GROUP);
+        return {
+          fn: 'conv2d_backprop_filter',
+          args: [
+            xp.at + first * hp * wp * ci * FLOAT_BYTES, dyAt + first * oh * ow * co * FLOAT_BYTES, partsAt + firstGroup * size * FLOAT_BYTES,
+            Math.max(0, end - first), FILTER_GRADIENT_GROUP, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
+          ],
+        };
+      }),
     );
-    if (threads > 1) this.kernels.sum_rows(partsAt, dwAt, scratchAt, threads, size);
+    this.kernels.sum_rows(partsAt, dwAt, scratchAt, groups, size);
     return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
   }
 
@@ -281,7 +289,12 @@ function sharedMemory(): WebAssembly.Memory | null {
   }
 }
 
-async function instantiate(threads: number): Promise<SimdKernels> {
+/**
+ * A new instance of our kernels sharing large calls among `threads` threads
+ * (fewer where helper threads cannot start). Most callers want the one
+ * `loadSimdKernels` keeps for the realm.
+ */
+export async function createSimdKernels(threads: number): Promise<SimdKernels> {
   const memory = threads > 1 && canBlock() ? sharedMemory() : null;
   if (memory == null) {
     const plain = new WebAssembly.Memory({ initial: INITIAL_PAGES });
@@ -313,7 +326,7 @@ async function instantiate(threads: number): Promise<SimdKernels> {
  * where wasm SIMD is missing, and then the callers keep tfjs's own kernels.
  */
 export function loadSimdKernels(threads = 1): Promise<boolean> {
-  loading ??= instantiate(Math.max(1, Math.floor(threads))).then(
+  loading ??= createSimdKernels(Math.max(1, Math.floor(threads))).then(
     (kernels) => {
       loaded = kernels;
       return true;
