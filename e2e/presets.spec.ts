@@ -145,7 +145,8 @@ test('the LeNet preset runs to completion as shipped, with its guidance beside t
   await expect(page.getByTestId('kernel-mask-view')).toContainText('no conv layers');
 });
 
-// 5 to 8 minutes on this project's shared 2-core machine (295 s and 490 s measured), so it runs on request:
+// About 2 minutes on this project's 2-core machine since our SIMD kernels (129 s in Node; 5 to 8 minutes
+// before), still the longest test, so it runs on request:
 // LAB_FULL_PRESETS=1 npx playwright test e2e/presets.spec.ts. It takes docs/screenshots/preset.png.
 test('the ticket-vs-random preset runs to completion as shipped', async ({ page }) => {
   test.skip(!process.env.LAB_FULL_PRESETS, 'set LAB_FULL_PRESETS=1 to run a full-length preset (minutes on wasm)');
