@@ -14,6 +14,12 @@ export default defineConfig({
   server: { headers: isolationHeaders, port: 5173 },
   preview: { headers: isolationHeaders, port: 4173 },
   worker: { format: 'es' },
+  // The pages import tfjs only inside their workers, which the dependency
+  // scan does not follow from the HTML: left to discover them at run time,
+  // a cold dev server reloads the page mid-run to re-bundle.
+  optimizeDeps: {
+    entries: ['index.html', 'runner.html', 'bench.html', 'src/lib/worker/engine.worker.ts', 'src/bench.worker.ts'],
+  },
   // Minifying breaks the threaded wasm build (its worker code is a string that
   // refers to renamed names); unminified, a built page trains on every core.
   build: { minify: false },
