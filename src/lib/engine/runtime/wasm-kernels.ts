@@ -179,13 +179,27 @@ function assertShape(actual: number[], expected: number[], what: string): void {
   }
 }
 
+function hasUnitDilations(attrs: tf.NamedAttrMap): boolean {
+  const dilations = (attrs as { dilations?: number | number[] }).dilations ?? 1;
+  return (typeof dilations === 'number' ? [dilations] : dilations).every((d) => d === 1);
+}
+
 function assertUnitDilations(attrs: tf.NamedAttrMap, kernel: string): void {
-  const dilations = (attrs as { dilations?: number | number[] }).dilations;
-  if (dilations == null) return;
-  const values = typeof dilations === 'number' ? [dilations] : dilations;
-  if (values.some((d) => d !== 1)) {
+  if (!hasUnitDilations(attrs)) {
+    const dilations = (attrs as { dilations?: unknown }).dilations;
     throw new Error(`${kernel} on wasm supports dilations of 1 only, got ${String(dilations)}`);
   }
+}
+
+type Shape4D = [number, number, number, number];
+
+/** The geometry of an NHWC convolution with unit dilations, from a conv kernel's attributes. */
+function nhwcConvInfo(
+  xShape: Shape4D,
+  filterShape: Shape4D,
+  attrs: { strides: number | [number, number]; pad: tf.Conv2DAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
 }
 
 /**
@@ -208,16 +222,7 @@ function conv2dBackpropFilter(args: KernelArgs): TensorInfo {
     throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${attrs.dataFormat}`);
   }
   assertUnitDilations(args.attrs ?? {}, tf.Conv2DBackpropFilter);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = nhwcConvInfo(x.shape as Shape4D, attrs.filterShape, attrs);
   const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
   assertShape(dy.shape, [info.batchSize, outHeight, outWidth, info.outChannels], 'Conv2DBackpropFilter dy');
   const simd = simdKernels();
@@ -261,16 +266,7 @@ function conv2dBackpropInput(args: KernelArgs): TensorInfo {
   assertUnitDilations(args.attrs ?? {}, tf.Conv2DBackpropInput);
   const dy = requireInput(inputs, 'dy');
   const filter = requireInput(inputs, 'filter');
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = nhwcConvInfo(attrs.inputShape, filter.shape as Shape4D, attrs);
   const { batchSize, inHeight, inWidth, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   const { strideHeight, strideWidth } = info;
   assertShape(dy.shape, [batchSize, outHeight, outWidth, outChannels], 'Conv2DBackpropInput dy');
@@ -332,24 +328,14 @@ function conv2d(args: KernelArgs): TensorInfo {
   const attrs = args.attrs as unknown as tf.Conv2DAttrs;
   const x = requireInput(inputs, 'x');
   const filter = requireInput(inputs, 'filter');
-  const dilations = attrs.dilations ?? 1;
-  const unitDilations = (typeof dilations === 'number' ? [dilations] : dilations).every((d) => d === 1);
   const simd = simdKernels();
   const lessParallel = simd != null && simd.threadCount < xnnpackThreads();
+  const unitDilations = hasUnitDilations(args.attrs ?? {});
   if (simd == null || lessParallel || attrs.dataFormat !== 'NHWC' || !unitDilations || x.dtype !== 'float32') {
     if (originalConv2D == null) throw new Error('original Conv2D is missing');
     return runKernel(originalConv2D, backend, inputs, args.attrs);
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
   return simd.conv2d(backend, x, filter, info);
 }
 
