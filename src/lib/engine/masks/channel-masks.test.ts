@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../models/registry';
+import { conv, dense, flatten, maxPool } from '../models/layers';
 import { Model } from '../models/model';
 import {
   TicketDetector,
@@ -93,15 +94,8 @@ describe('splitByLayer / concatMasks', () => {
 function tinyNet(): Model {
   return new Model(
     'tiny',
-    [
-      { kind: 'conv', name: 'conv_1', filters: 2, batchNorm: true },
-      { kind: 'pool' },
-      { kind: 'conv', name: 'conv_2', filters: 3, batchNorm: true },
-      { kind: 'flatten' },
-      { kind: 'dense', name: 'dense_1', units: 0, output: true },
-    ],
+    [conv('conv_1', 2, { batchNorm: true }), maxPool(), conv('conv_2', 3, { batchNorm: true }), flatten(), dense('dense_1', 2, { output: true })],
     [4, 4, 1],
-    2,
     1,
   );
 }

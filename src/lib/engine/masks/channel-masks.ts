@@ -5,6 +5,7 @@
  * detector, WORM's per-channel gradient factors, and a FLOPs estimate of a
  * channel-pruned network. No tensors here: masks are one byte per position.
  */
+import { walkLayers, type KeptChannels } from '../models/layers';
 import type { Model } from '../models/model';
 import { MaskSet } from './mask';
 import { kthSmallest } from './prune';
@@ -99,33 +100,17 @@ export function splitByLayer<T extends { name: string; channels: number }>(mask:
 }
 
 /**
- * Forward-pass FLOPs of one image (2 per multiply-add), from the layer shapes.
+ * Forward-pass FLOPs of one example (2 per multiply-add), from the layer shapes.
  * `keptChannels` gives the surviving output channels of pruned convs: a pruned
  * channel removes that conv's output channel and the next layer's input (the
  * next conv's input channel, or the first dense layer's inputs from it after
- * flattening). BN, ReLU and pooling are left out: a few operations per
- * activation against 9 * channels multiply-adds per conv output.
+ * flattening), as the slimmer network's shapes say. BN, ReLU and pooling are
+ * left out: a few operations per activation against 9 * channels
+ * multiply-adds per conv output.
  */
-export function forwardFlops(model: Pick<Model, 'layers' | 'inputShape' | 'numClasses'>, keptChannels?: Map<string, number>): number {
-  let [h, w, channels] = model.inputShape;
-  let features = 0;
+export function forwardFlops(model: Pick<Model, 'layers' | 'inputShape'>, keptChannels?: KeptChannels): number {
   let flops = 0;
-  for (const layer of model.layers) {
-    if (layer.kind === 'conv') {
-      const out = keptChannels?.get(layer.name) ?? layer.filters;
-      flops += 2 * h * w * 9 * channels * out; // 'same' padding, stride 1: one 3x3 window per output pixel
-      channels = out;
-    } else if (layer.kind === 'pool') {
-      h = Math.floor(h / 2);
-      w = Math.floor(w / 2);
-    } else if (layer.kind === 'flatten') {
-      features = h * w * channels;
-    } else {
-      const units = layer.output ? model.numClasses : layer.units;
-      flops += 2 * (features || channels) * units;
-      features = units;
-    }
-  }
+  for (const { layer, input, output } of walkLayers(model.layers, model.inputShape, keptChannels)) flops += layer.flops(input, output);
   return flops;
 }
 
@@ -141,43 +126,12 @@ export function forwardFlops(model: Pick<Model, 'layers' | 'inputShape' | 'numCl
  */
 export function channelKernelMasks(
   model: Pick<Model, 'layers' | 'inputShape' | 'prunable'>,
-  channelKeep: Map<string, Uint8Array>,
+  channelKeep: ReadonlyMap<string, Uint8Array>,
 ): MaskSet {
   const masks = MaskSet.dense(model.prunable);
-  let [h, w] = model.inputShape;
-  // Keep-bits of the activations entering the next layer; null = all kept.
-  let inputKeep: Uint8Array | null = null;
-  for (const layer of model.layers) {
-    if (layer.kind === 'conv') {
-      const outputKeep = channelKeep.get(layer.name) ?? null;
-      const { keep, shape } = masks.get(layer.name);
-      const [, , inputs, outputs] = shape;
-      if (inputKeep || outputKeep) {
-        for (let i = 0; i < keep.length; i++) {
-          const output = i % outputs;
-          const input = Math.floor(i / outputs) % inputs;
-          if ((outputKeep && !outputKeep[output]) || (inputKeep && !inputKeep[input])) keep[i] = 0;
-        }
-      }
-      inputKeep = outputKeep;
-    } else if (layer.kind === 'pool') {
-      h = Math.floor(h / 2);
-      w = Math.floor(w / 2);
-    } else if (layer.kind === 'flatten') {
-      if (inputKeep) {
-        // NHWC flattening: feature (y * w + x) * channels + c comes from channel c.
-        const channelBits: Uint8Array = inputKeep;
-        inputKeep = Uint8Array.from({ length: h * w * channelBits.length }, (_, f) => channelBits[f % channelBits.length]);
-      }
-    } else {
-      if (inputKeep) {
-        const { keep, shape } = masks.get(layer.name);
-        const units = shape[1];
-        for (let i = 0; i < keep.length; i++) if (!inputKeep[Math.floor(i / units)]) keep[i] = 0;
-      }
-      inputKeep = null;
-    }
-  }
+  // Keep-bits over the last axis of the activations entering the next layer; null = all kept.
+  let keep: Uint8Array | null = null;
+  for (const { layer, input } of walkLayers(model.layers, model.inputShape)) keep = layer.mapChannels(input, keep, channelKeep, masks);
   return masks;
 }
 

@@ -4,7 +4,8 @@
  * every hidden layer, never the output.
  */
 import type { ArchName } from '../config';
-import { Model, type LayerSpec, type LayerType } from './model';
+import { conv, dense, flatten, maxPool, type Layer, type LayerType } from './layers';
+import { Model } from './model';
 
 interface ArchDefinition {
   convs: number[][]; // filters per conv, grouped by pooling block
@@ -56,23 +57,21 @@ export const ARCH_DEFINITIONS: Record<ArchName, ArchDefinition> = {
   },
 };
 
-export function archLayers(arch: ArchName, width: number): LayerSpec[] {
+export function archLayers(arch: ArchName, width: number, numClasses: number): Layer[] {
   const def = ARCH_DEFINITIONS[arch];
   const scale = (n: number) => Math.max(1, Math.round(n * width));
-  const layers: LayerSpec[] = [];
-  let conv = 0;
+  const layers: Layer[] = [];
+  let convs = 0;
   for (const block of def.convs) {
-    for (const filters of block) {
-      layers.push({ kind: 'conv', name: `conv_${++conv}`, filters: scale(filters), batchNorm: def.batchNorm });
-    }
-    layers.push({ kind: 'pool' });
+    for (const filters of block) layers.push(conv(`conv_${++convs}`, scale(filters), { batchNorm: def.batchNorm }));
+    layers.push(maxPool());
   }
-  layers.push({ kind: 'flatten' });
-  def.dense.forEach((units, i) => layers.push({ kind: 'dense', name: `dense_${i + 1}`, units: scale(units), output: false }));
-  layers.push({ kind: 'dense', name: `dense_${def.dense.length + 1}`, units: 0, output: true });
+  layers.push(flatten());
+  def.dense.forEach((units, i) => layers.push(dense(`dense_${i + 1}`, scale(units), { output: false })));
+  layers.push(dense(`dense_${def.dense.length + 1}`, numClasses, { output: true }));
   return layers;
 }
 
 export function createModel(arch: ArchName, width: number, numClasses: number, seed: number): Model {
-  return new Model(arch, archLayers(arch, width), [32, 32, 3], numClasses, seed);
+  return new Model(arch, archLayers(arch, width, numClasses), [32, 32, 3], seed);
 }
