@@ -48,9 +48,9 @@ describe('a new layer type is one object', () => {
     const x = tf.tensor4d([1, -2, 3, 0.5], [1, 2, 2, 1]);
     const logits = tf.tidy(() => model.forward(x, false).arraySync());
     const byHand = tf.tidy(() => {
-      const conv1 = tf.relu(tf.div(tf.conv2d(x, model.kernel('conv_1') as tf.Tensor4D, 1, 'same'), Math.sqrt(1 + 1e-5)));
+      const conv1 = tf.relu(tf.div<tf.Tensor4D>(tf.conv2d(x, model.kernel('conv_1') as tf.Tensor4D, 1, 'same'), Math.sqrt(1 + 1e-5)));
       const mixed = tf.conv2d(conv1, model.kernel('mix') as tf.Tensor4D, 1, 'valid');
-      return tf.add(tf.matMul(tf.reshape(mixed, [1, 12]), model.kernel('dense_2') as tf.Tensor2D), model.params.get('dense_2/bias')!).arraySync();
+      return tf.add(tf.matMul(tf.reshape(mixed, [1, 12]), model.kernel('dense_2') as tf.Tensor2D), model.params.get('dense_2/bias')!).arraySync() as number[][];
     });
     expect(logits[0][0]).toBeCloseTo(byHand[0][0], 5);
     expect(logits[0][1]).toBeCloseTo(byHand[0][1], 5);
