@@ -1,5 +1,5 @@
 /** "COLT or IMP: who gets sparse faster?": COLT's rounds against its IMP comparison, by sparsity of the pruned (conv) layers. */
-import file from '../../../experiments/presets/colt-vs-imp.json';
+import file from '../../../experiments/presets/colt-vs-imp.json' with { type: 'json' };
 import { sparsityOver, type ColtRound, type MatchedSparsity } from '../engine/methods/colt';
 import type { RoundResult, RunResults } from '../engine/results';
 import { formatPercent } from '../ui/format';

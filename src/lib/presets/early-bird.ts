@@ -1,5 +1,5 @@
 /** "How early is the early bird?": EarlyBird's ticket summary, read against its claim. */
-import file from '../../../experiments/presets/early-bird.json';
+import file from '../../../experiments/presets/early-bird.json' with { type: 'json' };
 import type { TicketSummary } from '../engine/methods/earlybird';
 import type { RunResults } from '../engine/results';
 import { formatPercent } from '../ui/format';

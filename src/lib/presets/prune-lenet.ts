@@ -1,5 +1,5 @@
 /** "How much can you prune LeNet?": where the ticket's accuracy first falls below the dense network's, beyond the noise. */
-import file from '../../../experiments/presets/prune-lenet.json';
+import file from '../../../experiments/presets/prune-lenet.json' with { type: 'json' };
 import type { RunResults } from '../engine/results';
 import { formatPercent } from '../ui/format';
 import { chance, definePreset, formatPoints, noiseMargin, remaining, seedOf } from './preset';

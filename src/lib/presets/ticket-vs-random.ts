@@ -1,5 +1,5 @@
 /** "Does a ticket beat a random mask?": IMP with both random controls, read at the sparsest round. */
-import file from '../../../experiments/presets/ticket-vs-random.json';
+import file from '../../../experiments/presets/ticket-vs-random.json' with { type: 'json' };
 import type { RoundResult, RunResults } from '../engine/results';
 import { formatPercent } from '../ui/format';
 import { chance, definePreset, formatPoints, noiseMargin, remaining, seedOf } from './preset';
