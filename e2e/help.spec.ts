@@ -50,7 +50,6 @@ test('builder controls carry a hint and a help link; help opens at the right sec
 
   await page.getByTestId('hint-control-randomReinit').getByTestId('help-link').click();
   await expect(page.getByTestId('help-section-imp')).toBeInViewport();
-  await page.screenshot({ path: 'docs/screenshots/help.png' });
 
   await page.keyboard.press('Escape');
   await expect(panel).toHaveCount(0);

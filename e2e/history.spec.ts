@@ -147,14 +147,13 @@ test('runs of a session share the accuracy chart; seeds of one setting draw as a
     chart.options.plugins!.legend!.onClick!.call(chart.legend!, new MouseEvent('click') as never, item, chart.legend!);
   }, seedLine);
   await expect.poll(async () => (await visibility()).visible.filter((v) => !v).length).toBe(3);
-  // Both lines shown again for the README's picture of a comparison.
+  // A second click shows them again.
   await page.evaluate((label) => {
     const chart = window.__labCharts.accuracy;
     const item = chart.legend!.legendItems!.find((i) => i.text === label)!;
     chart.options.plugins!.legend!.onClick!.call(chart.legend!, new MouseEvent('click') as never, item, chart.legend!);
   }, seedLine);
   await expect.poll(async () => (await visibility()).visible.every(Boolean)).toBe(true);
-  await page.screenshot({ path: 'docs/screenshots/compare.png', fullPage: true });
 });
 
 test('one Run press trains the chosen method and each ticked under Also run, and the chart compares them', async ({ page }) => {

@@ -29,12 +29,10 @@ test('IMP with 2 rounds and random reinit plots both series from 100% down', asy
   const [layers] = await chartDatasets<number>(page, 'layers');
   expect(layers.data.length).toBe(5);
   await expect(page.getByTestId('results-table').locator('tbody tr')).toHaveCount(6);
-  await page.screenshot({ path: 'docs/screenshots/lab.png', fullPage: true });
 
   // Charts take their text colour from the page's CSS, so they follow a switch to dark mode.
   const titleColor = () => page.evaluate(() => window.__labCharts.accuracy.options.plugins?.title?.color);
   const lightTitle = await titleColor();
   await page.emulateMedia({ colorScheme: 'dark' });
   await expect.poll(titleColor).not.toBe(lightTitle);
-  await page.screenshot({ path: 'docs/screenshots/lab-dark.png', fullPage: true });
 });

@@ -1,16 +1,19 @@
 /**
- * Classroom presets: choosing one loads its experiment and its guidance; a
- * run finishes with the ticket and both controls charted, exports a CSV of
- * every round and PNGs of the charts on the theme's background, and draws
- * the ticket's kernel mask.
+ * Classroom presets: choosing one loads its experiment and what to look
+ * for; a finished run of it turns the guidance into a reading of that run's
+ * own numbers; a run finishes with the ticket and both controls charted,
+ * exports a CSV of every round and PNGs of the charts on the theme's
+ * background, and draws the ticket's kernel mask. The README's pictures
+ * come from `npm run screenshots`, not from here.
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Download, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
+import type { RunResults } from '../src/lib/engine/results';
 import { PRESETS, presetConfig } from '../src/lib/presets/presets';
 import { decodeConfigHash } from '../src/lib/store/config-hash';
 import { CSV_COLUMNS } from '../src/lib/ui/export';
-import { chartDatasets, openLab, runToEnd } from './lab';
+import { chartDatasets, openLab, runToEnd, waitForRunEnd } from './lab';
 
 const TICKET_VS_RANDOM = PRESETS.find((p) => p.id === 'ticket-vs-random')!;
 
@@ -39,7 +42,8 @@ test('choosing a preset loads its experiment and shows its guidance until the ex
   for (const preset of PRESETS) {
     await page.getByTestId(`preset-${preset.id}`).click();
     await expect(page.getByTestId('preset-guidance')).toHaveAttribute('data-preset', preset.id);
-    await expect(page.getByTestId('preset-guidance')).toContainText(preset.guidance);
+    await expect(page.getByTestId('preset-guidance')).toHaveAttribute('data-finished', 'false');
+    await expect(page.getByTestId('preset-guidance')).toContainText(preset.lookFor);
     await expect(page.getByTestId(`preset-${preset.id}`)).toHaveAttribute('aria-pressed', 'true');
     // The link (and so a run) holds exactly the preset's experiment.
     await expect.poll(() => page.evaluate(() => location.hash)).not.toBe('');
@@ -126,29 +130,51 @@ test('a shrunk ticket-vs-random run charts ticket and controls, exports CSV and 
     expect(Number(alive.replaceAll(',', '')) / Number(total.replaceAll(',', ''))).toBeCloseTo(0.64, 2);
     await expect(page.getByTestId(`kernel-mask-${layer}`)).toBeVisible();
   }
-  await page.getByTestId('kernel-mask-view').screenshot({ path: 'docs/screenshots/kernel-mask.png' });
 });
 
-test('the LeNet preset runs to completion as shipped, with its guidance beside the finished run', async ({ page }) => {
+/** The results.json the page offers for its finished run. */
+async function downloadedResults(page: Page): Promise<RunResults> {
+  const { bytes } = await downloaded(page, () => page.getByTestId('export-button').click());
+  return JSON.parse(bytes.toString('utf8')) as RunResults;
+}
+
+test('the LeNet preset runs to completion as shipped, and its guidance then quotes the run\'s own numbers', async ({ page }) => {
   test.setTimeout(420_000);
   const preset = PRESETS.find((p) => p.id === 'prune-lenet')!;
   await openLab(page, null);
   await page.getByTestId(`preset-${preset.id}`).click();
+  const guidance = page.getByTestId('preset-guidance');
+  await page.getByTestId('run-button').click();
+  // While it runs, the guidance still says what to look for.
+  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'running');
+  await expect(guidance).toHaveAttribute('data-finished', 'false');
+  await expect(guidance).toContainText(preset.lookFor);
   const started = Date.now();
-  await runToEnd(page, 360_000);
+  await waitForRunEnd(page, 360_000);
   console.log(`preset ${preset.id} ran in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
   const [ticket] = (await chartDatasets(page, 'accuracy')).filter((d) => d.measure === 'final');
   // Half of the non-output weights per round: 100% down to 1.7% in six rounds.
   expect(ticket.data.map((p) => Math.round(p.x))).toEqual([100, 50, 25, 13, 6, 3, 2]);
-  await expect(page.getByTestId('preset-guidance')).toHaveAttribute('data-preset', preset.id);
   await expect(page.getByTestId('kernel-mask-view')).toContainText('no conv layers');
+
+  // The guidance now reads this run: the dense and sparsest accuracies and the weights remaining, as charted.
+  await expect(guidance).toHaveAttribute('data-preset', preset.id);
+  await expect(guidance).toHaveAttribute('data-finished', 'true');
+  const [dense, sparsest] = [ticket.data[0], ticket.data[ticket.data.length - 1]];
+  await expect(guidance).toContainText(
+    `the ticket's test accuracy went from ${dense.y.toFixed(1)}% dense to ${sparsest.y.toFixed(1)}% at ${sparsest.x.toFixed(1)}% of weights remaining`,
+  );
+  await expect(guidance).toContainText(`(seed ${presetConfig(preset).seed})`);
+  await expect(guidance).not.toContainText(preset.lookFor);
+  // All of it is the preset's reading of the results the page offers for download.
+  await expect(guidance.locator('p')).toHaveText(preset.readRun(await downloadedResults(page)));
 });
 
 // About 2 minutes on this project's 2-core machine since our SIMD kernels (129 s in Node; 5 to 8 minutes
 // before), still the longest test, so it runs on request:
-// LAB_FULL_PRESETS=1 npx playwright test e2e/presets.spec.ts. It takes docs/screenshots/preset.png.
-test('the ticket-vs-random preset runs to completion as shipped', async ({ page }) => {
+// LAB_FULL_PRESETS=1 npx playwright test e2e/presets.spec.ts. `npm run screenshots` runs the same preset for the README.
+test('the ticket-vs-random preset runs to completion as shipped, and its guidance quotes the ticket and both controls', async ({ page }) => {
   test.skip(!process.env.LAB_FULL_PRESETS, 'set LAB_FULL_PRESETS=1 to run a full-length preset (minutes on wasm)');
   test.setTimeout(600_000);
   await openLab(page, null);
@@ -161,8 +187,14 @@ test('the ticket-vs-random preset runs to completion as shipped', async ({ page 
   const finals = (await chartDatasets(page, 'accuracy')).filter((d) => d.measure === 'final');
   expect(finals.map((d) => d.series).sort()).toEqual(['randomPrune', 'randomReinit', 'ticket']);
   for (const dataset of finals) expect(dataset.data.map((p) => Math.round(p.x))).toEqual([100, 60, 36, 22]);
-  // The guidance stays beside the finished run, whose experiment is still the preset's.
-  await expect(page.getByTestId('preset-guidance')).toHaveAttribute('data-preset', TICKET_VS_RANDOM.id);
+  // The guidance stays beside the finished run, whose experiment is still the preset's, and quotes its sparsest round.
+  const guidance = page.getByTestId('preset-guidance');
+  await expect(guidance).toHaveAttribute('data-preset', TICKET_VS_RANDOM.id);
+  await expect(guidance).toHaveAttribute('data-finished', 'true');
+  const sparsest = (series: string) => finals.find((d) => d.series === series)!.data.at(-1)!;
+  await expect(guidance).toContainText(
+    `the ticket kept ${sparsest('ticket').y.toFixed(1)}% test accuracy at ${sparsest('ticket').x.toFixed(1)}% of weights remaining; ` +
+      `random reinit ${sparsest('randomReinit').y.toFixed(1)}%, random pruning ${sparsest('randomPrune').y.toFixed(1)}%`,
+  );
   await expect(page.getByTestId('kernel-mask-view')).toBeVisible();
-  await page.screenshot({ path: 'docs/screenshots/preset.png', fullPage: true });
 });

@@ -5,14 +5,22 @@ import { parseConfig } from '../src/lib/engine/config';
 
 const dir = path.dirname(new URL(import.meta.url).pathname);
 
+/** Shipped configs by folder, and the name each file's config must carry: the classroom presets' names say they are presets. */
+const FOLDERS = [
+  { folder: '.', expectedName: (base: string) => base },
+  { folder: 'presets', expectedName: (base: string) => `preset-${base}` },
+];
+
 describe('shipped experiment configs', () => {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  it('exist', () => expect(files.length).toBeGreaterThan(0));
-  for (const file of files) {
-    it(`${file} is valid, named after its file, and says how it was scaled`, () => {
-      const config = parseConfig(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
-      expect(`${config.name}.json`).toBe(file);
-      expect(config.description?.length ?? 0).toBeGreaterThan(40);
-    });
+  for (const { folder, expectedName } of FOLDERS) {
+    const files = readdirSync(path.join(dir, folder)).filter((f) => f.endsWith('.json'));
+    it(`exist in ${folder}`, () => expect(files.length).toBeGreaterThan(0));
+    for (const file of files) {
+      it(`${path.join(folder, file)} is valid, named after its file, and says how it was scaled`, () => {
+        const config = parseConfig(JSON.parse(readFileSync(path.join(dir, folder, file), 'utf8')));
+        expect(config.name).toBe(expectedName(path.basename(file, '.json')));
+        expect(config.description?.length ?? 0).toBeGreaterThan(40);
+      });
+    }
   }
 });

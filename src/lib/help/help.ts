@@ -60,7 +60,8 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     title: 'Classroom presets',
     paragraphs: [
       'Each preset asks one question and loads an experiment sized to finish in a few minutes on the built-in synthetic data. Choosing one replaces the whole builder; press Run.',
-      'While the builder still holds the preset unchanged, its guidance (what to look for) shows above the charts. Edit any field and it becomes your own experiment.',
+      'While the builder still holds the preset unchanged, its guidance shows above the charts: what to look for until a run of it has finished, then what that run showed, in its own numbers. Edit any field and it becomes your own experiment.',
+      'Each preset is a file in experiments/presets/ of the lab’s repository: npm run experiment -- experiments/presets/<name>.json runs the same experiment on the command line.',
     ],
   },
   {
