@@ -1,12 +1,12 @@
 /** Method registry: a new method is one file plus one line here. */
 import type { MethodName } from '../config';
-import { colt } from './colt';
-import { dense } from './dense';
-import { earlybird } from './earlybird';
-import { imp } from './imp';
+import { colt } from './colt/index';
+import { dense } from './dense/index';
+import { earlybird } from './earlybird/index';
+import { imp } from './imp/index';
 import type { PruningMethod } from './method';
-import { retrain } from './retrain';
-import { worm } from './worm';
+import { retrain } from './retrain/index';
+import { worm } from './worm/index';
 
 export const METHOD_REGISTRY: Partial<Record<MethodName, PruningMethod>> = {
   dense,

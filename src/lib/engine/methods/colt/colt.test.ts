@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config';
-import { loadDataset } from '../data/dataset';
-import { runExperiment } from '../experiment';
-import { MaskSet } from '../masks/mask';
-import { disposeState } from '../models/model';
-import { createModel } from '../models/registry';
-import { Rng } from '../rng';
-import { initBackend } from '../runtime/backend';
-import type { EngineEvent } from '../results';
+import { parseConfig } from '../../config';
+import { loadDataset } from '../../data/dataset';
+import { runExperiment } from '../../experiment';
+import { MaskSet } from '../../masks/mask';
+import { disposeState } from '../../models/model';
+import { createModel } from '../../models/registry';
+import { Rng } from '../../rng';
+import { initBackend } from '../../runtime/backend';
+import type { EngineEvent } from '../../results';
 import {
   classSegments,
   coltPruneStep,
@@ -17,7 +17,7 @@ import {
   layerOverlap,
   segmentInitialState,
   type ColtRound,
-} from './colt';
+} from './index';
 
 beforeAll(async () => {
   await initBackend('wasm');

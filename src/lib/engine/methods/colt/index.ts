@@ -11,19 +11,19 @@
  * the same rate runs after it as the comparison.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ExperimentConfig } from '../config';
-import { totalIterations } from '../config';
-import type { Dataset } from '../data/types';
-import type { SavedTensor, Ticket } from '../checkpoint';
-import { createTicket, loadMasks, masksMismatch, saveMasks, saveState } from '../io/saved';
-import { countOnes, MaskSet, readKernels, type LayerCount } from '../masks/mask';
-import { pruneGlobal } from '../masks/prune';
-import { disposeState, type Model, type ModelState, type PrunableLayer } from '../models/model';
-import type { EngineEvent, MethodOutput, RoundResult } from '../results';
-import { subSeed } from '../rng';
-import { imp, type ImpState } from './imp';
-import type { MethodContext, PruningMethod } from './method';
-import { recordCompleted, trainRound } from './round';
+import type { ExperimentConfig } from '../../config';
+import { totalIterations } from '../../config';
+import type { Dataset } from '../../data/types';
+import type { SavedTensor, Ticket } from '../../checkpoint';
+import { createTicket, loadMasks, masksMismatch, saveMasks, saveState } from '../../io/saved';
+import { countOnes, MaskSet, readKernels, type LayerCount } from '../../masks/mask';
+import { pruneGlobal } from '../../masks/prune';
+import { disposeState, type Model, type ModelState, type PrunableLayer } from '../../models/model';
+import type { EngineEvent, MethodOutput, RoundResult } from '../../results';
+import { subSeed } from '../../rng';
+import { imp, type ImpState } from '../imp/index';
+import type { MethodContext, PruningMethod } from '../method';
+import { recordCompleted, trainRound } from '../round';
 
 /** Classes [from, to) of the full label set. */
 export interface ClassSegment {

@@ -1,7 +1,7 @@
 /** The dense baseline: one training run, nothing pruned. */
-import { subSeed } from '../rng';
-import type { PruningMethod } from './method';
-import { runSingleRound } from './round';
+import { subSeed } from '../../rng';
+import type { PruningMethod } from '../method';
+import { runSingleRound } from '../round';
 
 export const dense: PruningMethod = {
   name: 'dense',

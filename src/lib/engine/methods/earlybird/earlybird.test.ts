@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config';
-import { runExperiment } from '../experiment';
-import type { BatchNormLayer } from '../models/model';
-import { initBackend } from '../runtime/backend';
-import { bnGradientHook, type TicketSummary } from './earlybird';
-import { chiSchedule } from './worm';
+import { parseConfig } from '../../config';
+import { runExperiment } from '../../experiment';
+import type { BatchNormLayer } from '../../models/model';
+import { initBackend } from '../../runtime/backend';
+import { bnGradientHook, type TicketSummary } from './index';
+import { chiSchedule } from '../worm/index';
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -7,7 +7,7 @@
  * with a chi policy that damps the BN gradients of the channels to be pruned.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ExperimentConfig, MethodName } from '../config';
+import type { ExperimentConfig, MethodName } from '../../config';
 import {
   TicketDetector,
   channelKernelMasks,
@@ -17,10 +17,10 @@ import {
   maskAtRatio,
   splitByLayer,
   type DetectorState,
-} from '../masks/channel-masks';
-import { MaskSet, applyMasks, maskTensors, readKernels } from '../masks/mask';
-import { pruneGlobal } from '../masks/prune';
-import type { SavedMask, SavedTensor, Ticket } from '../checkpoint';
+} from '../../masks/channel-masks';
+import { MaskSet, applyMasks, maskTensors, readKernels } from '../../masks/mask';
+import { pruneGlobal } from '../../masks/prune';
+import type { SavedMask, SavedTensor, Ticket } from '../../checkpoint';
 import {
   createTicket,
   loadMasks,
@@ -30,15 +30,15 @@ import {
   saveModel,
   withPrefix,
   withoutPrefix,
-} from '../io/saved';
-import type { BatchNormLayer, Model } from '../models/model';
-import { ARCH_DEFINITIONS } from '../models/registry';
-import type { EmitEvent, RoundResult, SeriesName } from '../results';
-import { subSeed } from '../rng';
-import { evaluate, type GradientHook } from '../train/trainer';
-import { globalIgnore } from './imp';
-import type { MethodContext, PruningMethod } from './method';
-import { recordCompleted, trainRound } from './round';
+} from '../../io/saved';
+import type { BatchNormLayer, Model } from '../../models/model';
+import { ARCH_DEFINITIONS } from '../../models/registry';
+import type { EmitEvent, RoundResult, SeriesName } from '../../results';
+import { subSeed } from '../../rng';
+import { evaluate, type GradientHook } from '../../train/trainer';
+import { globalIgnore } from '../imp/index';
+import type { MethodContext, PruningMethod } from '../method';
+import { recordCompleted, trainRound } from '../round';
 
 /** WORM's damping strength: chi for the next epoch from the mean queue distance of the one just ended. */
 export interface ChiPolicy {

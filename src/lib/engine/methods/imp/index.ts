@@ -6,17 +6,17 @@
  * fresh init (random reinit) and a random mask of the same per-layer density
  * (random pruning).
  */
-import type { SavedTensor, Ticket } from '../checkpoint';
-import type { ExperimentConfig } from '../config';
-import { createTicket, loadMasks, loadState, masksMismatch, saveMasks, saveState, weightsMismatch } from '../io/saved';
-import { MaskSet, readKernels } from '../masks/mask';
-import { layerRates, oneShotLayerRates, pruneGlobal, pruneLayerwise, randomMaskLike } from '../masks/prune';
-import { disposeState, type Model, type ModelState } from '../models/model';
-import { ARCH_DEFINITIONS } from '../models/registry';
-import type { MethodOutput, RoundResult } from '../results';
-import { subSeed } from '../rng';
-import type { MethodContext, PruningMethod } from './method';
-import { recordCompleted, trainRound } from './round';
+import type { SavedTensor, Ticket } from '../../checkpoint';
+import type { ExperimentConfig } from '../../config';
+import { createTicket, loadMasks, loadState, masksMismatch, saveMasks, saveState, weightsMismatch } from '../../io/saved';
+import { MaskSet, readKernels } from '../../masks/mask';
+import { layerRates, oneShotLayerRates, pruneGlobal, pruneLayerwise, randomMaskLike } from '../../masks/prune';
+import { disposeState, type Model, type ModelState } from '../../models/model';
+import { ARCH_DEFINITIONS } from '../../models/registry';
+import type { MethodOutput, RoundResult } from '../../results';
+import { subSeed } from '../../rng';
+import type { MethodContext, PruningMethod } from '../method';
+import { recordCompleted, trainRound } from '../round';
 
 /**
  * Checkpoint state: the results so far. Its tensors are the rewind point,

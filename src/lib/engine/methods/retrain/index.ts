@@ -3,11 +3,11 @@
  * one written by hand from PyTorch): rewind to its weights, apply its mask
  * and train one round of the configured schedule, or only evaluate it.
  */
-import { completeMasks, loadMasks, restoreModel } from '../io/saved';
-import { checkTicketFits } from '../io/ticket-file';
-import { subSeed } from '../rng';
-import type { PruningMethod } from './method';
-import { runSingleRound } from './round';
+import { completeMasks, loadMasks, restoreModel } from '../../io/saved';
+import { checkTicketFits } from '../../io/ticket-file';
+import { subSeed } from '../../rng';
+import type { PruningMethod } from '../method';
+import { runSingleRound } from '../round';
 
 export const retrain: PruningMethod = {
   name: 'retrain',

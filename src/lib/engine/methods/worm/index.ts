@@ -5,7 +5,7 @@
  * flickering and the ticket appears sooner. By default the same run also
  * draws a plain EarlyBird ticket from the same seed and data, for the table.
  */
-import type { ExperimentConfig } from '../config';
+import type { ExperimentConfig } from '../../config';
 import {
   EARLYBIRD_DIFFERENCES,
   TicketViews,
@@ -15,8 +15,8 @@ import {
   type SearchCheckpoint,
   type SearchState,
   type TicketViewsState,
-} from './earlybird';
-import type { PruningMethod } from './method';
+} from '../earlybird/index';
+import type { PruningMethod } from '../method';
 
 /**
  * chi after each epoch without a ticket. paper: 1 until the mean queue
