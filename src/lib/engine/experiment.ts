@@ -87,7 +87,8 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
       plannedRounds: method.plannedRounds(config),
       resume,
       checkpoint: (checkpoint) =>
-        emit({ type: 'checkpoint', checkpoint: structuredClone({ version: 1, method: config.method, config, ...checkpoint }) }),
+        // The method's own state, stored under its name: the registry types it per method.
+        emit({ type: 'checkpoint', checkpoint: structuredClone({ version: 1, method: config.method, config, ...checkpoint } as Checkpoint) }),
       ticket: options.ticket ?? null,
     };
     emit({
@@ -100,7 +101,8 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
     const all = [...output.rounds, ...Object.values(output.controls ?? {}).flat()];
     const images = all.reduce((n, r) => n + r.imagesPerSecond * r.trainSeconds, 0);
     const seconds = all.reduce((n, r) => n + r.trainSeconds, 0);
-    const results: RunResults = {
+    // The method's output beside the run's record, under the method's name: the registry types it per method.
+    const results = {
       config,
       method: config.method,
       backend: tf.getBackend(),
@@ -117,7 +119,7 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
       imagesPerSecond: seconds > 0 ? images / seconds : 0,
       seconds: (Date.now() - startedAt.getTime()) / 1000,
       startedAt: startedAt.toISOString(),
-    };
+    } as RunResults;
     emit({ type: 'done', results });
     return results;
   } finally {

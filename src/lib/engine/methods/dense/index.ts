@@ -1,12 +1,12 @@
 /** The dense baseline: one training run, nothing pruned. */
+import type { MethodOutput } from '../../results';
 import { subSeed } from '../../rng';
 import type { PruningMethod } from '../method';
-import { runSingleRound } from '../round';
+import { runSingleRound, type SingleRoundState } from '../round';
+import { denseSpec } from './config';
 
-export const dense: PruningMethod = {
-  name: 'dense',
-  summary: 'Dense baseline: train the full network once, nothing pruned.',
-  differences: null,
+export const dense: PruningMethod<typeof denseSpec, MethodOutput, SingleRoundState> = {
+  ...denseSpec,
   plannedRounds: () => 1,
 
   run(ctx) {
