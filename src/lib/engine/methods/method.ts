@@ -8,8 +8,9 @@ import type { MethodCheckpoint, Ticket } from '../checkpoint';
 import type { ExperimentConfig } from '../config';
 import type { Dataset } from '../data/types';
 import type { Model } from '../models/model';
-import type { EmitEvent, MethodOutput } from '../results';
+import type { EmitEvent, EngineEvent, MethodOutput, SeriesName } from '../results';
 import type { RunControl } from '../train/control';
+import type { MethodName, MethodOutputOf, MethodStateOf } from './registry';
 import type { ProgressPlan } from './round';
 import type { MethodSpec } from './spec';
 
@@ -36,6 +37,28 @@ export interface MethodContext<State = unknown> {
   checkpoint(checkpoint: MethodCheckpoint<State>): void;
   /** An imported ticket, for methods that start from one (`retrain`); null where none was given. */
   ticket: Ticket | null;
+  /**
+   * Runs another registered method beside this one, on the same data, seed
+   * and progress plan (a branch, as open_lth's): its `ticket` series renamed,
+   * its checkpoints carried inside this method's, and resumed from them.
+   */
+  runBeside<Name extends MethodName>(name: Name, branch: Branch<Name, State>): Promise<MethodOutputOf<Name>>;
+}
+
+/** How a method runs another beside it (`MethodContext.runBeside`). */
+export interface Branch<Name extends MethodName, State> {
+  /** The branch's config: the run's, with the settings it changes (its method is set to the branch's). */
+  config: ExperimentConfig;
+  /** The series its own `ticket` series is reported as. */
+  series: SeriesName;
+  /** Rounds this method completed before the branch starts: the branch's checkpoints count on from there. */
+  roundsBefore: number;
+  /** The branch's state in this method's checkpoint being resumed; null starts the branch from scratch. */
+  resume: MethodStateOf<Name> | null;
+  /** This method's checkpoint holding the branch's: its state, with the branch's inside, and the ticket to keep. */
+  checkpoint(branch: MethodCheckpoint<MethodStateOf<Name>>): MethodCheckpoint<State>;
+  /** Sees each of the branch's events as emitted (series renamed). */
+  onEvent?: (event: EngineEvent) => void;
 }
 
 /** What a method does, beside what it says about itself. */

@@ -21,7 +21,6 @@ import { pruneGlobal } from '../../masks/prune';
 import { disposeState, type Model, type ModelState, type PrunableLayer } from '../../models/model';
 import type { EngineEvent, RoundResult } from '../../results';
 import { subSeed } from '../../rng';
-import { imp } from '../imp/index';
 import type { MethodContext, PruningMethod } from '../method';
 import { recordCompleted, trainRound } from '../round';
 import { coltSpec } from './config';
@@ -311,52 +310,39 @@ async function runColt(ctx: MethodContext<ColtState>, pruningRounds: number): Pr
 
 /**
  * IMP on the same network, seed and schedule, pruning the same layers with
- * one global L1 threshold at COLT's rate and resetting to θ0: imp.ts's own
- * loop, its series renamed 'imp'.
+ * one global L1 threshold at COLT's rate and resetting to θ0: the imp
+ * method run beside COLT, its series 'imp'.
  */
 async function runImpComparison(ctx: MethodContext<ColtState>, pruningRounds: number, run: ColtRun, coltPoints: SparsityPoint[]): Promise<RoundResult[]> {
   const { config } = ctx;
-  const impConfig: ExperimentConfig = {
-    ...config,
-    method: 'imp',
-    controls: [],
-    prune: {
-      ...config.prune,
-      strategy: 'global',
-      fraction: config.colt.rate,
-      ignore: run.unprunedNames,
-      rounds: pruningRounds,
-      rewindIteration: 0,
-      oneShotSparsity: undefined,
-    },
-  };
   const saved = ctx.resume?.state.imp ?? null;
   const pointOf = (result: RoundResult): SparsityPoint => ({ round: result.round, sparsity: sparsityOver(result.layers, run.prunedNames) });
   const impPoints: SparsityPoint[] = (saved?.rounds ?? []).map(pointOf);
-  const emit = (event: EngineEvent) => {
-    if (!('series' in event) || event.series !== 'ticket') return ctx.emit(event);
-    ctx.emit({ ...event, series: 'imp' });
-    if (event.type === 'round') {
+  const colt: ColtProgress = { rounds: run.colt, evaluations: run.rounds, finished: true };
+  const output = await ctx.runBeside('imp', {
+    config: {
+      ...config,
+      controls: [],
+      prune: {
+        ...config.prune,
+        strategy: 'global',
+        fraction: config.colt.rate,
+        ignore: run.unprunedNames,
+        rounds: pruningRounds,
+        rewindIteration: 0,
+        oneShotSparsity: undefined,
+      },
+    },
+    series: 'imp',
+    roundsBefore: run.colt.length,
+    resume: saved,
+    // IMP's checkpoints keep COLT's ticket: IMP is the comparison.
+    checkpoint: (checkpoint) => ({ ...checkpoint, state: { colt, imp: checkpoint.state }, ticket: run.ticket }),
+    onEvent: (event) => {
+      if (event.type !== 'round' || event.series !== 'imp') return;
       impPoints.push(pointOf(event.result));
       ctx.emit(roundsToSparsityView(coltPoints, impPoints));
-    }
-  };
-  const colt: ColtProgress = { rounds: run.colt, evaluations: run.rounds, finished: true };
-  const coltRoundCount = run.colt.length;
-  const output = await imp.run({
-    ...ctx,
-    config: impConfig,
-    emit,
-    plannedRounds: pruningRounds + 1,
-    resume: ctx.resume && saved ? { ...ctx.resume, round: ctx.resume.round - coltRoundCount, state: saved } : null,
-    // IMP's checkpoints go on counting after COLT's rounds and keep COLT's ticket: IMP is the comparison.
-    checkpoint: (checkpoint) =>
-      ctx.checkpoint({
-        ...checkpoint,
-        round: coltRoundCount + checkpoint.round,
-        state: { colt, imp: checkpoint.state },
-        ticket: run.ticket,
-      }),
+    },
   });
   return output.rounds;
 }
