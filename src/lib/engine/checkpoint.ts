@@ -4,7 +4,8 @@
  * (typed arrays and JSON), so it crosses postMessage and goes into IndexedDB
  * as it is.
  */
-import type { ArchName, ExperimentConfig, MethodName } from './config';
+import type { ArchName, ExperimentConfig } from './config';
+import type { MethodName, MethodStateOf } from './methods/registry';
 
 /** One tensor's values on the JS side. */
 export interface SavedTensor {
@@ -46,12 +47,12 @@ export interface Ticket {
 
 /**
  * A method's state after a completed round. The method decides what `state`
- * and `tensors` hold; the lab only stores the latest checkpoint of a run and
- * hands it back to the same method to resume.
+ * (typed in its results.ts) and `tensors` hold; the lab only stores the latest
+ * checkpoint of a run and hands it back to the same method to resume.
  */
-export interface Checkpoint {
+export interface MethodCheckpointOf<Name extends MethodName, State> {
   version: 1;
-  method: MethodName;
+  method: Name;
   /**
    * Rounds completed, in the method's own count (what the progress bar shows):
    * IMP's rounds; EarlyBird's search and retraining (WORM: up to 4 with its
@@ -59,7 +60,7 @@ export interface Checkpoint {
    */
   round: number;
   /** Method-specific JSON: results so far, counters, the next round's plan. */
-  state: unknown;
+  state: State;
   /** Method-specific tensors (weights, rewind weights) by name. */
   tensors: Record<string, SavedTensor>;
   /** Method-specific masks by name. */
@@ -74,5 +75,8 @@ export interface Checkpoint {
   config?: ExperimentConfig;
 }
 
+/** A stored checkpoint: one member per registered method, its state typed by that method (narrow on `method`). */
+export type Checkpoint = { [Name in MethodName]: MethodCheckpointOf<Name, MethodStateOf<Name>> }[MethodName];
+
 /** What a method hands to `ctx.checkpoint`; the lab adds the version, method and config. */
-export type MethodCheckpoint = Pick<Checkpoint, 'round' | 'state' | 'tensors' | 'masks' | 'ticket'>;
+export type MethodCheckpoint<State = unknown> = Pick<MethodCheckpointOf<MethodName, State>, 'round' | 'state' | 'tensors' | 'masks' | 'ticket'>;

@@ -5,15 +5,16 @@
  * field on error.
  */
 import * as v from 'valibot';
+import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
+
+export { METHODS, type MethodName };
 
 export const CONFIG_VERSION = 1;
 
-export const METHODS = ['dense', 'imp', 'earlybird', 'worm', 'colt', 'retrain'] as const;
 export const ARCHS = ['lenet-300-100', 'conv-2', 'conv-4', 'conv-6', 'conv-4-bn'] as const;
 export const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export const DATA_SOURCES = ['synthetic', 'cifar10', 'cifar100'] as const;
 
-export type MethodName = (typeof METHODS)[number];
 export type ArchName = (typeof ARCHS)[number];
 export type BackendRequest = (typeof BACKENDS)[number];
 export type BackendName = Exclude<BackendRequest, 'auto'>;
@@ -86,71 +87,55 @@ const PruneSchema = v.strictObject({
   oneShotSparsity: v.optional(openFraction),
 });
 
-const EarlyBirdSchema = v.strictObject({
-  /** Channel pruning ratios tracked at once; the first is the one pruned after detection. */
-  ratios: v.optional(v.array(openFraction), [0.5]),
-  queueLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 5),
-  epsilon: v.optional(fraction, 0.1),
-  /** Network-slimming sign-L1 strength on BN scales. */
-  sparsity: v.optional(v.pipe(v.number(), v.minValue(0)), 1e-4),
-  /** Epochs of retraining after the ticket is pruned; default continues the schedule to its end. */
-  retrainEpochs: v.optional(nonNegativeInt),
-  /** Our extension: the same detector on weight-magnitude masks (unstructured). */
-  unstructured: v.optional(v.boolean(), false),
-});
+const ControlsSchema = v.array(v.picklist(['randomReinit', 'randomPrune']));
 
-const WormSchema = v.strictObject({
-  chiMode: v.optional(v.picklist(['paper', 'fixed', 'greedy']), 'paper'),
-  /** chi once the mean queue distance falls below `threshold` (paper mode). */
-  chiLow: v.optional(fraction, 0.003),
-  threshold: v.optional(fraction, 0.15),
-  /** chi used throughout in fixed mode (the code's ablation). */
-  chiFixed: v.optional(fraction, 0.1),
-  /** Also run plain EarlyBird from the same seed and data, so one run yields the EB-vs-WORM table. */
-  compareWithEarlyBird: v.optional(v.boolean(), true),
-});
-
-const ColtSchema = v.strictObject({
-  segments: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 2),
-  rate: v.optional(openFraction, 0.15),
-  /** Also prune the hidden dense layers (never the output: the segments' heads share no weights to intersect). */
-  pruneDense: v.optional(v.boolean(), false),
-  /** Stop once the intersected mask removes this fraction of the pruned layers' weights (reference: 0.991). */
-  targetSparsity: v.optional(openFraction),
-  /** Train the full C-way network from θ0 under every round's mask (one extra training run per round); else only the final ticket. */
-  evaluateEveryRound: v.optional(v.boolean(), true),
-  /** Also run IMP with the same network, seed, budget and global rule over the same layers at the same rate (series 'imp'). */
-  compareWithImp: v.optional(v.boolean(), true),
-});
-
-const RetrainSchema = v.strictObject({
-  /** Only measure the imported ticket (weights under its mask) instead of training it. */
-  evaluateOnly: v.optional(v.boolean(), false),
-});
-
-export const ExperimentConfigSchema = v.strictObject({
+const HEAD_ENTRIES = {
   version: v.optional(v.literal(CONFIG_VERSION), CONFIG_VERSION),
   name: v.optional(v.pipe(v.string(), v.minLength(1)), 'experiment'),
   /** Free text: what the experiment is and how it was scaled from the paper. */
   description: v.optional(v.string()),
-  method: v.optional(v.picklist(METHODS), 'dense'),
+};
+
+/** The blocks every method shares; each method's own block comes from its entry in the method registry. */
+const SHARED_ENTRIES = {
   seed: v.optional(nonNegativeInt, 1),
   backend: v.optional(v.picklist(BACKENDS), 'auto'),
   data: v.optional(DataSchema, {}),
   model: v.optional(ModelSchema, {}),
   train: v.optional(TrainSchema, {}),
+  /** Read by the methods that prune by magnitude rounds (imp, and colt's round bound). */
   prune: v.optional(PruneSchema, {}),
-  controls: v.optional(v.array(v.picklist(['randomReinit', 'randomPrune'])), []),
-  earlybird: v.optional(EarlyBirdSchema, {}),
-  worm: v.optional(WormSchema, {}),
-  colt: v.optional(ColtSchema, {}),
-  retrain: v.optional(RetrainSchema, {}),
-});
+  /** The paper's random controls, run beside IMP's ticket. */
+  controls: v.optional(ControlsSchema, []),
+};
+
+type MethodBlockEntries = { [Name in BlockMethodName]: v.OptionalSchema<NonNullable<MethodRegistry[Name]['schema']>, {}> };
+type ConfigEntries = typeof HEAD_ENTRIES & typeof SHARED_ENTRIES & { method: v.OptionalSchema<v.PicklistSchema<MethodName[], undefined>, 'dense'> } & MethodBlockEntries;
+type ExperimentConfigSchema = v.StrictObjectSchema<ConfigEntries, undefined>;
+
+let configSchema: ExperimentConfigSchema | null = null;
+
+/**
+ * The whole schema: the shared blocks, `method` from the registry's names and
+ * one block per method that has one, defaulting to its defaults. Built on
+ * first use: the registry's methods import this module.
+ */
+export function experimentConfigSchema(): ExperimentConfigSchema {
+  configSchema ??= v.strictObject({
+    ...HEAD_ENTRIES,
+    method: v.optional(v.picklist(METHODS), 'dense'),
+    ...SHARED_ENTRIES,
+    ...(Object.fromEntries(
+      Object.values(METHOD_REGISTRY).flatMap((method) => (method.schema ? [[method.name, v.optional(method.schema, {})]] : [])),
+    ) as MethodBlockEntries),
+  }) as ExperimentConfigSchema;
+  return configSchema;
+}
 
 /** A config as written by a user: every field optional. */
-export type ExperimentConfigInput = v.InferInput<typeof ExperimentConfigSchema>;
+export type ExperimentConfigInput = v.InferInput<ExperimentConfigSchema>;
 /** A validated config with every default filled in. */
-export type ExperimentConfig = v.InferOutput<typeof ExperimentConfigSchema>;
+export type ExperimentConfig = v.InferOutput<ExperimentConfigSchema>;
 export type DataConfig = ExperimentConfig['data'];
 export type TrainConfig = ExperimentConfig['train'];
 export type PruneConfig = ExperimentConfig['prune'];
@@ -164,7 +149,7 @@ export class ConfigError extends Error {
 
 /** Validates and fills defaults; throws ConfigError naming the first bad field. */
 export function parseConfig(input: unknown): ExperimentConfig {
-  const result = v.safeParse(ExperimentConfigSchema, input);
+  const result = v.safeParse(experimentConfigSchema(), input);
   if (!result.success) {
     const messages = result.issues.slice(0, 3).map((issue) => {
       const path = v.getDotPath(issue) ?? '(config)';

@@ -9,7 +9,9 @@ import { parseConfig, totalIterations, type ExperimentConfig } from './config';
 import { loadDataset } from './data/dataset';
 import type { FileSource } from './data/types';
 import { getMethod } from './methods/registry';
-import type { MethodContext } from './methods/method';
+import type { Branch, MethodContext } from './methods/method';
+import type { MethodName, MethodOutputOf } from './methods/registry';
+import type { EngineEvent } from './results';
 import { ProgressPlan } from './methods/round';
 import { createModel } from './models/registry';
 import type { EmitEvent, RunResults } from './results';
@@ -60,6 +62,38 @@ export function checkResumable(checkpoint: Checkpoint, config: ExperimentConfig)
   if (difference) throw new Error(`Cannot resume: the config changed since the checkpoint: ${difference}`);
 }
 
+/**
+ * A method's context with `runBeside`: a branch runs another registered
+ * method on the same data, seed and progress plan, its `ticket` series
+ * renamed, its checkpoints nested in the caller's (counting on after the
+ * caller's rounds) and its resume taken from them.
+ */
+function withBranches<State>(ctx: Omit<MethodContext<State>, 'runBeside'>): MethodContext<State> {
+  return {
+    ...ctx,
+    runBeside: <Name extends MethodName>(name: Name, branch: Branch<Name, State>) => {
+      const method = getMethod(name);
+      const config: ExperimentConfig = { ...branch.config, method: name };
+      const emit = (event: EngineEvent) => {
+        const renamed = 'series' in event && event.series === 'ticket' ? { ...event, series: branch.series } : event;
+        ctx.emit(renamed);
+        branch.onEvent?.(renamed);
+      };
+      const branchCtx = withBranches<unknown>({
+        ...ctx,
+        config,
+        emit,
+        plannedRounds: method.plannedRounds(config),
+        resume: ctx.resume && branch.resume ? { ...ctx.resume, round: ctx.resume.round - branch.roundsBefore, state: branch.resume } : null,
+        checkpoint: (checkpoint) =>
+          ctx.checkpoint(branch.checkpoint({ ...checkpoint, round: branch.roundsBefore + checkpoint.round } as Parameters<typeof branch.checkpoint>[0])),
+      });
+      // The registry's entry for `name` returns that method's output.
+      return method.run(branchCtx) as unknown as Promise<MethodOutputOf<Name>>;
+    },
+  };
+}
+
 export async function runExperiment(input: unknown, options: RunOptions): Promise<RunResults> {
   const config: ExperimentConfig = parseConfig(input);
   const emit: EmitEvent = options.emit ?? (() => {});
@@ -75,7 +109,7 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
   const dataset = await loadDataset(config.data, config.seed, options.files);
   try {
     const method = getMethod(config.method);
-    const ctx: MethodContext = {
+    const ctx: MethodContext = withBranches<unknown>({
       config,
       dataset,
       emit,
@@ -87,9 +121,10 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
       plannedRounds: method.plannedRounds(config),
       resume,
       checkpoint: (checkpoint) =>
-        emit({ type: 'checkpoint', checkpoint: structuredClone({ version: 1, method: config.method, config, ...checkpoint }) }),
+        // The method's own state, stored under its name: the registry types it per method.
+        emit({ type: 'checkpoint', checkpoint: structuredClone({ version: 1, method: config.method, config, ...checkpoint } as Checkpoint) }),
       ticket: options.ticket ?? null,
-    };
+    });
     emit({
       type: 'status',
       message: resume
@@ -100,7 +135,8 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
     const all = [...output.rounds, ...Object.values(output.controls ?? {}).flat()];
     const images = all.reduce((n, r) => n + r.imagesPerSecond * r.trainSeconds, 0);
     const seconds = all.reduce((n, r) => n + r.trainSeconds, 0);
-    const results: RunResults = {
+    // The method's output beside the run's record, under the method's name: the registry types it per method.
+    const results = {
       config,
       method: config.method,
       backend: tf.getBackend(),
@@ -117,7 +153,7 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
       imagesPerSecond: seconds > 0 ? images / seconds : 0,
       seconds: (Date.now() - startedAt.getTime()) / 1000,
       startedAt: startedAt.toISOString(),
-    };
+    } as RunResults;
     emit({ type: 'done', results });
     return results;
   } finally {

@@ -2,7 +2,8 @@
  * results.json and the events a run emits. The keys named in
  * ../shared/reference/experiment-contract.md keep their names and meanings.
  */
-import type { ExperimentConfig, MethodName } from './config';
+import type { ExperimentConfig } from './config';
+import type { MethodName, MethodOutputOf } from './methods/registry';
 import type { LayerCount } from './masks/mask';
 import type { Checkpoint } from './checkpoint';
 import type { BackendInfo } from './runtime/backend';
@@ -32,20 +33,18 @@ export interface RoundResult {
 
 export type SeriesName = 'ticket' | 'randomReinit' | 'randomPrune' | string;
 
+export type ControlName = ExperimentConfig['controls'][number];
+
+/** What every method returns; each adds its own keys (its results.ts). */
 export interface MethodOutput {
   rounds: RoundResult[];
-  controls?: Partial<Record<'randomReinit' | 'randomPrune', RoundResult[]>>;
-  /** EarlyBird / WORM. */
-  ticket?: Record<string, unknown>;
-  /** WORM run beside plain EarlyBird from the same seed: both tickets' summaries. */
-  comparison?: Record<string, unknown>;
-  /** COLT. */
-  colt?: Record<string, unknown>;
+  /** The paper's random controls, by control, where the method ran them. */
+  controls?: Partial<Record<ControlName, RoundResult[]>>;
 }
 
-export interface RunResults extends MethodOutput {
+/** What the lab records about every run, whatever its method. */
+export interface RunInfo {
   config: ExperimentConfig;
-  method: MethodName;
   backend: string;
   /** WebGPU adapter architecture (e.g. `swiftshader`), null where no adapter was found. */
   adapter: string | null;
@@ -54,6 +53,15 @@ export interface RunResults extends MethodOutput {
   imagesPerSecond: number;
   seconds: number;
   startedAt: string;
+}
+
+/** results.json: the run's record and its method's output, one member per registered method (narrow on `method`). */
+export type RunResults = { [Name in MethodName]: RunInfo & { method: Name } & MethodOutputOf<Name> }[MethodName];
+
+/** A run's results typed by its method's output; throws for another method's. */
+export function resultsOf<Name extends MethodName>(results: RunResults, method: Name): Extract<RunResults, { method: Name }> {
+  if (results.method !== method) throw new Error(`Expected results of method "${method}", got "${results.method}"`);
+  return results as Extract<RunResults, { method: Name }>;
 }
 
 export interface ProgressEvent {

@@ -1,39 +1,29 @@
 /**
- * The lab's in-app help as data: one section per method and per group of
- * builder controls, and a one-line explanation of every control keyed by
- * the control's test id, so the builder shows the same line the help lists.
- * Method sections quote the engine registry's summary and departures from
- * the paper rather than restating them.
+ * The lab's in-app help as data: one section per group of builder controls
+ * and one per registered method, and a one-line explanation of every
+ * control keyed by the control's test id, so the builder shows the same line
+ * the help lists. Method sections and control lines come from the method
+ * registry and the field metadata (config-fields.ts, each method's
+ * config.ts): nothing here repeats them.
  */
-import type { MethodName } from '../engine/config';
-import { METHOD_REGISTRY } from '../engine/methods/registry';
-import type { PruningMethod } from '../engine/methods/method';
+import { DATA_FIELDS, NETWORK_PANEL, TRAINING_PANEL } from '../engine/config-fields';
+import { METHOD_REGISTRY, isMethodName, type MethodName } from '../engine/methods/registry';
+import { fieldsOf } from '../engine/methods/spec';
 
-export const HELP_SECTION_IDS = [
-  'presets',
-  'data',
-  'model',
-  'training',
-  'pruning',
-  'imp',
-  'earlybird',
-  'worm',
-  'colt',
-  'retrain',
-  'dense',
-  'backends',
-  'charts',
-  'exports',
-] as const;
+/** Sections about the page and the shared config, before and after the methods'. */
+const LEADING_SECTION_IDS = ['presets', 'data', 'model', 'training', 'pruning'] as const;
+const TRAILING_SECTION_IDS = ['backends', 'charts', 'exports'] as const;
 
-export type HelpSectionId = (typeof HELP_SECTION_IDS)[number];
+export type HelpSectionId = (typeof LEADING_SECTION_IDS)[number] | MethodName | (typeof TRAILING_SECTION_IDS)[number];
+
+export const HELP_SECTION_IDS: readonly HelpSectionId[] = [...LEADING_SECTION_IDS, ...(Object.keys(METHOD_REGISTRY) as MethodName[]), ...TRAILING_SECTION_IDS];
 
 export interface HelpSection {
   id: HelpSectionId;
   title: string;
-  paragraphs: string[];
+  paragraphs: readonly string[];
   /** The registry method this section explains; its summary and departures from the paper lead the section. */
-  method?: string;
+  method?: MethodName;
 }
 
 export interface ControlHelp {
@@ -44,14 +34,9 @@ export interface ControlHelp {
   section: HelpSectionId;
 }
 
-/** Registry lookup by plain name: sections exist for methods another build may not register yet (retrain). */
-export function registeredMethod(name: string): PruningMethod | undefined {
-  return (METHOD_REGISTRY as Partial<Record<string, PruningMethod>>)[name];
-}
-
-/** The help section that explains a method; the pruning section for a method without its own. */
-export function methodSection(name: MethodName | string): HelpSectionId {
-  return HELP_SECTIONS.some((section) => section.method === name) ? (name as HelpSectionId) : 'pruning';
+/** The help section that explains a method; the pruning section for a name that is not a registered method. */
+export function methodSection(name: string): HelpSectionId {
+  return isMethodName(name) ? name : 'pruning';
 }
 
 export const HELP_SECTIONS: readonly HelpSection[] = [
@@ -99,59 +84,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
       'Weights remaining after n rounds at rate p is (1 − p)ⁿ: 5 rounds at 20% leave 33%.',
     ],
   },
-  {
-    id: 'imp',
-    method: 'imp',
-    title: 'Lottery tickets (IMP) and their controls',
-    paragraphs: [
-      'Each round: train, prune, then reset every surviving weight, bias and BatchNorm parameter to the rewind point, and train again. Rewind iteration 0 is the original lottery-ticket hypothesis; k > 0 is late resetting, which the paper needs for deeper networks.',
-      'The ticket is the mask together with those rewind values. The paper’s two controls test that both matter: random reinit keeps the mask but draws fresh weights; random pruning keeps the weights but draws a random mask with each layer’s density. A winning ticket stays accurate (and learns faster) at sparsities where both controls fall off.',
-    ],
-  },
-  {
-    id: 'earlybird',
-    method: 'earlybird',
-    title: 'EarlyBird tickets',
-    paragraphs: [
-      'Training adds a sign-L1 push on the BatchNorm scales (network slimming). After every epoch the channels with the smallest |γ| over all layers at ratio p form a channel mask; when the newest mask differs from each of the last four in at most ε of the channels (normalised Hamming distance), the ticket is drawn, those channels are pruned and the network retrains for the rest of the schedule.',
-      'Train with epochs, not iterations: the detector looks once per epoch. On narrow networks a high ratio can empty a whole layer; the run warns when it does.',
-    ],
-  },
-  {
-    id: 'worm',
-    method: 'worm',
-    title: 'WORM',
-    paragraphs: [
-      'The EarlyBird detector plus damping: the BatchNorm gradients of the channels the newest mask would prune are multiplied by χ, so those channels stop flickering in and out and the mask settles sooner. χ starts at 1 and drops to 0.003 once the mean queue distance is below the threshold.',
-      'By default plain EarlyBird runs from the same seed beside it, so one run gives the comparison table: epochs to ticket, accuracy lost at pruning, accuracy after retraining.',
-    ],
-  },
-  {
-    id: 'colt',
-    method: 'colt',
-    title: 'COLT',
-    paragraphs: [
-      'The classes are split into K contiguous segments; one model per segment trains from the same initialisation, each prunes its smallest conv weights, and only the weights every model keeps survive (the AND of the masks). All models rewind to the initialisation and repeat.',
-      'Because the AND removes the union of what each model prunes, a round removes more than the per-model rate, so COLT reaches a sparsity in fewer rounds than IMP. Each round’s ticket is judged as a full network trained on all the classes; IMP runs beside it on the same budget.',
-      'The accuracy chart’s x axis counts every prunable weight, and COLT prunes conv layers only by default, so its points sit near 100%; the rounds-to-sparsity view counts the pruned layers.',
-    ],
-  },
-  {
-    id: 'retrain',
-    method: 'retrain',
-    title: 'Retrain an imported ticket',
-    paragraphs: [
-      'A ticket saved from a run (a .safetensors file holding the mask of every prunable layer and the weights to rewind to) can be loaded back: the network is rebuilt from the file’s architecture and width, set to its rewind weights with its mask, then retrained and evaluated on the data chosen here.',
-      'Download a run’s ticket with the Download ticket button beside the run, load one with Import ticket, choose the retrain method and press Run; with the config’s retrain.evaluateOnly the ticket is only measured, not trained.',
-      'Use it to check that a ticket found on one data set or seed still trains well on another, or to retrain a ticket found earlier without repeating the search.',
-    ],
-  },
-  {
-    id: 'dense',
-    method: 'dense',
-    title: 'Dense baseline',
-    paragraphs: ['The unpruned network trained once with the same schedule: the accuracy every ticket is compared with.'],
-  },
+  ...Object.values(METHOD_REGISTRY).map((method): HelpSection => ({ id: method.name, method: method.name, ...method.help })),
   {
     id: 'backends',
     title: 'Backends: where training runs',
@@ -181,56 +114,24 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
   },
 ];
 
-/** One line per builder control, keyed by the control's data-testid. */
-export const CONTROL_HELP: Record<string, ControlHelp> = {
+/** Builder controls that edit no config field: the page's own. */
+const PAGE_CONTROLS: Record<string, ControlHelp> = {
   'also-run': {
     name: 'Also run',
     line: 'Each ticked method runs next, one after another, on the same network, data and training; all share the accuracy chart.',
     section: 'charts',
   },
-  'model-arch': { name: 'Architecture', line: 'Which of the paper’s networks to train; EarlyBird and WORM need conv-4-bn.', section: 'model' },
-  'model-width': { name: 'Width', line: 'Scales every hidden layer; 0.25 trains about 16× faster than the paper’s size.', section: 'model' },
-  'data-source': { name: 'Source', line: 'Built-in synthetic shapes need no download; CIFAR needs its binary files.', section: 'data' },
-  'synthetic-train': { name: 'Training images', line: 'How many synthetic images to generate for training (validation comes out of these).', section: 'data' },
-  'synthetic-test': { name: 'Test images', line: 'How many synthetic images the test accuracy is measured on.', section: 'data' },
   'data-files': { name: 'CIFAR files', line: 'The official .tar.gz or its .bin files; they stay on this machine.', section: 'data' },
-  'data-validation': { name: 'Validation images', line: 'Held out of training to find the early-stop iteration (minimum validation loss).', section: 'data' },
-  'data-train-limit': { name: 'Training limit', line: 'Use only the first n training images, for quick runs.', section: 'data' },
-  'data-test-limit': { name: 'Test limit', line: 'Test on only the first n test images, for quick runs.', section: 'data' },
-  'data-augment': { name: 'Augment', line: 'Random 4-pixel crops and horizontal flips of every training batch.', section: 'data' },
-  'train-optimizer': { name: 'Optimizer', line: 'Adam as in the lottery-ticket paper; SGD with momentum as in EarlyBird.', section: 'training' },
-  'train-lr': { name: 'Learning rate', line: 'Step size; short schedules need several times the paper’s rate.', section: 'training' },
-  'train-momentum': { name: 'Momentum', line: 'SGD momentum (the EarlyBird paper: 0.9).', section: 'training' },
-  'train-batch': { name: 'Batch size', line: 'Images per optimiser step (the paper: 60).', section: 'training' },
-  'train-iterations': { name: 'Iterations', line: 'Optimiser steps per round; empty trains for the given epochs instead.', section: 'training' },
-  'train-eval-every': { name: 'Evaluate every', line: 'Iterations between evaluations: the curve’s resolution and the early-stop search.', section: 'training' },
-  'train-weight-decay': { name: 'Weight decay', line: 'L2 penalty on the weights (0 in the lottery-ticket paper, 1e-4 in EarlyBird).', section: 'training' },
-  seed: { name: 'Seed', line: 'Fixes data, initialisation and masks: the same seed repeats a run on the same backend.', section: 'training' },
-  'prune-strategy': { name: 'Strategy', line: 'Layer-wise rates per layer (the paper), or one global magnitude threshold.', section: 'pruning' },
-  'prune-rounds': { name: 'Pruning rounds', line: 'How many times to prune and retrain after the dense round.', section: 'pruning' },
-  'prune-rewind': { name: 'Rewind to iteration', line: '0 resets survivors to their initial values (the original hypothesis); k > 0 to iteration k.', section: 'imp' },
-  'prune-rate-conv': { name: 'Conv layers', line: 'Share of each conv layer’s surviving weights removed per round.', section: 'pruning' },
-  'prune-rate-dense': { name: 'Dense layers', line: 'Share of each hidden dense layer’s surviving weights removed per round.', section: 'pruning' },
-  'prune-rate-output': { name: 'Output layer', line: 'Share of the output layer’s surviving weights removed per round (paper: half the dense rate).', section: 'pruning' },
-  'prune-fraction': { name: 'Fraction per round', line: 'Share of all surviving (non-output) weights removed per round by the global threshold.', section: 'pruning' },
-  'control-randomReinit': { name: 'Random reinit', line: 'The ticket’s mask on a fresh random initialisation: does the ticket need its own weights?', section: 'imp' },
-  'control-randomPrune': { name: 'Random pruning', line: 'A random mask with the ticket’s layer densities: does the ticket need its own mask?', section: 'imp' },
-  'earlybird-ratio': { name: 'Channel pruning ratio p', line: 'Share of all BatchNorm channels the ticket prunes (the paper: 0.3, 0.5, 0.7).', section: 'earlybird' },
-  'earlybird-queue': { name: 'Queue length', line: 'How many recent epoch masks the newest one is compared with, plus one.', section: 'earlybird' },
-  'earlybird-epsilon': { name: 'Distance ε', line: 'The ticket is drawn when the newest mask differs from each queued one in at most this share of channels.', section: 'earlybird' },
-  'earlybird-sparsity': { name: 'BN sign-L1 strength s', line: 'How hard network slimming pushes BatchNorm scales to zero, so channel ranks settle.', section: 'earlybird' },
-  'earlybird-retrain': { name: 'Retraining epochs', line: 'Epochs of training after pruning; empty continues to the end of the schedule.', section: 'earlybird' },
-  'earlybird-unstructured': { name: 'Unstructured variant', line: 'Our extension, not in the paper: the same detector on weight-magnitude masks.', section: 'earlybird' },
-  'worm-chi-mode': { name: 'chi schedule', line: 'How much gradient the channels about to be pruned still get.', section: 'worm' },
-  'worm-chi-low': { name: 'Low chi', line: 'The damping factor once the masks have nearly settled (the paper: 0.003).', section: 'worm' },
-  'worm-threshold': { name: 'Distance threshold', line: 'Mean queue distance below which chi drops to its low value (the paper: 0.15).', section: 'worm' },
-  'worm-chi-fixed': { name: 'Fixed chi', line: 'chi for the whole run in the fixed ablation.', section: 'worm' },
-  'worm-compare': { name: 'Compare with EarlyBird', line: 'Also runs plain EarlyBird from the same seed for the side-by-side table.', section: 'worm' },
-  'colt-segments': { name: 'Class segments K', line: 'How many models, each trained on its own contiguous range of classes.', section: 'colt' },
-  'colt-rate': { name: 'Pruned per model per round', line: 'Share of surviving conv weights each model prunes before the masks are intersected.', section: 'colt' },
-  'colt-target': { name: 'Target sparsity', line: 'Stop once the intersected mask removes this share of the pruned layers’ weights.', section: 'colt' },
-  'colt-rounds': { name: 'Rounds at most', line: 'Upper bound on prune-and-rewind rounds.', section: 'colt' },
-  'colt-prune-dense': { name: 'Prune dense layers', line: 'Also prune the hidden dense layers; the reference prunes conv layers only.', section: 'colt' },
-  'colt-every-round': { name: 'Evaluate every round', line: 'Train every round’s ticket as a full network (one extra training per round), not just the last.', section: 'colt' },
-  'colt-compare': { name: 'Compare with IMP', line: 'Also run IMP on the same layers at the same rate and budget.', section: 'colt' },
+};
+
+const CONFIG_FIELDS = [
+  ...fieldsOf([NETWORK_PANEL, TRAINING_PANEL]),
+  ...Object.values(DATA_FIELDS),
+  ...Object.values(METHOD_REGISTRY).flatMap((method) => fieldsOf(method.panels)),
+];
+
+/** One line per builder control, keyed by the control's data-testid; a field shared by two panels (WORM's detector is EarlyBird's) is listed once. */
+export const CONTROL_HELP: Record<string, ControlHelp> = {
+  ...PAGE_CONTROLS,
+  ...Object.fromEntries(CONFIG_FIELDS.map((field) => [field.id, { name: field.label, line: field.hint, section: field.section as HelpSectionId }])),
 };

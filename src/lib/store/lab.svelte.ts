@@ -7,6 +7,7 @@
 import type { Checkpoint, Ticket } from '../engine/checkpoint';
 import { parseConfig, type BackendRequest, type ExperimentConfig, type MethodName } from '../engine/config';
 import { decodeTicket } from '../engine/io/ticket-file';
+import { METHOD_REGISTRY } from '../engine/methods/registry';
 import type { EngineEvent } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
 import { EngineClient, newRunId, type RunHandle } from '../worker/client';
@@ -229,7 +230,7 @@ export class Lab {
     const config = this.config.value;
     if (!config || this.run.active || this.probing) return;
     this.queued = this.alsoRun
-      .filter((method) => method !== config.method && method !== 'retrain')
+      .filter((method) => method !== config.method && METHOD_REGISTRY[method].runsBeside)
       .map((method) => ({ ...config, method, name: `${config.name}-${method}` }));
     this.startRun(config);
   }

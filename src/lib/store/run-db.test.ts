@@ -32,7 +32,7 @@ function checkpoint(roundsDone: number): Checkpoint {
     version: 1,
     method: 'imp',
     round: roundsDone,
-    state: { next: roundsDone },
+    state: { rounds: [], controls: {} },
     tensors: { 'conv_1/kernel': { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } },
     masks: { conv_1: { shape: [2, 2], keep: new Uint8Array([1, 0, 1, 1]) } },
     ticket: null,

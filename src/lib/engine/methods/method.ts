@@ -1,16 +1,20 @@
 /**
- * The one interface every pruning method implements. A method is one file and
- * one line in registry.ts; it talks to the lab only through MethodContext.
+ * The one interface every pruning method implements. A method is one folder
+ * (`methods/<name>/`: config.ts with its self-description, results.ts with
+ * its typed results and checkpoint state, index.ts with its run) and one line
+ * in registry.ts; it talks to the lab only through MethodContext.
  */
 import type { MethodCheckpoint, Ticket } from '../checkpoint';
-import type { ExperimentConfig, MethodName } from '../config';
+import type { ExperimentConfig } from '../config';
 import type { Dataset } from '../data/types';
 import type { Model } from '../models/model';
-import type { EmitEvent, MethodOutput } from '../results';
+import type { EmitEvent, EngineEvent, MethodOutput, SeriesName } from '../results';
 import type { RunControl } from '../train/control';
+import type { MethodName, MethodOutputOf, MethodStateOf } from './registry';
 import type { ProgressPlan } from './round';
+import type { MethodSpec } from './spec';
 
-export interface MethodContext {
+export interface MethodContext<State = unknown> {
   config: ExperimentConfig;
   dataset: Dataset;
   emit: EmitEvent;
@@ -28,20 +32,48 @@ export interface MethodContext {
    * the run continues after its `round` and returns every round's results.
    * null starts from scratch.
    */
-  resume: MethodCheckpoint | null;
+  resume: MethodCheckpoint<State> | null;
   /** Hand over the state after a completed round (the lab emits it as a 'checkpoint' event). */
-  checkpoint(checkpoint: MethodCheckpoint): void;
+  checkpoint(checkpoint: MethodCheckpoint<State>): void;
   /** An imported ticket, for methods that start from one (`retrain`); null where none was given. */
   ticket: Ticket | null;
+  /**
+   * Runs another registered method beside this one, on the same data, seed
+   * and progress plan (a branch, as open_lth's): its `ticket` series renamed,
+   * its checkpoints carried inside this method's, and resumed from them.
+   */
+  runBeside<Name extends MethodName>(name: Name, branch: Branch<Name, State>): Promise<MethodOutputOf<Name>>;
 }
 
-export interface PruningMethod {
-  name: MethodName;
-  /** One line for the page's method picker. */
-  summary: string;
-  /** Where this implementation departs from its paper, shown in the page and README; null if faithful. */
-  differences: string | null;
+/** How a method runs another beside it (`MethodContext.runBeside`). */
+export interface Branch<Name extends MethodName, State> {
+  /** The branch's config: the run's, with the settings it changes (its method is set to the branch's). */
+  config: ExperimentConfig;
+  /** The series its own `ticket` series is reported as. */
+  series: SeriesName;
+  /** Rounds this method completed before the branch starts: the branch's checkpoints count on from there. */
+  roundsBefore: number;
+  /** The branch's state in this method's checkpoint being resumed; null starts the branch from scratch. */
+  resume: MethodStateOf<Name> | null;
+  /** This method's checkpoint holding the branch's: its state, with the branch's inside, and the ticket to keep. */
+  checkpoint(branch: MethodCheckpoint<MethodStateOf<Name>>): MethodCheckpoint<State>;
+  /** Sees each of the branch's events as emitted (series renamed). */
+  onEvent?: (event: EngineEvent) => void;
+}
+
+/** What a method does, beside what it says about itself. */
+export interface MethodRun<Output extends MethodOutput, State> {
   /** Rounds of training the progress bar shows, for the config. */
   plannedRounds(config: ExperimentConfig): number;
-  run(ctx: MethodContext): Promise<MethodOutput>;
+  run(ctx: MethodContext<State>): Promise<Output>;
 }
+
+/**
+ * A method: its self-description (config.ts), the results it returns (its
+ * results.json keys beside `rounds`) and the state its checkpoints carry.
+ */
+export type PruningMethod<
+  Spec extends MethodSpec = MethodSpec,
+  Output extends MethodOutput = MethodOutput,
+  State = unknown,
+> = Spec & MethodRun<Output, State>;

@@ -122,7 +122,7 @@ export function recordCompleted(ctx: MethodContext, rounds: RoundResult[]): void
 }
 
 /** Checkpoint state of a one-round method: the round, once trained. */
-interface SingleRoundState {
+export interface SingleRoundState {
   rounds: RoundResult[];
 }
 
@@ -133,10 +133,10 @@ interface SingleRoundState {
  * what to train.
  */
 export async function runSingleRound(
-  ctx: MethodContext,
+  ctx: MethodContext<SingleRoundState>,
   prepare: (model: Model) => { round: Omit<RoundOptions, 'series' | 'round' | 'model'>; ticket: Ticket | null },
 ): Promise<MethodOutput> {
-  if (ctx.resume) return { rounds: (ctx.resume.state as SingleRoundState).rounds };
+  if (ctx.resume) return { rounds: ctx.resume.state.rounds };
   const model = ctx.createModel(subSeed(ctx.config.seed, 'init'));
   try {
     const { round, ticket } = prepare(model);

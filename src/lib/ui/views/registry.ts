@@ -1,7 +1,7 @@
 /**
- * Method-specific views, by the `view` name of the engine's `view` events.
- * A method that emits a new view adds its component here; views without a
- * component are shown as data by MethodViews.
+ * Method-specific views, by the `view` kind of the engine's `view` events.
+ * A method declares the kinds it emits (`views` in its config.ts); a kind
+ * gets its drawing here, and until it has one MethodViews shows its data.
  */
 import type { Component } from 'svelte';
 import ChannelMaskView from './ChannelMaskView.svelte';

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config';
-import { runExperiment } from '../experiment';
-import type { BatchNormLayer } from '../models/model';
-import { initBackend } from '../runtime/backend';
-import { bnGradientHook, type TicketSummary } from './earlybird';
-import { chiSchedule } from './worm';
+import { parseConfig } from '../../config';
+import { runExperiment } from '../../experiment';
+import { resultsOf } from '../../results';
+import type { BatchNormLayer } from '../../models/model';
+import { initBackend } from '../../runtime/backend';
+import { bnGradientHook } from './bn-hooks';
+import type { TicketSummary } from './results';
+import { chiSchedule } from '../worm/index';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -95,9 +97,12 @@ describe('end to end on the synthetic set', () => {
   it('earlybird: ticket, pruned round with zeroed kernels, views, no tensor leak', async () => {
     const before = tf.memory().numTensors;
     const views = new Set<string>();
-    const results = await runExperiment({ ...tiny, method: 'earlybird' }, { files: null, emit: (e) => e.type === 'view' && views.add(e.view) });
+    const results = resultsOf(
+      await runExperiment({ ...tiny, method: 'earlybird' }, { files: null, emit: (e) => e.type === 'view' && views.add(e.view) }),
+      'earlybird',
+    );
     expect(tf.memory().numTensors).toBe(before);
-    const ticket = results.ticket as TicketSummary;
+    const ticket = results.ticket;
     expectTicketShape(ticket, 5);
     expect(views).toEqual(new Set(['mask-distance', 'channel-masks', 'eb-comparison']));
     // Queue 2 at epsilon 0.3 settles within 5 epochs for this seed, so the pruning path runs too.
@@ -110,9 +115,9 @@ describe('end to end on the synthetic set', () => {
 
   it('worm with the EarlyBird comparison from the same seed, no tensor leak', async () => {
     const before = tf.memory().numTensors;
-    const results = await runExperiment({ ...tiny, method: 'worm', worm: { chiMode: 'fixed' } }, { files: null });
+    const results = resultsOf(await runExperiment({ ...tiny, method: 'worm', worm: { chiMode: 'fixed' } }, { files: null }), 'worm');
     expect(tf.memory().numTensors).toBe(before);
-    const comparison = results.comparison as { earlybird: TicketSummary; worm: TicketSummary };
+    const comparison = results.comparison!;
     expect(comparison.worm).toBe(results.ticket);
     expectTicketShape(comparison.earlybird, 5);
     expectTicketShape(comparison.worm, 5);
@@ -126,7 +131,7 @@ describe('end to end on the synthetic set', () => {
       { ...tiny, method: 'earlybird', model: { arch: 'conv-2', width: 0.125 }, earlybird: { ...tiny.earlybird, unstructured: true } },
       { files: null },
     );
-    const ticket = results.ticket as TicketSummary;
+    const ticket = resultsOf(results, 'earlybird').ticket;
     expect(ticket.unstructured).toBe(true);
     expectTicketShape(ticket, 5);
     await expect(runExperiment({ ...tiny, method: 'earlybird', model: { arch: 'conv-2', width: 0.125 } }, { files: null })).rejects.toThrow(

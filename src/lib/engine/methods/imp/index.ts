@@ -6,27 +6,19 @@
  * fresh init (random reinit) and a random mask of the same per-layer density
  * (random pruning).
  */
-import type { SavedTensor, Ticket } from '../checkpoint';
-import type { ExperimentConfig } from '../config';
-import { createTicket, loadMasks, loadState, masksMismatch, saveMasks, saveState, weightsMismatch } from '../io/saved';
-import { MaskSet, readKernels } from '../masks/mask';
-import { layerRates, oneShotLayerRates, pruneGlobal, pruneLayerwise, randomMaskLike } from '../masks/prune';
-import { disposeState, type Model, type ModelState } from '../models/model';
-import { ARCH_DEFINITIONS } from '../models/registry';
-import type { MethodOutput, RoundResult } from '../results';
-import { subSeed } from '../rng';
-import type { MethodContext, PruningMethod } from './method';
-import { recordCompleted, trainRound } from './round';
-
-/**
- * Checkpoint state: the results so far. Its tensors are the rewind point,
- * its masks the next round's; the model is rewound between rounds, so
- * nothing else carries over.
- */
-export interface ImpState {
-  rounds: RoundResult[];
-  controls: Record<string, RoundResult[]>;
-}
+import type { SavedTensor, Ticket } from '../../checkpoint';
+import type { ExperimentConfig } from '../../config';
+import { createTicket, loadMasks, loadState, masksMismatch, saveMasks, saveState, weightsMismatch } from '../../io/saved';
+import { MaskSet, readKernels } from '../../masks/mask';
+import { layerRates, oneShotLayerRates, pruneGlobal, pruneLayerwise, randomMaskLike } from '../../masks/prune';
+import { disposeState, type Model, type ModelState } from '../../models/model';
+import { ARCH_DEFINITIONS } from '../../models/registry';
+import type { ControlName, RoundResult } from '../../results';
+import { subSeed } from '../../rng';
+import type { MethodContext, PruningMethod } from '../method';
+import { recordCompleted, trainRound } from '../round';
+import { impSpec } from './config';
+import type { ImpOutput, ImpState } from './results';
 
 /** Training runs in the ticket's sequence: round 0 (dense) plus one per pruning step. */
 function ticketRounds(config: ExperimentConfig): number {
@@ -55,13 +47,11 @@ export async function pruneStep(config: ExperimentConfig, model: Model, masks: M
   return prune.strategy === 'global' ? pruneGlobal(masks, weights, prune.fraction, ignore) : pruneLayerwise(masks, weights, rates);
 }
 
-export const imp: PruningMethod = {
-  name: 'imp',
-  summary: 'Lottery tickets: train, prune the smallest weights, rewind the survivors to their early values, repeat.',
-  differences: null,
+export const imp: PruningMethod<typeof impSpec, ImpOutput, ImpState> = {
+  ...impSpec,
   plannedRounds: ticketRounds,
 
-  async run(ctx: MethodContext): Promise<MethodOutput> {
+  async run(ctx) {
     const { config } = ctx;
     const rounds = ticketRounds(config);
     const rewind = config.prune.rewindIteration;
@@ -73,9 +63,9 @@ export const imp: PruningMethod = {
     const model = ctx.createModel(subSeed(config.seed, 'init'));
     let rewindState: ModelState | null = null;
     try {
-      const saved = ctx.resume?.state as ImpState | undefined;
+      const saved = ctx.resume?.state;
       const ticket: RoundResult[] = saved?.rounds ?? [];
-      const controlResults: Record<string, RoundResult[]> = saved?.controls ?? Object.fromEntries(controls.map((c) => [c, []]));
+      const controlResults: ImpState['controls'] = saved?.controls ?? Object.fromEntries(controls.map((c) => [c, []]));
       let masks = MaskSet.dense(model.prunable);
       // The rewind point's values as checkpoints carry them, read back once.
       let savedRewind: Record<string, SavedTensor> | null = null;
@@ -91,7 +81,7 @@ export const imp: PruningMethod = {
         rewindState = model.snapshot();
       }
       recordCompleted(ctx, ticket);
-      for (const control of controls) recordCompleted(ctx, controlResults[control].slice(1));
+      for (const control of controls) recordCompleted(ctx, controlResults[control]!.slice(1));
 
       for (let round = ctx.resume?.round ?? 0; round < rounds; round++) {
         const { result } = await trainRound(ctx, {
@@ -107,12 +97,12 @@ export const imp: PruningMethod = {
         ticket.push(result);
         if (round === 0) {
           for (const control of controls) {
-            controlResults[control].push(result);
+            controlResults[control]!.push(result);
             ctx.emit({ type: 'round', series: control, result });
           }
         } else {
           for (const control of controls) {
-            controlResults[control].push(await runControl(ctx, control, round, masks, rewindState!));
+            controlResults[control]!.push(await runControl(ctx, control, round, masks, rewindState!));
           }
         }
         if (round > 0) {
@@ -146,7 +136,7 @@ export const imp: PruningMethod = {
  */
 async function runControl(
   ctx: MethodContext,
-  control: 'randomReinit' | 'randomPrune',
+  control: ControlName,
   round: number,
   ticketMasks: MaskSet,
   rewindState: ModelState,

@@ -11,73 +11,30 @@
  * the same rate runs after it as the comparison.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ExperimentConfig } from '../config';
-import { totalIterations } from '../config';
-import type { Dataset } from '../data/types';
-import type { SavedTensor, Ticket } from '../checkpoint';
-import { createTicket, loadMasks, masksMismatch, saveMasks, saveState } from '../io/saved';
-import { countOnes, MaskSet, readKernels, type LayerCount } from '../masks/mask';
-import { pruneGlobal } from '../masks/prune';
-import { disposeState, type Model, type ModelState, type PrunableLayer } from '../models/model';
-import type { EngineEvent, MethodOutput, RoundResult } from '../results';
-import { subSeed } from '../rng';
-import { imp, type ImpState } from './imp';
-import type { MethodContext, PruningMethod } from './method';
-import { recordCompleted, trainRound } from './round';
-
-/** Classes [from, to) of the full label set. */
-export interface ClassSegment {
-  from: number;
-  to: number;
-}
-
-/** One layer's masks after a COLT prune step: what each model keeps of the survivors, and what all keep. */
-export interface LayerOverlap {
-  name: string;
-  weights: number;
-  /** Kept by the mask the round trained under. */
-  survivors: number;
-  /** Kept by each segment model's own pruning, in segment order. */
-  kept: number[];
-  /** Kept by every model: the next round's mask. */
-  keptByAll: number;
-  /** Kept by at least one model; minus `keptByAll`, what the AND prunes beyond any single model. */
-  keptByAny: number;
-}
-
-export interface ColtModelRound {
-  segment: number[];
-  /** On the segment's own test images, with its (C/K)-way head. */
-  testAccuracy: number;
-  /** Sparsity of the pruned layers under this model's own pruning, before the AND. */
-  sparsityOwnMask: number;
-}
-
-export interface ColtRound {
-  round: number;
-  /** Fraction of the pruned layers' weights removed by the intersected mask this round trained under. */
-  sparsity: number;
-  /** The full C-way network trained from θ0 under the mask; null where `evaluateEveryRound` is off. */
-  testAccuracy: number | null;
-  perModel: ColtModelRound[];
-  /** The prune step after this round's training; its AND is the next round's mask. */
-  overlap: LayerOverlap[];
-}
-
-export interface SparsityPoint {
-  round: number;
-  sparsity: number;
-}
-
-/** IMP's and COLT's full-network accuracy at the IMP round closest in (log) weights remaining. */
-export interface MatchedSparsity {
-  coltRound: number;
-  coltSparsity: number;
-  coltAccuracy: number;
-  impRound: number;
-  impSparsity: number;
-  impAccuracy: number;
-}
+import type { ExperimentConfig } from '../../config';
+import { totalIterations } from '../../config';
+import type { Dataset } from '../../data/types';
+import type { SavedTensor, Ticket } from '../../checkpoint';
+import { createTicket, loadMasks, masksMismatch, saveMasks, saveState } from '../../io/saved';
+import { countOnes, MaskSet, readKernels, type LayerCount } from '../../masks/mask';
+import { pruneGlobal } from '../../masks/prune';
+import { disposeState, type Model, type ModelState, type PrunableLayer } from '../../models/model';
+import type { EngineEvent, RoundResult } from '../../results';
+import { subSeed } from '../../rng';
+import type { MethodContext, PruningMethod } from '../method';
+import { recordCompleted, trainRound } from '../round';
+import { coltSpec } from './config';
+import type {
+  ClassSegment,
+  ColtImpComparison,
+  ColtOutput,
+  ColtProgress,
+  ColtRound,
+  ColtState,
+  LayerOverlap,
+  MatchedSparsity,
+  SparsityPoint,
+} from './results';
 
 const SPARSITY_GUIDES = [0.8, 0.9] as const;
 
@@ -224,23 +181,10 @@ interface ColtRun {
   ticket: Ticket | null;
 }
 
-/** COLT's own rounds in a checkpoint; the masks beside it are the next round's, until `finished`. */
-interface ColtProgress {
-  rounds: ColtRound[];
-  evaluations: RoundResult[];
-  finished: boolean;
-}
-
-/** COLT's checkpoint state: its rounds, then the IMP comparison's state once that runs. */
-interface ColtState {
-  colt: ColtProgress;
-  imp: ImpState | null;
-}
-
-async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtRun> {
+async function runColt(ctx: MethodContext<ColtState>, pruningRounds: number): Promise<ColtRun> {
   const { config } = ctx;
   const { colt: options } = config;
-  const saved = (ctx.resume?.state as ColtState | undefined)?.colt;
+  const saved = ctx.resume?.state.colt;
   const segments = classSegments(ctx.dataset.numClasses, options.segments);
   const initSeed = subSeed(config.seed, 'init');
   const full = ctx.createModel(initSeed);
@@ -366,70 +310,52 @@ async function runColt(ctx: MethodContext, pruningRounds: number): Promise<ColtR
 
 /**
  * IMP on the same network, seed and schedule, pruning the same layers with
- * one global L1 threshold at COLT's rate and resetting to θ0: imp.ts's own
- * loop, its series renamed 'imp'.
+ * one global L1 threshold at COLT's rate and resetting to θ0: the imp
+ * method run beside COLT, its series 'imp'.
  */
-async function runImpComparison(ctx: MethodContext, pruningRounds: number, run: ColtRun, coltPoints: SparsityPoint[]): Promise<RoundResult[]> {
+async function runImpComparison(ctx: MethodContext<ColtState>, pruningRounds: number, run: ColtRun, coltPoints: SparsityPoint[]): Promise<RoundResult[]> {
   const { config } = ctx;
-  const impConfig: ExperimentConfig = {
-    ...config,
-    method: 'imp',
-    controls: [],
-    prune: {
-      ...config.prune,
-      strategy: 'global',
-      fraction: config.colt.rate,
-      ignore: run.unprunedNames,
-      rounds: pruningRounds,
-      rewindIteration: 0,
-      oneShotSparsity: undefined,
-    },
-  };
-  const saved = (ctx.resume?.state as ColtState | undefined)?.imp ?? null;
+  const saved = ctx.resume?.state.imp ?? null;
   const pointOf = (result: RoundResult): SparsityPoint => ({ round: result.round, sparsity: sparsityOver(result.layers, run.prunedNames) });
   const impPoints: SparsityPoint[] = (saved?.rounds ?? []).map(pointOf);
-  const emit = (event: EngineEvent) => {
-    if (!('series' in event) || event.series !== 'ticket') return ctx.emit(event);
-    ctx.emit({ ...event, series: 'imp' });
-    if (event.type === 'round') {
+  const colt: ColtProgress = { rounds: run.colt, evaluations: run.rounds, finished: true };
+  const output = await ctx.runBeside('imp', {
+    config: {
+      ...config,
+      controls: [],
+      prune: {
+        ...config.prune,
+        strategy: 'global',
+        fraction: config.colt.rate,
+        ignore: run.unprunedNames,
+        rounds: pruningRounds,
+        rewindIteration: 0,
+        oneShotSparsity: undefined,
+      },
+    },
+    series: 'imp',
+    roundsBefore: run.colt.length,
+    resume: saved,
+    // IMP's checkpoints keep COLT's ticket: IMP is the comparison.
+    checkpoint: (checkpoint) => ({ ...checkpoint, state: { colt, imp: checkpoint.state }, ticket: run.ticket }),
+    onEvent: (event) => {
+      if (event.type !== 'round' || event.series !== 'imp') return;
       impPoints.push(pointOf(event.result));
       ctx.emit(roundsToSparsityView(coltPoints, impPoints));
-    }
-  };
-  const colt: ColtProgress = { rounds: run.colt, evaluations: run.rounds, finished: true };
-  const coltRoundCount = run.colt.length;
-  const output = await imp.run({
-    ...ctx,
-    config: impConfig,
-    emit,
-    plannedRounds: pruningRounds + 1,
-    resume: ctx.resume && saved ? { ...ctx.resume, round: ctx.resume.round - coltRoundCount, state: saved } : null,
-    // IMP's checkpoints go on counting after COLT's rounds and keep COLT's ticket: IMP is the comparison.
-    checkpoint: (checkpoint) =>
-      ctx.checkpoint({
-        ...checkpoint,
-        round: coltRoundCount + checkpoint.round,
-        state: { colt, imp: checkpoint.state as ImpState } satisfies ColtState,
-        ticket: run.ticket,
-      }),
+    },
   });
   return output.rounds;
 }
 
-export const colt: PruningMethod = {
-  name: 'colt',
-  summary: 'COLT: one model per class segment from the same init; keep only the weights every model keeps, rewind, repeat.',
-  differences:
-    'The K heads are column slices of one C-way θ0 head rather than separate inits. The ticket is judged by training the full network ' +
-    'from θ0 under the mask for the same schedule, every round by default, reporting the final and the minimum-validation-loss ' +
-    'accuracy rather than the best test epoch. The IMP comparison prunes the same layers globally at the same rate.',
+export const colt: PruningMethod<typeof coltSpec, ColtOutput, ColtState> = {
+  ...coltSpec,
   plannedRounds: (config) => coltPruningRounds(config) + 1,
 
-  async run(ctx: MethodContext): Promise<MethodOutput> {
+  async run(ctx) {
     const pruningRounds = coltPruningRounds(ctx.config);
     const result = await runColt(ctx, pruningRounds);
     const coltPoints = result.colt.map((r) => ({ round: r.round, sparsity: r.sparsity }));
-    let comparison: Record<string, unknown> | null = null;
+    let comparison: ColtImpComparison | null = null;
     if (ctx.config.colt.compareWithImp) {
       const impRounds = await runImpComparison(ctx, pruningRounds, result, coltPoints);
       const impPoints = impRounds.map((r) => ({

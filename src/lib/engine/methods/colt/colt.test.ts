@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config';
-import { loadDataset } from '../data/dataset';
-import { runExperiment } from '../experiment';
-import { MaskSet } from '../masks/mask';
-import { disposeState } from '../models/model';
-import { createModel } from '../models/registry';
-import { Rng } from '../rng';
-import { initBackend } from '../runtime/backend';
-import type { EngineEvent } from '../results';
+import { parseConfig } from '../../config';
+import { loadDataset } from '../../data/dataset';
+import { runExperiment } from '../../experiment';
+import { MaskSet } from '../../masks/mask';
+import { disposeState } from '../../models/model';
+import { createModel } from '../../models/registry';
+import { Rng } from '../../rng';
+import { initBackend } from '../../runtime/backend';
+import { resultsOf, type EngineEvent } from '../../results';
 import {
   classSegments,
   coltPruneStep,
@@ -16,8 +16,7 @@ import {
   coltPruningRounds,
   layerOverlap,
   segmentInitialState,
-  type ColtRound,
-} from './colt';
+} from './index';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -167,7 +166,7 @@ describe('end to end on the synthetic set', () => {
     );
     expect(tf.memory().numTensors).toBe(before);
 
-    const colt = results.colt as { segments: number[][]; rounds: ColtRound[]; roundsTo80: number | null; imp: { rounds: unknown[]; matched: unknown[] } };
+    const colt = resultsOf(results, 'colt').colt;
     expect(colt.segments).toEqual([
       [0, 1, 2, 3, 4],
       [5, 6, 7, 8, 9],
@@ -181,8 +180,8 @@ describe('end to end on the synthetic set', () => {
     const conv = results.rounds[2].layers.filter((l) => l.name.startsWith('conv_'));
     const keptByAll = colt.rounds[1].overlap.map((o) => o.keptByAll);
     expect(conv.map((l) => l.remaining)).toEqual(keptByAll);
-    expect(colt.imp.rounds).toHaveLength(3);
-    expect(colt.imp.matched).toHaveLength(3);
+    expect(colt.imp!.rounds).toHaveLength(3);
+    expect(colt.imp!.matched).toHaveLength(3);
 
     const roundSeries = new Set(events.flatMap((e) => (e.type === 'round' ? [e.series] : [])));
     expect([...roundSeries].sort()).toEqual(['colt', 'colt-segment-0-4', 'colt-segment-5-9', 'imp']);

@@ -5,18 +5,14 @@
  * flickering and the ticket appears sooner. By default the same run also
  * draws a plain EarlyBird ticket from the same seed and data, for the table.
  */
-import type { ExperimentConfig } from '../config';
-import {
-  EARLYBIRD_DIFFERENCES,
-  TicketViews,
-  requireBatchNorm,
-  runTicketSearch,
-  type ChiPolicy,
-  type SearchCheckpoint,
-  type SearchState,
-  type TicketViewsState,
-} from './earlybird';
-import type { PruningMethod } from './method';
+import type { ExperimentConfig } from '../../config';
+import { requireBatchNorm } from '../earlybird/bn-hooks';
+import type { SearchCheckpoint } from '../earlybird/checkpoint';
+import { runTicketSearch, type ChiPolicy } from '../earlybird/search';
+import { TicketViews } from '../earlybird/views';
+import type { PruningMethod } from '../method';
+import { wormSpec } from './config';
+import type { WormOutput, WormState } from './results';
 
 /**
  * chi after each epoch without a ticket. paper: 1 until the mean queue
@@ -35,15 +31,8 @@ export function chiSchedule(worm: ExperimentConfig['worm']): ChiPolicy {
   };
 }
 
-export const worm: PruningMethod = {
-  name: 'worm',
-  summary:
-    'WORM: EarlyBird with the BN gradients of channels about to be pruned damped by chi, so the ticket settles sooner; run beside plain EarlyBird from the same seed.',
-  differences:
-    EARLYBIRD_DIFFERENCES +
-    ' WORM: the detector settings (p, queue, epsilon) come from the earlybird block, whose defaults are WORM\'s 0.5 / 5 / 0.1; ' +
-    'the sign-L1 slimming term stays on as in the EarlyBird code WORM builds on, so damping is the only difference from the EarlyBird run; ' +
-    'chi is only updated on epochs without a ticket, and before the queue is full no mean distance exists (chi 1, or chiFixed in fixed mode).',
+export const worm: PruningMethod<typeof wormSpec, WormOutput, WormState> = {
+  ...wormSpec,
   plannedRounds: (config) => (config.worm.compareWithEarlyBird ? 4 : 2),
 
   async run(ctx) {
@@ -51,7 +40,7 @@ export const worm: PruningMethod = {
     requireBatchNorm(config, 'worm');
     if (config.earlybird.unstructured) throw new Error('Method "worm" damps BN channels: earlybird.unstructured is not supported');
     const views = new TicketViews(ctx.emit, config.earlybird.epsilon);
-    const saved = ctx.resume?.state as WormState | undefined;
+    const saved = ctx.resume?.state;
     if (saved) views.restore(saved.views);
     let state: WormState = saved ?? { views: views.save(), earlybird: null, worm: null };
     /** Each search's checkpoints, with the finished comparison search's results beside them. */
@@ -83,10 +72,3 @@ export const worm: PruningMethod = {
     };
   },
 };
-
-/** WORM's checkpoint state: each search's state once it has one, and the views drawn so far. */
-interface WormState {
-  views: TicketViewsState;
-  earlybird: SearchState | null;
-  worm: SearchState | null;
-}

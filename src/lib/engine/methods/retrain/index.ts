@@ -3,16 +3,16 @@
  * one written by hand from PyTorch): rewind to its weights, apply its mask
  * and train one round of the configured schedule, or only evaluate it.
  */
-import { completeMasks, loadMasks, restoreModel } from '../io/saved';
-import { checkTicketFits } from '../io/ticket-file';
-import { subSeed } from '../rng';
-import type { PruningMethod } from './method';
-import { runSingleRound } from './round';
+import { completeMasks, loadMasks, restoreModel } from '../../io/saved';
+import { checkTicketFits } from '../../io/ticket-file';
+import { subSeed } from '../../rng';
+import type { MethodOutput } from '../../results';
+import type { PruningMethod } from '../method';
+import { runSingleRound, type SingleRoundState } from '../round';
+import { retrainSpec } from './config';
 
-export const retrain: PruningMethod = {
-  name: 'retrain',
-  summary: "Retrain an imported ticket: load its rewind weights, apply its mask and train one round (or only evaluate it).",
-  differences: null,
+export const retrain: PruningMethod<typeof retrainSpec, MethodOutput, SingleRoundState> = {
+  ...retrainSpec,
   plannedRounds: () => 1,
 
   run(ctx) {

@@ -1,0 +1,234 @@
+/**
+ * One ticket search from the run's seed (You et al., ICLR 2020): round 0
+ * trains with sign-L1 on the BN scales, taking the channel mask of the
+ * smallest |gamma| at every epoch end until the last masks agree within
+ * epsilon; round 1 prunes those channels and retrains. EarlyBird is this
+ * search; WORM is this search with a chi policy that damps the BN gradients
+ * of the channels about to be pruned.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ExperimentConfig } from '../../config';
+import { createTicket, saveModel } from '../../io/saved';
+import { TicketDetector, channelKernelMasks, concatMasks, dampingFactors, maskAtRatio, splitByLayer } from '../../masks/channel-masks';
+import { MaskSet, applyMasks, maskTensors, readKernels } from '../../masks/mask';
+import { pruneGlobal } from '../../masks/prune';
+import type { Model } from '../../models/model';
+import type { RoundResult, SeriesName } from '../../results';
+import { subSeed } from '../../rng';
+import { evaluate } from '../../train/trainer';
+import { globalIgnore } from '../imp/index';
+import type { MethodContext } from '../method';
+import { recordCompleted, trainRound } from '../round';
+import { ChannelScales, bnGradientHook, zeroChannels } from './bn-hooks';
+import { restorePruned, savePrunedMasks, type SearchCheckpoint } from './checkpoint';
+import { addRetrainingFlops, epochFlops, searchFlops } from './flops';
+import type { SearchState, TicketSummary } from './results';
+import { epochLine, prunedMessage } from './text';
+import type { TicketViews } from './views';
+
+/** WORM's damping strength: chi for the next epoch from the mean queue distance of the one just ended. */
+export interface ChiPolicy {
+  next(meanDistance: number | null): number;
+}
+
+export interface TicketSearchOptions {
+  /** 'EarlyBird' or 'WORM': the series name in the views and the summary. */
+  name: string;
+  series: SeriesName;
+  /** null: plain EarlyBird, no damping. */
+  chi: ChiPolicy | null;
+  views: TicketViews;
+}
+
+/** |gamma| of every BN layer, concatenated in layer order. */
+async function gammaMagnitudes(model: Model): Promise<Float32Array> {
+  const values = await Promise.all(model.batchNorms.map((bn) => bn.gamma.data() as Promise<Float32Array>));
+  const out = new Float32Array(values.reduce((n, v) => n + v.length, 0));
+  let offset = 0;
+  for (const v of values) {
+    for (let i = 0; i < v.length; i++) out[offset + i] = Math.abs(v[i]);
+    offset += v.length;
+  }
+  return out;
+}
+
+/** Masks at each tracked ratio: BN channels, or (our unstructured extension) global weight magnitude. */
+interface MaskReading {
+  bits: Uint8Array[];
+  /** The weight masks of the pruned ratio (unstructured only). */
+  weightMasks: MaskSet | null;
+}
+
+async function readMasks(model: Model, config: ExperimentConfig): Promise<MaskReading> {
+  const { ratios, unstructured } = config.earlybird;
+  if (!unstructured) {
+    const magnitudes = await gammaMagnitudes(model);
+    return { bits: ratios.map((r) => maskAtRatio(magnitudes, r)), weightMasks: null };
+  }
+  const weights = await readKernels(model);
+  const dense = MaskSet.dense(model.prunable);
+  const masks = ratios.map((r) => pruneGlobal(dense, weights, r, globalIgnore(config, model)));
+  return { bits: masks.map(concatMasks), weightMasks: masks[0] };
+}
+
+/**
+ * Runs one search. `save` gets the state after each round; `resume`
+ * continues from what it saved.
+ */
+export async function runTicketSearch(
+  ctx: MethodContext,
+  options: TicketSearchOptions,
+  resume: SearchCheckpoint | null,
+  save: (checkpoint: SearchCheckpoint) => void,
+): Promise<{ summary: TicketSummary; rounds: RoundResult[] }> {
+  const { config, dataset } = ctx;
+  const eb = config.earlybird;
+  const stepsPerEpoch = Math.ceil(dataset.train.size / config.train.batchSize);
+  const epochsOf = (iterations: number) => iterations / stepsPerEpoch;
+  ctx.progress.add(ctx.iterations);
+  if (resume) recordCompleted(ctx, resume.state.rounds);
+  if (resume?.state.finished) return { summary: resume.state.summary, rounds: resume.state.rounds };
+
+  const model = ctx.createModel(subSeed(config.seed, 'init'));
+  const detectors = eb.ratios.map(() => new TicketDetector(eb.queueLength, eb.epsilon));
+  const ratioEpochs: (number | null)[] = eb.ratios.map(() => null);
+  const maskDistances: (number | null)[] = resume?.state.summary.maskDistances ?? [];
+  const meanDistances: (number | null)[] = resume?.state.summary.meanDistances ?? [];
+  const chiHistory: number[] = [];
+  let weightMasks: MaskSet | null = null;
+  const scales = new ChannelScales();
+  const layers = model.batchNorms.map(({ name, channels }) => ({ name, channels }));
+  // A resumed run's views already hold this search's series.
+  if (!resume) options.views.start(options.name, eb.unstructured ? [] : layers);
+
+  const observeEpoch = async (epoch: number, searching: boolean): Promise<boolean> => {
+    const reading = await readMasks(model, config);
+    weightMasks = reading.weightMasks;
+    const states = reading.bits.map((bits, i) => detectors[i].push(bits));
+    if (searching) states.forEach((s, i) => (ratioEpochs[i] ??= s.found ? epoch : null));
+    const primary = states[0];
+    maskDistances.push(primary.max);
+    meanDistances.push(primary.mean);
+    const found = searching && primary.found;
+    const channelBits = eb.unstructured ? null : splitByLayer(reading.bits[0], layers);
+    let note = found ? ' -> ticket drawn' : '';
+    if (searching && !found && options.chi) {
+      const chi = options.chi.next(primary.mean);
+      chiHistory.push(chi);
+      // Damp the channels the newest mask would prune; chi = 1 is no damping at all.
+      scales.set(chi < 1 ? new Map([...channelBits!].map(([name, keep]) => [name, dampingFactors(keep, chi)])) : null);
+      note = `, chi ${chi}`;
+    }
+    if (found) options.views.ticket(epoch);
+    options.views.epoch(epoch, primary, channelBits, epochLine(options.name, epoch, searching, primary, note));
+    return found;
+  };
+
+  /** Round 0 and the pruning of its ticket; `kernelMasks` is null when no ticket appeared (the search is then finished). */
+  const searchAndPrune = async (): Promise<{ state: SearchState; kernelMasks: MaskSet | null }> => {
+    const search = await trainRound(ctx, {
+      series: options.series,
+      round: 0,
+      model,
+      masks: null,
+      dataSeed: subSeed(config.seed, 'data-0'),
+      gradientHook: bnGradientHook(model.batchNorms, eb.sparsity, scales.current),
+      onEpochEnd: (epoch) => observeEpoch(epoch, true),
+    });
+    const rounds = [search.result];
+    const ticketEpoch = ratioEpochs[0];
+    const scheduleEpochs = epochsOf(ctx.iterations);
+    const summary: TicketSummary = {
+      name: options.name,
+      epoch: ticketEpoch,
+      unstructured: eb.unstructured,
+      ratio: eb.ratios[0],
+      ratios: eb.ratios.map((ratio, i) => ({ ratio, epoch: ratioEpochs[i] })),
+      maskDistances,
+      meanDistances,
+      ...(options.chi ? { chi: chiHistory } : {}),
+      scheduleEpochs,
+      epochsToTicket: ticketEpoch,
+      epochsRetrained: 0,
+      accuracyAtTicket: search.result.testAccuracy,
+      accuracyAtPruning: null,
+      accuracyAfterRetraining: null,
+      channelsKept: null,
+      channelsKeptByLayer: null,
+      channelsTotal: layers.reduce((n, l) => n + l.channels, 0),
+      flopsToTicket: null,
+      flopsRetraining: 0,
+      ...searchFlops(epochFlops(model, dataset.train.size), epochsOf(search.training.iterations), scheduleEpochs),
+    };
+    const state: SearchState = { summary, rounds, retrainFrom: search.training.iterations, finished: ticketEpoch === null };
+    if (ticketEpoch === null) return { state, kernelMasks: null };
+
+    let kernelMasks: MaskSet;
+    if (eb.unstructured) {
+      kernelMasks = weightMasks!;
+    } else {
+      const channelKeep = splitByLayer(detectors[0].newest!, layers);
+      zeroChannels(model, channelKeep);
+      kernelMasks = channelKernelMasks(model, channelKeep);
+      const kept = new Map([...channelKeep].map(([name, keep]) => [name, keep.reduce((n, k) => n + k, 0)]));
+      summary.channelsKept = [...kept.values()].reduce((a, b) => a + b, 0);
+      summary.channelsKeptByLayer = Object.fromEntries(kept);
+    }
+    const masks = maskTensors(kernelMasks);
+    applyMasks(model, masks);
+    tf.dispose([...masks.values()]);
+    summary.accuracyAtPruning = (await evaluate(model, dataset.test, dataset.numClasses)).accuracy;
+    ctx.emit({ type: 'status', message: prunedMessage(summary, kernelMasks.sparsity()) });
+    return { state, kernelMasks };
+  };
+
+  try {
+    const { state, kernelMasks } = resume
+      ? { state: resume.state, kernelMasks: restorePruned(resume, model, detectors, config.model.arch) }
+      : await searchAndPrune();
+    const { summary, rounds } = state;
+    if (!kernelMasks) {
+      options.views.summary(summary);
+      save({ state, tensors: {}, masks: {}, ticket: null });
+      return { summary, rounds };
+    }
+    let ticket = resume?.ticket ?? null;
+    if (!resume) {
+      ticket = createTicket(config, model, { round: 1, masks: kernelMasks, weights: await saveModel(model), iteration: state.retrainFrom });
+      save({ state, tensors: ticket.weights, masks: savePrunedMasks(kernelMasks, detectors), ticket });
+    }
+    if (!eb.unstructured) {
+      // Pruned gamma and beta stay exactly 0 while retraining: their gradients
+      // are masked (chi = 0) and the optimiser starts fresh, so neither
+      // momentum nor weight decay (wd * 0) can move them.
+      const channelKeep = splitByLayer(detectors[0].newest!, layers);
+      scales.set(new Map([...channelKeep].map(([name, keep]) => [name, dampingFactors(keep, 0)])));
+    }
+    const kept = summary.channelsKeptByLayer ? new Map(Object.entries(summary.channelsKeptByLayer)) : undefined;
+    const retrainEpochFlops = epochFlops(model, dataset.train.size, kept);
+    const from = state.retrainFrom;
+    const to = eb.retrainEpochs === undefined ? ctx.iterations : from + eb.retrainEpochs * stepsPerEpoch;
+    const retrain = await trainRound(ctx, {
+      series: options.series,
+      round: 1,
+      model,
+      masks: kernelMasks,
+      dataSeed: subSeed(config.seed, 'data-1'),
+      from,
+      to,
+      // No slimming term while retraining, as the reference's fine-tuning.
+      gradientHook: eb.unstructured ? undefined : bnGradientHook(model.batchNorms, 0, scales.current),
+      onEpochEnd: (epoch) => observeEpoch(epoch, false),
+    });
+    rounds.push(retrain.result);
+    summary.accuracyAfterRetraining = retrain.result.testAccuracy;
+    summary.epochsRetrained = epochsOf(retrain.training.iterations);
+    addRetrainingFlops(summary, retrainEpochFlops);
+    options.views.summary(summary);
+    save({ state: { ...state, finished: true }, tensors: {}, masks: {}, ticket });
+    return { summary, rounds };
+  } finally {
+    scales.dispose();
+    model.dispose();
+  }
+}
