@@ -1,17 +1,9 @@
 /** "COLT or IMP: who gets sparse faster?": COLT's rounds against its IMP comparison, by sparsity of the pruned (conv) layers. */
 import file from '../../../experiments/presets/colt-vs-imp.json' with { type: 'json' };
-import { sparsityOver, type ColtRound, type MatchedSparsity } from '../engine/methods/colt';
-import type { RoundResult, RunResults } from '../engine/results';
+import { sparsityOver } from '../engine/methods/colt';
+import { resultsOf, type RunResults } from '../engine/results';
 import { formatPercent } from '../ui/format';
 import { definePreset, formatPoints, noiseMargin, seedOf } from './preset';
-
-/** The parts of `results.colt` this guidance reads (written by methods/colt.ts). */
-interface ColtResults {
-  prunedLayers: string[];
-  segments: number[][];
-  rounds: ColtRound[];
-  imp: { rounds: RoundResult[]; matched: MatchedSparsity[] } | null;
-}
 
 const EXPECTED =
   'COLT keeps only the weights every class-segment model keeps, so a round should remove more than its rate per model and it should get sparse in fewer rounds than IMP at the same rate, ' +
@@ -23,7 +15,7 @@ export const COLT_VS_IMP = definePreset(file, {
   title: 'COLT or IMP: who gets sparse faster?',
   lookFor: 'The rounds-to-sparsity view counts rounds to a conv sparsity for COLT and for IMP pruning at the same rate. ' + EXPECTED,
   readRun(results: RunResults): string {
-    const colt = results.colt as unknown as ColtResults;
+    const { colt } = resultsOf(results, 'colt');
     const coltSparsities = colt.rounds.slice(1).map((r) => formatPercent(r.sparsity));
     const impRounds = colt.imp?.rounds.slice(1) ?? [];
     const impLast = impRounds.at(-1);

@@ -1,7 +1,6 @@
 /** "How early is the early bird?": EarlyBird's ticket summary, read against its claim. */
 import file from '../../../experiments/presets/early-bird.json' with { type: 'json' };
-import type { TicketSummary } from '../engine/methods/earlybird';
-import type { RunResults } from '../engine/results';
+import { resultsOf, type RunResults } from '../engine/results';
 import { formatPercent } from '../ui/format';
 import { definePreset, seedOf } from './preset';
 
@@ -21,7 +20,7 @@ export const EARLY_BIRD = definePreset(file, {
     'the summary table gives the accuracy right after pruning, after retraining, and the share of dense training compute used. ' +
     EXPECTED,
   readRun(results: RunResults): string {
-    const ticket = results.ticket as TicketSummary;
+    const { ticket } = resultsOf(results, 'earlybird');
     const { epoch, scheduleEpochs } = ticket;
     if (epoch === null) {
       return (

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../engine/config';
-import type { TicketSummary } from '../engine/methods/earlybird';
+import type { TicketSummary } from '../engine/methods/earlybird/results';
 import { METHOD_REGISTRY } from '../engine/methods/registry';
 import type { MethodOutput, RoundResult, RunResults } from '../engine/results';
 import { COLT_VS_IMP } from './colt-vs-imp';
@@ -30,9 +30,9 @@ function round(index: number, sparsity: number, testAccuracy: number, layers: Ro
   };
 }
 
-/** A fabricated finished run of `preset` with seed 3 and the given method output. */
-function fabricated(preset: Preset, output: MethodOutput, test = 500): RunResults {
-  return {
+/** A fabricated finished run of `preset` with seed 3 and the given method output (its method's own keys included). */
+function fabricated(preset: Preset, output: MethodOutput & Record<string, unknown>, test = 500): RunResults {
+  return <RunResults>{
     ...output,
     config: { ...presetConfig(preset), seed: 3 },
     method: preset.config.method,
