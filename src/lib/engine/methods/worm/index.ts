@@ -2,15 +2,16 @@
  * WORM, "EarlyBird gets the WORM" (Vasudev, NeurIPS 2024 ENLSP; reference
  * code adithya-gv/WORM): the EarlyBird search, plus damping of the BN
  * gradients of the channels the newest mask would prune, so the mask stops
- * flickering and the ticket appears sooner. By default the same run also
- * draws a plain EarlyBird ticket from the same seed and data, for the table.
+ * flickering and the ticket appears sooner. By default the earlybird method
+ * runs beside it first (ctx.runBeside: same seed, data and schedule), for the table.
  */
 import type { ExperimentConfig } from '../../config';
 import { requireBatchNorm } from '../earlybird/bn-hooks';
 import type { SearchCheckpoint } from '../earlybird/checkpoint';
+import type { EarlyBirdState } from '../earlybird/results';
 import { runTicketSearch, type ChiPolicy } from '../earlybird/search';
 import { TicketViews } from '../earlybird/views';
-import type { PruningMethod } from '../method';
+import type { MethodContext, PruningMethod } from '../method';
 import { wormSpec } from './config';
 import type { WormOutput, WormState } from './results';
 
@@ -31,6 +32,29 @@ export function chiSchedule(worm: ExperimentConfig['worm']): ChiPolicy {
   };
 }
 
+/**
+ * Plain EarlyBird from the same seed and data, run beside WORM (its series
+ * 'earlybird') before WORM's own search. Its checkpoints are WORM's with
+ * WORM's search not yet begun and no ticket (WORM's search yields the run's).
+ * Returns its output and its state as it left it: its search and the views
+ * drawn so far (the resumed checkpoint's, when the comparison had finished).
+ */
+async function runEarlyBirdBeside(ctx: MethodContext<WormState>, saved: WormState | null) {
+  let left: EarlyBirdState | null = saved?.earlybird ? { views: saved.views, search: saved.earlybird } : null;
+  const output = await ctx.runBeside('earlybird', {
+    config: ctx.config,
+    series: 'earlybird',
+    roundsBefore: 0,
+    resume: left,
+    checkpoint: (checkpoint) => {
+      left = checkpoint.state;
+      return { ...checkpoint, state: { views: left.views, earlybird: left.search, worm: null }, ticket: null };
+    },
+  });
+  // The search always checkpoints when it finishes, or was resumed finished.
+  return { output, state: left! };
+}
+
 export const worm: PruningMethod<typeof wormSpec, WormOutput, WormState> = {
   ...wormSpec,
   plannedRounds: (config) => (config.worm.compareWithEarlyBird ? 4 : 2),
@@ -39,36 +63,27 @@ export const worm: PruningMethod<typeof wormSpec, WormOutput, WormState> = {
     const { config } = ctx;
     requireBatchNorm(config, 'worm');
     if (config.earlybird.unstructured) throw new Error('Method "worm" damps BN channels: earlybird.unstructured is not supported');
+    const saved = ctx.resume?.state ?? null;
+    const earlyBird = config.worm.compareWithEarlyBird ? await runEarlyBirdBeside(ctx, saved) : null;
+    // One set of views for both searches: WORM's series is drawn beside the
+    // EarlyBird one, which the comparison's last checkpoint (or the one
+    // resumed, once the comparison is finished) holds.
     const views = new TicketViews(ctx.emit, config.earlybird.epsilon);
-    const saved = ctx.resume?.state;
-    if (saved) views.restore(saved.views);
-    let state: WormState = saved ?? { views: views.save(), earlybird: null, worm: null };
-    /** Each search's checkpoints, with the finished comparison search's results beside them. */
-    const saver = (search: 'earlybird' | 'worm') => (checkpoint: SearchCheckpoint) => {
-      state = { ...state, views: views.save(), [search]: checkpoint.state };
-      const round = (state.earlybird?.rounds.length ?? 0) + (state.worm?.rounds.length ?? 0);
-      // Only WORM's own search yields the run's ticket; the EarlyBird one is the comparison.
-      ctx.checkpoint({ ...checkpoint, round, state, ticket: search === 'worm' ? checkpoint.ticket : null });
-    };
-    const resumeOf = (search: 'earlybird' | 'worm'): SearchCheckpoint | null => {
-      const searchState = saved?.[search];
-      if (!ctx.resume || !searchState) return null;
-      // The tensors and masks belong to the search still in progress; a finished one needs none.
-      return { ...ctx.resume, state: searchState };
-    };
-    const earlyBird = config.worm.compareWithEarlyBird
-      ? await runTicketSearch(ctx, { name: 'EarlyBird', series: 'earlybird', chi: null, views }, resumeOf('earlybird'), saver('earlybird'))
-      : null;
-    const wormRun = await runTicketSearch(
-      ctx,
-      { name: 'WORM', series: 'ticket', chi: chiSchedule(config.worm), views },
-      resumeOf('worm'),
-      saver('worm'),
+    const viewsSoFar = earlyBird?.state.views ?? saved?.views;
+    if (viewsSoFar) views.restore(viewsSoFar);
+    const earlybirdState = earlyBird?.state.search ?? null;
+    const resume: SearchCheckpoint | null = ctx.resume && saved?.worm ? { ...ctx.resume, state: saved.worm } : null;
+    const wormRun = await runTicketSearch(ctx, { name: 'WORM', series: 'ticket', chi: chiSchedule(config.worm), views }, resume, (checkpoint) =>
+      ctx.checkpoint({
+        ...checkpoint,
+        round: (earlybirdState?.rounds.length ?? 0) + checkpoint.state.rounds.length,
+        state: { views: views.save(), earlybird: earlybirdState, worm: checkpoint.state },
+      }),
     );
     return {
       rounds: wormRun.rounds,
       ticket: wormRun.summary,
-      comparison: earlyBird ? { earlybird: earlyBird.summary, worm: wormRun.summary } : undefined,
+      comparison: earlyBird ? { earlybird: earlyBird.output.ticket, worm: wormRun.summary } : undefined,
     };
   },
 };

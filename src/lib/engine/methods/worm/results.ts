@@ -7,7 +7,12 @@ export interface WormOutput extends EarlyBirdOutput {
   comparison?: { earlybird: TicketSummary; worm: TicketSummary };
 }
 
-/** WORM's checkpoint state: each search's state once it has one, and the views drawn so far. */
+/**
+ * WORM's checkpoint state: each search's state once it has one, and the views
+ * drawn so far (both searches'). While the EarlyBird comparison runs (a
+ * branch, ctx.runBeside) this is that method's own state, {views, search},
+ * with its search under `earlybird`: the shape checkpoints had before.
+ */
 export interface WormState {
   views: TicketViewsState;
   earlybird: SearchState | null;

@@ -1,0 +1,73 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Checkpoint } from '../../checkpoint';
+import { runExperiment } from '../../experiment';
+import type { EngineEvent } from '../../results';
+import { initBackend } from '../../runtime/backend';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const config = {
+  seed: 3,
+  method: 'worm',
+  worm: { chiMode: 'fixed' },
+  data: { syntheticTrain: 60, syntheticTest: 40, validation: 20 },
+  model: { arch: 'conv-4-bn', width: 0.125 },
+  train: { optimizer: 'adam', lr: 0.01, batchSize: 20, epochs: 5, evalEvery: 100, lrDecayEpochs: [3] },
+  earlybird: { queueLength: 2, epsilon: 0.3 },
+};
+
+/** The run's events and checkpoints. */
+async function run(resume: Checkpoint | null = null) {
+  const events: EngineEvent[] = [];
+  const checkpoints: Checkpoint[] = [];
+  await runExperiment(config, { files: null, resume, emit: (e) => (e.type === 'checkpoint' ? checkpoints.push(e.checkpoint) : events.push(e)) });
+  return { events, checkpoints };
+}
+
+/** The last data each view was drawn with, by view name, with the CLI's line left out. */
+function lastViews(events: EngineEvent[]): Record<string, unknown> {
+  const last: Record<string, unknown> = {};
+  for (const e of events) if (e.type === 'view') last[e.view] = { ...(e.data as object), line: undefined };
+  return last;
+}
+
+describe('WORM with plain EarlyBird run beside it (ctx.runBeside)', () => {
+  it('draws both searches in one set of views, reports rounds by series, and keeps the checkpoint shape', async () => {
+    const whole = await run();
+    const views = lastViews(whole.events) as {
+      'mask-distance': { series: { name: string }[] };
+      'channel-masks': { series: { name: string }[] };
+      'eb-comparison': { rows: { name: string }[] };
+    };
+    expect(views['mask-distance'].series.map((s) => s.name)).toEqual(['EarlyBird', 'WORM']);
+    expect(views['channel-masks'].series.map((s) => s.name)).toEqual(['EarlyBird', 'WORM']);
+    expect(views['eb-comparison'].rows.map((r) => r.name)).toEqual(['EarlyBird', 'WORM']);
+
+    const roundSeries = whole.events.flatMap((e) => (e.type === 'round' ? [`${e.series} ${e.result.round}`] : []));
+    expect(roundSeries).toEqual(['earlybird 0', 'earlybird 1', 'ticket 0', 'ticket 1']);
+
+    // {views, earlybird, worm}: the shape WORM's checkpoints had before the
+    // comparison became a branch, so checkpoints saved then keep resuming.
+    for (const checkpoint of whole.checkpoints) expect(Object.keys(checkpoint.state as object).sort()).toEqual(['earlybird', 'views', 'worm']);
+    const states = whole.checkpoints.map((c) => c.state as { earlybird: { finished: boolean } | null; worm: unknown });
+    expect(states.map((s) => [s.earlybird?.finished ?? null, s.worm !== null])).toEqual([
+      [false, false],
+      [true, false],
+      [true, true],
+      [true, true],
+    ]);
+    // The comparison's checkpoints carry no ticket: the run's ticket is WORM's.
+    expect(whole.checkpoints.map((c) => c.ticket?.method ?? null)).toEqual([null, null, 'worm', 'worm']);
+  }, 240_000);
+
+  it('a run resumed mid-comparison or mid-WORM draws the same views as the whole run', async () => {
+    const whole = await run();
+    // Round 1: EarlyBird pruned, retraining next; round 2: EarlyBird done, WORM not begun; round 3: WORM pruned.
+    for (const index of [0, 1, 2]) {
+      const resumed = await run(whole.checkpoints[index]);
+      expect(lastViews(resumed.events)).toEqual(lastViews(whole.events));
+    }
+  }, 240_000);
+});
