@@ -57,7 +57,8 @@ async function runEarlyBirdBeside(ctx: MethodContext<WormState>, saved: WormStat
 
 export const worm: PruningMethod<typeof wormSpec, WormOutput, WormState> = {
   ...wormSpec,
-  plannedRounds: (config) => (config.worm.compareWithEarlyBird ? 4 : 2),
+  // Its own search's rounds, as COLT's count its own: the EarlyBird branch's progress says its own.
+  plannedRounds: () => 2,
 
   async run(ctx) {
     const { config } = ctx;

@@ -53,6 +53,10 @@ describe('WORM with plain EarlyBird run beside it (ctx.runBeside)', () => {
     const roundSeries = whole.events.flatMap((e) => (e.type === 'round' ? [`${e.series} ${e.result.round}`] : []));
     expect(roundSeries).toEqual([...roundsOf(earlybird.epoch).map((r) => `earlybird ${r}`), ...roundsOf(worm.epoch).map((r) => `ticket ${r}`)]);
 
+    // The progress bar counts each search's own two rounds, as COLT's and its IMP comparison's count their own.
+    const progress = new Set(whole.events.flatMap((e) => (e.type === 'progress' ? [`${e.series} of ${e.rounds}`] : [])));
+    expect(progress).toEqual(new Set(['earlybird of 2', 'ticket of 2']));
+
     // {views, earlybird, worm}: the shape WORM's checkpoints had before the
     // comparison became a branch, so checkpoints saved then keep resuming.
     for (const checkpoint of whole.checkpoints) expect(Object.keys(checkpoint.state as object).sort()).toEqual(['earlybird', 'views', 'worm']);
