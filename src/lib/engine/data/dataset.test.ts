@@ -367,3 +367,21 @@ describe('real CIFAR-10 through loadDataset', () => {
     },
   );
 });
+
+describe('classSubset without held-out images of its classes', () => {
+  it('has no validation split rather than an empty one', async () => {
+    const dataset = await loadDataset(
+      dataConfig({ source: 'cifar10', train: ['data_batch_1.bin'], validation: 1 }),
+      2,
+      mapFileSource(cifar10Files(), 'fake'),
+    );
+    const heldOut = dataset.validation!.y.dataSync()[0];
+    const withIt = dataset.classSubset(heldOut, heldOut + 1);
+    const other = (heldOut + 5) % 10;
+    const without = dataset.classSubset(other, other + 1);
+    expect(withIt.validation!.size).toBe(1);
+    expect(without.validation).toBeNull();
+    expect(without.train.size).toBe(10);
+    for (const d of [dataset, withIt, without]) d.dispose();
+  });
+});

@@ -217,13 +217,15 @@ class TensorDataset implements Dataset {
       const x = tf.tidy(() => tf.gather(split.x, tf.tensor1d(kept, 'int32')) as tf.Tensor4D);
       return { x, y: tf.tensor1d(hostLabels, 'int32'), size: kept.length, hostLabels };
     };
+    // A hold-out that drew none of these classes is no validation split: an
+    // empty one would give a NaN loss and freeze the early stop.
+    const validationCount = this.validation?.hostLabels.filter((label) => label >= from && label < to).length ?? 0;
     return new TensorDataset(
       this.source,
       to - from,
       this.classNames.slice(from, to),
       subset(this.train),
-      // May hold no images when the hold-out drew none of these classes.
-      this.validation ? subset(this.validation) : null,
+      validationCount > 0 ? subset(this.validation!) : null,
       subset(this.test),
       [...this.mean],
       [...this.std],
