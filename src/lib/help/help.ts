@@ -69,7 +69,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     paragraphs: [
       'The built-in synthetic set is generated from the seed in the page: 32×32 colour images of 10 shape families with random position, scale, rotation, palettes, textured backgrounds and noise. It needs no download and is harder than it looks.',
       'CIFAR-10 and CIFAR-100 come from your own files: the official binary .tar.gz or its .bin files, picked here or dropped anywhere on the page. Files never go into the link; a shared link says which files it expects.',
-      'A validation split is held out of the training images: the early-stop iteration is where its loss is lowest.',
+      'A validation split is held out of the training images: the early-stop iteration is where its loss is lowest. With no validation images there is no early stop (it is never chosen on the test set), and the results say so.',
     ],
   },
   {
@@ -104,7 +104,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     title: 'Lottery tickets (IMP) and their controls',
     paragraphs: [
       'Each round: train, prune, then reset every surviving weight, bias and BatchNorm parameter to the rewind point, and train again. Rewind iteration 0 is the original lottery-ticket hypothesis; k > 0 is late resetting, which the paper needs for deeper networks.',
-      'The ticket is the mask together with those rewind values. The paper’s two controls test that both matter: random reinit keeps the mask but draws fresh weights; random pruning keeps the weights but draws a random mask with each layer’s density. A winning ticket stays accurate (and learns faster) at sparsities where both controls fall off.',
+      'The ticket is the mask together with those rewind values. The paper’s two controls test that both matter: random reinit keeps the mask but draws fresh weights; random pruning keeps the weights but draws a random mask with each layer’s density. Both train the ticket’s schedule from the rewind iteration, as open_lth does. A winning ticket stays accurate (and learns faster) at sparsities where both controls fall off.',
     ],
   },
   {
@@ -132,7 +132,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     paragraphs: [
       'The classes are split into K contiguous segments; one model per segment trains from the same initialisation, each prunes its smallest conv weights, and only the weights every model keeps survive (the AND of the masks). All models rewind to the initialisation and repeat.',
       'Because the AND removes the union of what each model prunes, a round removes more than the per-model rate, so COLT reaches a sparsity in fewer rounds than IMP. Each round’s ticket is judged as a full network trained on all the classes; IMP runs beside it on the same budget.',
-      'The accuracy chart’s x axis counts every prunable weight, and COLT prunes conv layers only by default, so its points sit near 100%; the rounds-to-sparsity view counts the pruned layers.',
+      '“Weights remaining” counts every prunable weight wherever it appears (live progress, the accuracy chart, the results table), and COLT prunes conv layers only by default, so its points sit near 100%; COLT’s own views (overlap, rounds to sparsity) count the pruned layers and say so.',
     ],
   },
   {
@@ -193,10 +193,10 @@ export const CONTROL_HELP: Record<string, ControlHelp> = {
   'synthetic-train': { name: 'Training images', line: 'How many synthetic images to generate for training (validation comes out of these).', section: 'data' },
   'synthetic-test': { name: 'Test images', line: 'How many synthetic images the test accuracy is measured on.', section: 'data' },
   'data-files': { name: 'CIFAR files', line: 'The official .tar.gz or its .bin files; they stay on this machine.', section: 'data' },
-  'data-validation': { name: 'Validation images', line: 'Held out of training to find the early-stop iteration (minimum validation loss).', section: 'data' },
+  'data-validation': { name: 'Validation images', line: 'Held out of training to find the early-stop iteration (minimum validation loss); 0 means no early stop.', section: 'data' },
   'data-train-limit': { name: 'Training limit', line: 'Use only the first n training images, for quick runs.', section: 'data' },
   'data-test-limit': { name: 'Test limit', line: 'Test on only the first n test images, for quick runs.', section: 'data' },
-  'data-augment': { name: 'Augment', line: 'Random 4-pixel crops and horizontal flips of every training batch.', section: 'data' },
+  'data-augment': { name: 'Augment', line: 'Random crops of each training image padded by 4 black pixels, and horizontal flips (the reference CIFAR augmentation).', section: 'data' },
   'train-optimizer': { name: 'Optimizer', line: 'Adam as in the lottery-ticket paper; SGD with momentum as in EarlyBird.', section: 'training' },
   'train-lr': { name: 'Learning rate', line: 'Step size; short schedules need several times the paper’s rate.', section: 'training' },
   'train-momentum': { name: 'Momentum', line: 'SGD momentum (the EarlyBird paper: 0.9).', section: 'training' },
