@@ -99,7 +99,7 @@ export function formatEvent(event: EngineEvent): string | null {
     case 'eval': {
       const p = event.point;
       return (
-        `[${event.series} round ${event.round}] it ${p.iteration} remaining ${pct(1 - event.sparsity)} ` +
+        `[${event.series} round ${event.round}] it ${p.iteration} ${pct(1 - event.sparsity)} of weights remaining ` +
         `loss ${p.trainLoss.toFixed(3)} val ${pct(p.validationAccuracy)} test ${pct(p.testAccuracy)}`
       );
     }
@@ -107,7 +107,10 @@ export function formatEvent(event: EngineEvent): string | null {
       const r = event.result;
       return (
         `== ${event.series} round ${r.round}: ${pct(1 - r.sparsity)} of weights remaining, test ${pct(r.testAccuracy)}, ` +
-        `early-stop it ${r.earlyStopIteration} test ${pct(r.testAccuracyAtEarlyStop)}, ${r.imagesPerSecond.toFixed(0)} img/s, ${r.trainSeconds.toFixed(1)} s`
+        (r.earlyStopIteration === null
+          ? 'no early stop (no validation split)'
+          : `early-stop it ${r.earlyStopIteration} test ${pct(r.testAccuracyAtEarlyStop)}`) +
+        `, ${r.imagesPerSecond.toFixed(0)} img/s, ${r.trainSeconds.toFixed(1)} s`
       );
     }
     case 'view':

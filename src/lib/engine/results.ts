@@ -23,8 +23,9 @@ export interface RoundResult {
   sparsity: number;
   layers: LayerCount[];
   testAccuracy: number;
-  earlyStopIteration: number;
-  testAccuracyAtEarlyStop: number;
+  /** Iteration of minimum validation loss; null (with the next) when no validation split was held out. */
+  earlyStopIteration: number | null;
+  testAccuracyAtEarlyStop: number | null;
   trainSeconds: number;
   iterations: number;
   imagesPerSecond: number;

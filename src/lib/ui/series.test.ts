@@ -68,3 +68,14 @@ describe('accuracyLines', () => {
     expect(settingKey(a)).not.toBe(settingKey(parseConfig({ ...a, model: { arch: 'conv-2', width: 0.25 } })));
   });
 });
+
+describe('a run without early stop (no validation split)', () => {
+  it('draws its final line and no early-stop line, and keeps the series colours', () => {
+    const plain = run('a', { name: 'no-validation', method: 'imp', data: { validation: 0 } }, [0.3, 0.32], [0.3, 0.25]);
+    for (const results of Object.values(plain.rounds)) for (const r of results) Object.assign(r, { earlyStopIteration: null, testAccuracyAtEarlyStop: null });
+    const lines = accuracyLines([plain]);
+    expect(lines.map((l) => l.label)).toEqual(['no-validation · Ticket', 'no-validation · Random reinit']);
+    expect(lines[0].points.map((p) => p.y)).toEqual([30, 32]);
+    expect(lines[0].color).not.toBe(lines[1].color);
+  });
+});

@@ -67,7 +67,8 @@ export interface AccuracyLine {
   band: { min: AccuracyPoint[]; max: AccuracyPoint[] } | null;
 }
 
-const MEASURES: Record<Measure, { suffix: string; accuracy: (r: RoundResult) => number }> = {
+/** A measure's accuracy of a round; null where the run has none (no early stop without a validation split). */
+const MEASURES: Record<Measure, { suffix: string; accuracy: (r: RoundResult) => number | null }> = {
   final: { suffix: '', accuracy: (r) => r.testAccuracy },
   earlyStop: { suffix: ' (early stop)', accuracy: (r) => r.testAccuracyAtEarlyStop },
 };
@@ -86,6 +87,7 @@ export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
   const lines: AccuracyLine[] = [];
   // Runs often share a name (a re-run, a ticket retrained): later ones are told apart by their place.
   const timesNamed = new Map<string, number>();
+  let seriesCount = 0;
   for (const group of groups.values()) {
     const seeds = group.length;
     const named = (timesNamed.get(group[0].name) ?? 0) + 1;
@@ -98,11 +100,14 @@ export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
       for (const result of group.flatMap((run) => run.rounds[series] ?? [])) byRound.set(result.round, [...(byRound.get(result.round) ?? []), result]);
       const rounds = [...byRound.entries()].sort(([a], [b]) => a - b).map(([, results]) => results);
       // Both measures of a series share its colour; a lone run keeps the series colours tables use.
-      const seriesIndex = lines.length / Object.keys(MEASURES).length;
+      const seriesIndex = seriesCount++;
       const color = groups.size === 1 ? seriesColor(series, seriesIndex) : COMPARISON_COLORS[seriesIndex % COMPARISON_COLORS.length];
       for (const [measure, { suffix, accuracy }] of Object.entries(MEASURES) as [Measure, (typeof MEASURES)[Measure]][]) {
+        // Rounds without this measure (any seed) are left out; a measure no round has draws no line.
+        const measured = rounds.filter((results) => results.every((r) => accuracy(r) !== null));
+        if (measured.length === 0) continue;
         const at = (results: RoundResult[], y: number) => ({ x: mean(results.map((r) => percentRemaining(r.sparsity))), y });
-        const values = rounds.map((results) => results.map((r) => accuracy(r) * 100));
+        const values = measured.map((results) => results.map((r) => accuracy(r)! * 100));
         lines.push({
           key: `${group.map((run) => run.id).join('+')}|${series}|${measure}`,
           label: `${name} · ${seriesLabel(series)}${suffix}`,
@@ -110,10 +115,13 @@ export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
           measure,
           runIds: group.map((run) => run.id),
           color,
-          points: rounds.map((results, i) => at(results, mean(values[i]))),
+          points: measured.map((results, i) => at(results, mean(values[i]))),
           band:
             seeds > 1 && measure === 'final'
-              ? { min: rounds.map((results, i) => at(results, Math.min(...values[i]))), max: rounds.map((results, i) => at(results, Math.max(...values[i]))) }
+              ? {
+                  min: measured.map((results, i) => at(results, Math.min(...values[i]))),
+                  max: measured.map((results, i) => at(results, Math.max(...values[i]))),
+                }
               : null,
         });
       }
