@@ -331,9 +331,10 @@ async function runInNode(
       const { checkpoint } = event;
       drawn = checkpoint.ticket;
       const finished = { config, checkpointRound: checkpoint.round, rounds };
+      // Rounds first: a checkpoint on disk then never lacks the rounds before it.
       write(async () => {
-        await writeAtomically(path.join(outDir, CHECKPOINT_FILE), serialize(checkpoint));
         await writeAtomically(path.join(outDir, ROUNDS_FILE), JSON.stringify(finished, null, 2));
+        await writeAtomically(path.join(outDir, CHECKPOINT_FILE), serialize(checkpoint));
       });
     }
   };
