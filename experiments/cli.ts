@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { BACKENDS, ConfigError, parseConfig, type ExperimentConfig, type MethodName } from '../src/lib/engine/config';
 import type { Checkpoint, Ticket } from '../src/lib/engine/checkpoint';
+import { LONG_RUN_SECONDS } from '../src/lib/engine/estimate';
 import { experimentIdentity } from '../src/lib/engine/identity';
 import type { EngineEvent, RoundResult, RunResults, SeriesName } from '../src/lib/engine/results';
 import { withRound } from '../src/lib/store/run-db';
@@ -134,9 +135,6 @@ export function formatEvent(event: EngineEvent): string | null {
 
 /** Methods that start from an imported ticket (`--ticket`). */
 const TICKET_METHODS: readonly MethodName[] = ['retrain'];
-
-/** A projected run this long gets a warning beside its estimate. */
-const LONG_RUN_SECONDS = 6 * 3600;
 
 /** The latest checkpoint (Node's structured-clone format: it keeps the typed arrays) and the finished rounds, in the output folder. */
 export const CHECKPOINT_FILE = 'checkpoint.bin';
