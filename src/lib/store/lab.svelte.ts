@@ -6,16 +6,19 @@
  */
 import type { Checkpoint, Ticket } from '../engine/checkpoint';
 import { parseConfig, type BackendRequest, type ExperimentConfig, type MethodName } from '../engine/config';
+import { LONG_RUN_SECONDS, leastRunSeconds } from '../engine/estimate';
 import { decodeTicket } from '../engine/io/ticket-file';
-import { METHOD_REGISTRY } from '../engine/methods/registry';
-import type { EngineEvent } from '../engine/results';
+import { getMethod, METHOD_REGISTRY } from '../engine/methods/registry';
+import type { EngineEvent, RunResults } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
+import { formatDuration } from '../ui/format';
 import { EngineClient, newRunId, type RunHandle } from '../worker/client';
 import type { DataLocation } from '../worker/protocol';
 import { dataLocation, describeAddedFiles, withSource } from './data-files';
 import { RunHistory } from './history.svelte';
-import { newStoredRun, type RunDb, type StoredRun } from './run-db';
-import { RunRecorder } from './run-recorder';
+import { newStoredRun, type RunDb, type StoredRun, type StoredRunStatus } from './run-db';
+import { lastStoredRound, RunRecorder } from './run-recorder';
+import { StoppedRunNotes } from './stopped-runs';
 import { RunState } from './run.svelte';
 import { readUrlState, type InitialState } from './url-state';
 
@@ -36,6 +39,17 @@ function attempt<T>(compute: () => T): Outcome<T> {
 
 /** A run, its name and what it has drawn so far: what the accuracy chart compares. */
 export type ChartRun = Pick<StoredRun, 'id' | 'name' | 'config' | 'rounds'>;
+
+/** Runs of one network, batch size and backend train at about one speed: what a new run's duration is estimated from. */
+function speedKey(config: ExperimentConfig, backend: string | undefined): string {
+  return JSON.stringify([config.model.arch, config.model.width, config.train.batchSize, backend ?? null]);
+}
+
+/** How long the builder's run would take, from a speed measured in this session; `seconds` null where none was. */
+export interface RunEstimate {
+  seconds: number | null;
+  text: string;
+}
 
 /** An imported ticket and where it came from (a file name, or the stored run it was retrained in). */
 export interface ImportedTicket {
@@ -98,6 +112,8 @@ export class Lab {
 
   readonly history = new RunHistory();
   private db: RunDb | null = null;
+  /** Runs stopped by a failed write whose stopped status is not stored yet: never resumed. */
+  private readonly stoppedNotes = new StoppedRunNotes();
   /** The stored run shown in the run column: the one running, or the last one. */
   currentRunId = $state<string | null>(null);
   /** Runs started (or resumed) since the page loaded, oldest first: the accuracy chart shows them all. */
@@ -111,6 +127,22 @@ export class Lab {
   alsoRun = $state<MethodName[]>([]);
   /** Runs still to start after the current one, from the same Run press. */
   queued = $state.raw<ExperimentConfig[]>([]);
+
+  /** Training speeds (img/s) measured in this session, by `speedKey`. */
+  private speeds = $state.raw<ReadonlyMap<string, number>>(new Map());
+  /** The builder's run's duration, estimated before it starts. */
+  readonly estimate: RunEstimate | null = $derived.by(() => {
+    const config = this.config.value;
+    if (!config) return null;
+    const speed = this.speeds.get(speedKey(config, this.backend?.backend));
+    if (speed === undefined) {
+      return { seconds: null, text: 'No time estimate yet: no run of this network and batch size has trained in this session.' };
+    }
+    const seconds = leastRunSeconds(config, speed, getMethod(config.method).plannedRounds(config));
+    return { seconds, text: `At the ${speed.toFixed(0)} img/s measured in this session, this run trains for at least ${formatDuration(seconds)}.` };
+  });
+  /** Asks before a run estimated at many hours starts; true to start it. */
+  confirmLongRun: (question: string) => boolean = (question) => window.confirm(question);
 
   /** The ticket a `retrain` run retrains. */
   importedTicket = $state.raw<ImportedTicket | null>(null);
@@ -154,6 +186,11 @@ export class Lab {
   async init(): Promise<void> {
     const probed = this.probe();
     this.db = await this.history.open();
+    // A run stopped for lack of space stays stopped, even where storage could not record that.
+    for (const run of this.stoppedNotes.stoppedRuns(this.history.runs)) {
+      this.history.replace(run);
+      if (await this.storeRun(run)) this.stoppedNotes.forget(run.id);
+    }
     const heldElsewhere = await runLocksHeld();
     const [latest, ...older] = this.history.runs.filter((run) => run.status === 'running' && !heldElsewhere.has(runLockName(run.id)));
     for (const run of older) {
@@ -193,10 +230,16 @@ export class Lab {
     this.notice = message;
     const interrupted: StoredRun = { ...stored, status: 'interrupted', error: message };
     this.history.replace(interrupted);
+    if (!(await this.storeRun(interrupted))) this.history.error = `Could not mark "${stored.name}" as interrupted in the browser's storage.`;
+  }
+
+  /** Writes a run's record; false when storage refused it (the page still shows it as given). */
+  private async storeRun(run: StoredRun): Promise<boolean> {
     try {
-      await this.db?.put(interrupted);
-    } catch (error) {
-      this.history.error = `Could not mark "${stored.name}" as interrupted in the browser's storage: ${messageOf(error)}`;
+      await this.db?.put(run);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -229,6 +272,8 @@ export class Lab {
   start(): void {
     const config = this.config.value;
     if (!config || this.run.active || this.probing) return;
+    const { seconds, text } = this.estimate ?? { seconds: null, text: '' };
+    if (seconds !== null && seconds >= LONG_RUN_SECONDS && !this.confirmLongRun(`${text} Start it?`)) return;
     this.queued = this.alsoRun
       .filter((method) => method !== config.method && METHOD_REGISTRY[method].runsBeside)
       .map((method) => ({ ...config, method, name: `${config.name}-${method}` }));
@@ -259,14 +304,28 @@ export class Lab {
     this.currentRunId = stored.id;
     if (!this.sessionRunIds.includes(stored.id)) this.sessionRunIds = [...this.sessionRunIds, stored.id];
     const recorder = this.db
-      ? new RunRecorder(this.db, stored.id, { saved: (run) => this.history.replace(run), failed: (message) => this.stopForStorage(message) }, resume?.round ?? null)
+      ? new RunRecorder(
+          this.db,
+          stored.id,
+          { saved: (run) => this.history.replace(run), failed: (message) => this.stopForStorage(message) },
+          { lastRound: lastStoredRound(stored.rounds), notes: this.stoppedNotes },
+        )
       : null;
+    // History shows how the run ended even when storage could not record it.
+    const finish = async (status: StoredRunStatus, ending: { results?: RunResults; error?: string }) => {
+      if (!recorder || (await recorder.finish(status, ending))) return;
+      const run = this.history.find(stored.id);
+      if (run) this.history.replace({ ...run, status, results: ending.results ?? run.results, error: recorder.failureMessage ?? ending.error ?? null });
+    };
     if (!resume) recorder?.create(stored);
     const onEvent = (event: EngineEvent) => {
       this.run.apply(event);
+      if (event.type === 'round' && event.result.imagesPerSecond > 0) {
+        this.speeds = new Map(this.speeds).set(speedKey(stored.config, this.backend?.backend), event.result.imagesPerSecond);
+      }
       recorder?.record(event);
       if (event.type === 'done') {
-        void recorder?.finish('done', { results: event.results });
+        void finish('done', { results: event.results });
         this.startQueued();
       }
       if (event.type === 'error') {
@@ -274,7 +333,7 @@ export class Lab {
         this.queued = [];
         // A stop the user asked for is no error; one forced by full storage keeps the recorder's reason.
         const stopped = this.run.phase === 'stopped';
-        void recorder?.finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
+        void finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
       }
     };
     this.handle = this.client.run({ runId: stored.id, config: stored.config, data: location, resume, ticket: stored.ticket }, onEvent);

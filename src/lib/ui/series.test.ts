@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ExperimentConfigInput } from '../engine/config';
 import type { RoundResult } from '../engine/results';
-import { accuracyLines, settingKey } from './series';
+import { accuracyLines } from './series';
 
 function round(index: number, testAccuracy: number): RoundResult {
   return {
@@ -59,13 +59,6 @@ describe('accuracyLines', () => {
     expect(final.band?.min.map((p) => Math.round(p.y))).toEqual([20, 30]);
     expect(final.band?.max.map((p) => Math.round(p.y))).toEqual([40, 50]);
     expect(earlyStop.band).toBeNull();
-  });
-
-  it('treats configs that differ beyond seed and naming as different settings, whatever their key order', () => {
-    const a = parseConfig({ name: 'a', seed: 1, method: 'imp', model: { arch: 'conv-2', width: 0.5 } });
-    const reordered = parseConfig({ model: { width: 0.5, arch: 'conv-2' }, method: 'imp', seed: 7, name: 'b' });
-    expect(settingKey(a)).toBe(settingKey(reordered));
-    expect(settingKey(a)).not.toBe(settingKey(parseConfig({ ...a, model: { arch: 'conv-2', width: 0.25 } })));
   });
 });
 

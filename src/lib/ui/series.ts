@@ -1,5 +1,5 @@
 /** How each run series is named and coloured in charts and tables, and how runs become lines of the accuracy chart. */
-import type { ExperimentConfig } from '../engine/config';
+import { settingText } from '../engine/identity';
 import type { RoundResult, SeriesName } from '../engine/results';
 import type { ChartRun } from '../store/lab.svelte';
 import { percentRemaining } from './format';
@@ -28,26 +28,6 @@ export function seriesColor(name: SeriesName, index: number): string {
 
 /** Colours of runs beside each other on one chart (Tableau 10): one per line once several runs are shown. */
 const COMPARISON_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
-
-/** Config fields that do not make runs different settings: seeds of one setting are averaged. */
-const SETTING_IGNORES = new Set(['seed', 'name', 'description']);
-
-/** JSON with object keys sorted, so equal configs give equal text whatever their key order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** The setting a run tried: its config without seed and naming. */
-export function settingKey(config: ExperimentConfig): string {
-  return canonicalJson(Object.fromEntries(Object.entries(config).filter(([key]) => !SETTING_IGNORES.has(key))));
-}
 
 export type Measure = 'final' | 'earlyStop';
 export type AccuracyPoint = { x: number; y: number };
@@ -81,7 +61,8 @@ function mean(values: number[]): number {
 export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
   const groups = new Map<string, ChartRun[]>();
   for (const run of runs) {
-    const key = settingKey(run.config);
+    // Seeds of one setting (identity.ts) share a line.
+    const key = settingText(run.config);
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   const lines: AccuracyLine[] = [];

@@ -184,6 +184,22 @@ describe('loadDataset: CIFAR files', () => {
     fine.dispose();
   });
 
+  it('refuses a file name that is a path (separators, ..) before reading any file', async () => {
+    const read: string[] = [];
+    const files = mapFileSource(cifar10Files(), 'fake');
+    const watched = { describe: 'fake', read: (name: string) => (read.push(name), files.read(name)) };
+    const cases: [ExperimentConfigInput['data'], RegExp][] = [
+      [{ train: ['data_batch_1.bin', '../../../../etc/passwd'] }, /^data\.train\[1\]: "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" is not a file name inside the data folder/],
+      [{ test: '..' }, /^data\.test: "\.\." is not a file name/],
+      [{ test: 'sub\\test_batch.bin' }, /^data\.test: "sub\\\\test_batch\.bin" is not a file name/],
+      [{ archive: '/etc/cifar-10-binary.tar.gz' }, /^data\.archive: "\/etc\/cifar-10-binary\.tar\.gz" is not a file name/],
+    ];
+    for (const [data, message] of cases) {
+      await expect(loadDataset(dataConfig({ source: 'cifar10', ...data }), 1, watched)).rejects.toThrow(message);
+    }
+    expect(read).toEqual([]);
+  });
+
   it('explains a missing file source and a validation set that is too large', async () => {
     await expect(loadDataset(dataConfig({ source: 'cifar10' }), 1, null)).rejects.toThrow(/Data source "cifar10" needs its files/);
     await expect(loadDataset(dataConfig({ trainLimit: 100, validation: 100 }), 1, null)).rejects.toThrow(

@@ -253,11 +253,34 @@ class TensorDataset implements Dataset {
   }
 }
 
+/**
+ * Names in data.train, data.test and data.archive are file names inside the
+ * data folder, never paths: a name with a separator or `..` could read any
+ * file the process can (`../../../../etc/passwd`). Checked before anything
+ * is read; throws naming the field and the name.
+ */
+export function checkDataFileNames(config: DataConfig): void {
+  const named: [field: string, name: string | undefined][] = [
+    ...(config.train ?? []).map((name, i): [string, string] => [`data.train[${i}]`, name]),
+    ['data.test', config.test],
+    ['data.archive', config.archive],
+  ];
+  for (const [field, name] of named) {
+    if (name === undefined) continue;
+    if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+      throw new DataError(
+        `${field}: ${JSON.stringify(name)} is not a file name inside the data folder (data.dir): names may not be empty, ".." or hold "/", "\\" or NUL`,
+      );
+    }
+  }
+}
+
 async function readCifar(
   kind: CifarKind,
   config: DataConfig,
   files: FileSource | null,
 ): Promise<{ train: RawImages; test: RawImages }> {
+  checkDataFileNames(config);
   if (!files) {
     throw new DataError(
       `Data source "${kind}" needs its files: give a folder (data.dir) or drop the files / the official ${kind === 'cifar10' ? 'cifar-10' : 'cifar-100'}-binary.tar.gz`,
