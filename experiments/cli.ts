@@ -13,7 +13,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BACKENDS, ConfigError, parseConfig, type ExperimentConfig } from '../src/lib/engine/config';
 import type { Ticket } from '../src/lib/engine/checkpoint';
-import type { EngineEvent, RunResults } from '../src/lib/engine/results';
+import type { EngineEvent, PartialResults, RunResults } from '../src/lib/engine/results';
+import type { BrowserHooks } from './browser-runtime';
 
 export interface CliOptions {
   configPath: string;
@@ -120,7 +121,7 @@ export function formatEvent(event: EngineEvent): string | null {
 }
 
 /** Write results.json next to nothing half-written: a temp file renamed into place. */
-export async function writeResults(outDir: string, results: RunResults): Promise<string> {
+export async function writeResults(outDir: string, results: RunResults | PartialResults): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const target = path.join(outDir, 'results.json');
   const temp = `${target}.${process.pid}.tmp`;
@@ -175,7 +176,8 @@ async function runInNode(
   return { results, ticket: drawn };
 }
 
-export async function main(argv: string[], log: (line: string) => void = console.log): Promise<number> {
+/** `browserHooks` let tests reach the headless page of `--runtime browser`. */
+export async function main(argv: string[], log: (line: string) => void = console.log, browserHooks: BrowserHooks = {}): Promise<number> {
   try {
     const options = parseArgs(argv);
     const config = await loadConfig(options);
@@ -183,10 +185,15 @@ export async function main(argv: string[], log: (line: string) => void = console
     // parseArgs allows --ticket and --save-ticket with the Node runtime only.
     const run =
       options.runtime === 'node'
-        ? await runInNode(config, log, options.ticket ? await readTicket(options.ticket) : null)
-        : { results: await (await import('./browser-runtime')).runInBrowser(config, log), ticket: null };
+        ? { ...(await runInNode(config, log, options.ticket ? await readTicket(options.ticket) : null)), ended: null }
+        : { ...(await (await import('./browser-runtime')).runInBrowser(config, log, browserHooks)), ticket: null };
     const written = await writeResults(outDir, run.results);
     log(`wrote ${written}`);
+    // A lost GPU ends the run early: the rounds it finished are written, and the exit status says it did not finish.
+    if (run.ended !== null) {
+      console.error(run.ended);
+      return 1;
+    }
     if (options.saveTicket) {
       if (!run.ticket) throw new UsageError(`--save-ticket: the ${config.method} run drew no ticket to save`);
       await writeTicket(options.saveTicket, run.ticket);
