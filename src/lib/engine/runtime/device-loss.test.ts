@@ -21,7 +21,7 @@ describe('classifyRunError', () => {
   it('takes any error after a lost device for the loss, however it is worded', () => {
     expect(classifyRunError(unmapped, destroyed)).toEqual({ kind: 'device-lost', message: 'destroyed', deviceLoss: destroyed });
     const unknown = { reason: 'unknown', message: 'GPU connection lost.' };
-    expect(classifyRunError(new Error('Device is lost'), unknown)).toEqual({ kind: 'device-lost', message: 'unknown: GPU connection lost', deviceLoss: unknown });
+    expect(classifyRunError(new Error('Device is lost'), unknown)).toEqual({ kind: 'device-lost', message: 'GPU connection lost', deviceLoss: unknown });
     expect(classifyRunError(new DeviceLostError(destroyed), null).kind).toBe('device-lost');
   });
 
@@ -61,8 +61,11 @@ describe('DeviceLossWatch', () => {
 describe('deviceLostMessage', () => {
   it('says what happened and which rounds are kept', () => {
     expect(deviceLostMessage(destroyed, 2, 2)).toBe('The GPU stopped responding (device lost: destroyed) during round 2. Rounds 0–1 are kept.');
-    expect(deviceLostMessage({ reason: 'unknown', message: 'Device was lost.' }, 1, 1)).toBe(
-      'The GPU stopped responding (device lost: unknown: Device was lost) during round 1. Round 0 is kept.',
+    expect(deviceLostMessage({ reason: 'unknown', message: 'GPU process restarted.' }, 1, 1)).toBe(
+      'The GPU stopped responding (device lost: GPU process restarted) during round 1. Round 0 is kept.',
+    );
+    expect(deviceLostMessage({ reason: 'destroyed', message: 'Device was destroyed.' }, 3, 3)).toBe(
+      'The GPU stopped responding (device lost: destroyed) during round 3. Rounds 0–2 are kept.',
     );
     expect(deviceLostMessage(destroyed, null, 0)).toBe('The GPU stopped responding (device lost: destroyed) before training started. No round had finished yet.');
   });

@@ -54,9 +54,12 @@ export function backendDevice(): GpuDeviceLike | null {
   return (tf.backend() as { device?: GpuDeviceLike }).device ?? null;
 }
 
-/** "destroyed" or "unknown: the browser's words". */
+/**
+ * The reason in a few words: "destroyed" (the page, or the browser for it,
+ * gave the device up), else the browser's own explanation where it gave one.
+ */
 export function describeLossReason(loss: DeviceLoss): string {
-  return loss.message ? `${loss.reason}: ${loss.message.replace(/\.$/, '')}` : loss.reason;
+  return loss.reason !== 'destroyed' && loss.message ? loss.message.replace(/\.$/, '') : loss.reason;
 }
 
 /**
