@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { experimentIdentity } from '../src/lib/engine/identity';
 import { parseConfig } from '../src/lib/engine/config';
+import { loseWorkerDevice, recordWorkers } from '../e2e/device';
 import { loadConfig, parseArgs, projection, safeFolderName } from './cli';
 import { runCli } from './run-cli';
 
@@ -210,5 +211,31 @@ describe.skipIf(!existsSync(chromium))(`experiment CLI in headless Chromium (${c
     expect(results.adapter).toBe('swiftshader');
     expect(results.backendInfo.adapter.software).toBe(true);
     expect(results.rounds).toHaveLength(1);
+  });
+
+  it('reports a lost GPU device in plain words, writes the rounds it finished and exits non-zero', async () => {
+    const dir = await tempDir();
+    const config = { ...tinyConfig, backend: 'webgpu', prune: { rounds: 3 }, train: { ...tinyConfig.train, iterations: 40 } };
+    await writeFile(path.join(dir, 'c.json'), JSON.stringify(config));
+    let lost = false;
+    const result = await runCli([path.join(dir, 'c.json'), '--out', dir, '--runtime', 'browser'], {
+      beforeLoad: recordWorkers,
+      // Lost once a round is kept, as a driver reset would.
+      onEvent: (event, page) => {
+        if (event.type !== 'checkpoint' || lost) return;
+        lost = true;
+        void loseWorkerDevice(page);
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.errors).toMatch(/^The GPU stopped responding \(device lost: destroyed\) during round \d\. Rounds? 0(–\d)? (is|are) kept\.$/);
+    const kept = Number(/0(?:–(\d))? (?:is|are) kept/.exec(result.errors)![1] ?? 0) + 1;
+    const results = JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8'));
+    expect(results.endedEarly).toEqual({ kind: 'device-lost', message: result.errors });
+    expect(results.backend).toBe('webgpu');
+    expect(results.config.prune.rounds).toBe(3);
+    expect(results.rounds.length).toBeGreaterThanOrEqual(kept);
+    expect(results.rounds.length).toBeLessThan(4);
+    expect(results.rounds.map((r: { round: number }) => r.round)).toEqual([...results.rounds.keys()]);
   });
 });

@@ -21,9 +21,10 @@ import type { Checkpoint, Ticket } from '../src/lib/engine/checkpoint';
 import { LONG_RUN_SECONDS } from '../src/lib/engine/estimate';
 import { experimentIdentity } from '../src/lib/engine/identity';
 import { METHOD_REGISTRY } from '../src/lib/engine/methods/registry';
-import type { EngineEvent, RoundResult, RunResults, SeriesName } from '../src/lib/engine/results';
+import type { EngineEvent, PartialResults, RoundResult, RunResults, SeriesName } from '../src/lib/engine/results';
 import { withRound } from '../src/lib/store/run-db';
 import { formatDuration } from '../src/lib/ui/format';
+import type { BrowserHooks } from './browser-runtime';
 
 export interface CliOptions {
   configPath: string;
@@ -226,7 +227,7 @@ export async function checkOutputs(outDir: string, saveTicket: string | undefine
 }
 
 /** Write results.json next to nothing half-written: a temp file renamed into place. */
-export async function writeResults(outDir: string, results: RunResults): Promise<string> {
+export async function writeResults(outDir: string, results: RunResults | PartialResults): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const target = path.join(outDir, 'results.json');
   await writeAtomically(target, JSON.stringify(results, null, 2));
@@ -358,7 +359,8 @@ export function projection(progress: Extract<EngineEvent, { type: 'progress' }>)
   return eta >= LONG_RUN_SECONDS ? `${line}. Warning: that is many hours; stop with Ctrl-C and lower train.iterations or train.epochs for a shorter run` : line;
 }
 
-export async function main(argv: string[], log: (line: string) => void = console.log): Promise<number> {
+/** `browserHooks` let tests reach the headless page of `--runtime browser`. */
+export async function main(argv: string[], log: (line: string) => void = console.log, browserHooks: BrowserHooks = {}): Promise<number> {
   try {
     const options = parseArgs(argv);
     const config = await loadConfig(options);
@@ -373,10 +375,15 @@ export async function main(argv: string[], log: (line: string) => void = console
     // parseArgs allows --ticket, --save-ticket and --resume with the Node runtime only.
     const run =
       options.runtime === 'node'
-        ? await runInNode(config, outDir, log, ticket, resumed)
-        : { results: await (await import('./browser-runtime')).runInBrowser(config, log), ticket: null };
+        ? { ...(await runInNode(config, outDir, log, ticket, resumed)), ended: null }
+        : { ...(await (await import('./browser-runtime')).runInBrowser(config, log, browserHooks)), ticket: null };
     const written = await writeResults(outDir, run.results);
     log(`wrote ${written}`);
+    // A lost GPU ends the run early: the rounds it finished are written, and the exit status says it did not finish.
+    if (run.ended !== null) {
+      console.error(run.ended);
+      return 1;
+    }
     if (options.saveTicket) {
       if (!run.ticket) throw new UsageError(`--save-ticket: the ${config.method} run drew no ticket to save`);
       await writeTicket(options.saveTicket, run.ticket);

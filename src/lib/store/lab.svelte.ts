@@ -107,7 +107,8 @@ export class Lab {
   private probedRequest: BackendRequest | null = null;
 
   readonly run = new RunState();
-  private readonly client = new EngineClient();
+  /** Replaced by a fresh worker when the GPU is lost under a run: a new worker gets a new device. */
+  private client = new EngineClient();
   private handle: RunHandle | null = null;
 
   readonly history = new RunHistory();
@@ -197,22 +198,36 @@ export class Lab {
       await this.markInterrupted(run, `"${run.name}" was cut off by a page reload; only the latest run cut off ("${latest.name}") was resumed.`);
     }
     await probed;
-    if (latest) await this.resumeStored(latest);
+    if (latest) await this.resumeStored(latest, 'reload');
   }
 
-  /** Continues a stored run from its latest checkpoint, showing what it had drawn before. */
-  private async resumeStored(stored: StoredRun): Promise<void> {
+  /**
+   * Continues an interrupted stored run (its GPU was lost, or a reload
+   * resumed another run) from its latest checkpoint.
+   */
+  async continueRun(id: string): Promise<void> {
+    const stored = this.history.find(id);
+    if (!stored || this.run.active || this.probing) return;
+    await this.resumeStored(stored, 'continue');
+  }
+
+  /**
+   * Continues a stored run from its latest checkpoint, showing what it had
+   * drawn before: after a reload cut it off, or when the user asks to.
+   */
+  private async resumeStored(stored: StoredRun, why: 'reload' | 'continue'): Promise<void> {
     const when = stored.checkpointRound === null ? 'before its first round completed' : `after round ${stored.checkpointRound}`;
     if (this.run.active) {
       await this.markInterrupted(stored, `"${stored.name}" was cut off by a page reload ${when}, and another run started before it could resume.`);
       return;
     }
-    const { value: location } = attempt(() => dataLocation(stored.config.data, null));
+    // Files added in the page are gone after a reload, but still there when a run continues in the same session.
+    const { value: location } = attempt(() => dataLocation(stored.config.data, this.addedFiles));
     if (!location) {
+      const what = why === 'reload' ? `was cut off by a page reload ${when} and cannot resume` : 'cannot continue';
       await this.markInterrupted(
         stored,
-        `"${stored.name}" was cut off by a page reload ${when} and cannot resume: it read CIFAR files added in the page, ` +
-          'which are not kept. Add the files again and re-run it from History.',
+        `"${stored.name}" ${what}: it read CIFAR files added in the page, which are not kept. Add the files again and re-run it from History.`,
       );
       return;
     }
@@ -220,10 +235,11 @@ export class Lab {
     this.draft = structuredClone(stored.config);
     this.importedTicket = stored.ticket ? { ticket: stored.ticket, source: `run "${stored.name}"` } : this.importedTicket;
     this.run.beginFrom(stored.rounds, stored.views, checkpoint);
+    const after = why === 'reload' ? ' after the page reloaded' : '';
     this.notice = checkpoint
-      ? `Resumed "${stored.name}" from round ${checkpoint.round} after the page reloaded.`
-      : `Restarted "${stored.name}" from the beginning after the page reloaded: it had not completed a round yet.`;
-    this.launch(stored, location, checkpoint);
+      ? `${why === 'reload' ? 'Resumed' : 'Continued'} "${stored.name}" from round ${checkpoint.round}${after}.`
+      : `Restarted "${stored.name}" from the beginning${after}: it had not completed a round yet.`;
+    this.launch({ ...stored, status: 'running', error: null }, location, checkpoint);
   }
 
   private async markInterrupted(stored: StoredRun, message: string): Promise<void> {
@@ -317,7 +333,8 @@ export class Lab {
       const run = this.history.find(stored.id);
       if (run) this.history.replace({ ...run, status, results: ending.results ?? run.results, error: recorder.failureMessage ?? ending.error ?? null });
     };
-    if (!resume) recorder?.create(stored);
+    if (resume) recorder?.reopen();
+    else recorder?.create(stored);
     const onEvent = (event: EngineEvent) => {
       this.run.apply(event);
       if (event.type === 'round' && event.result.imagesPerSecond > 0) {
@@ -333,13 +350,29 @@ export class Lab {
         this.queued = [];
         // A stop the user asked for is no error; one forced by full storage keeps the recorder's reason.
         const stopped = this.run.phase === 'stopped';
-        void finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
+        if (this.run.phase === 'interrupted') {
+          void finish('interrupted', { error: `${event.message} Continue resumes it from its last checkpoint.` });
+          this.replaceWorker();
+        } else {
+          void finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
+        }
       }
     };
     this.handle = this.client.run({ runId: stored.id, config: stored.config, data: location, resume, ticket: stored.ticket }, onEvent);
     // The failure itself arrives as an error event; the promise only repeats it.
     this.handle.done.catch(() => {});
     holdRunLock(stored.id, this.handle.done);
+  }
+
+  /**
+   * A worker whose GPU device was lost cannot compute again, and may still
+   * wait on that device: a fresh worker asks for a new device (and its probe
+   * falls back to wasm if none can be had), so Continue trains there.
+   */
+  private replaceWorker(): void {
+    this.client.terminate();
+    this.client = new EngineClient();
+    void this.probe();
   }
 
   /** The next run of the same Run press, once the one before it is done. */

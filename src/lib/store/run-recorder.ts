@@ -52,6 +52,11 @@ export class RunRecorder {
     });
   }
 
+  /** Marks the stored run as running again (resumed or continued), keeping everything it stored. */
+  reopen(): void {
+    this.enqueue(() => this.db.update(this.id, (run) => ({ ...run, status: 'running', error: null })));
+  }
+
   record(event: EngineEvent): void {
     if (event.type === 'round') {
       this.enqueue(async () => {
