@@ -24,7 +24,8 @@ export default defineConfig({
   // refers to renamed names); unminified, a built page trains on every core.
   build: { minify: false },
   test: {
-    include: ['src/**/*.test.ts', 'experiments/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
+    // bench/ has its own config (npm run bench:check): its smoke test runs the benchmarks.
+    include: ['src/**/*.test.ts', 'experiments/**/*.test.ts', 'scripts/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

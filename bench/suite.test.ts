@@ -1,8 +1,9 @@
 /**
  * Smoke test of the benchmark suite: Node, wasm, quick mode, tiny models.
- * Checks the shape of the report, never the speed (this machine is shared).
+ * Checks the shape of the report, never the speed: timings and their ratios
+ * are what `npm run bench` reports. Not part of `npm run test:unit`:
  *
- *   npx vitest run --config bench/vitest.config.ts
+ *   npm run bench:check
  */
 import { describe, expect, it } from 'vitest';
 import { benchBackend, benchPruning, defaultOptions, isStat, type BenchOptions, type Measurement } from './suite';
@@ -40,12 +41,7 @@ describe('bench suite', () => {
     }
     expectPositiveStat(lenet.maskedImagesPerSecond);
     expectPositiveStat(lenet.maskedOverDense);
-    // Applying masks costs something, and far less than a whole step.
     expectPositiveStat(lenet.maskCostOverDense);
-    if (isStat(lenet.maskCostOverDense)) {
-      expect(lenet.maskCostOverDense.min).toBeGreaterThan(1);
-      expect(lenet.maskCostOverDense.max).toBeLessThan(2);
-    }
     expect(conv.maskedOverDense).toBeNull();
     expect(conv.maskCostOverDense).toBeNull();
   });

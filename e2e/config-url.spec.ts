@@ -1,5 +1,7 @@
 /** The experiment lives in the URL hash: a broken one is reported and the defaults are shown. */
 import { expect, test } from '@playwright/test';
+import { parseConfig } from '../src/lib/engine/config';
+import { experimentIdentity } from '../src/lib/engine/identity';
 import { LAB_DEFAULTS } from '../src/lib/store/lab-defaults';
 import { openLab } from './lab';
 
@@ -28,4 +30,19 @@ test('edits go into the link, and the link restores them', async ({ page }) => {
   await expect(page.getByTestId('method-dense')).toBeChecked();
   await expect(page.getByTestId('train-iterations')).toHaveValue('123');
   await expect(page.getByTestId('config-error')).toHaveCount(0);
+});
+
+test('a link with a number JSON cannot hold names the field; the experiment identity is the same in the page as in Node', async ({ page }) => {
+  const infinite = Buffer.from('{"method": "imp", "train": {"lr": 1e999}}').toString('base64url');
+  await page.goto(`/#${infinite}`);
+  await expect(page.getByTestId('config-error')).toContainText('train.lr: must be a finite number');
+
+  const config = parseConfig({ name: 'identity', method: 'imp', seed: 3, model: { arch: 'conv-2', width: 0.25 }, prune: { rounds: 2 } });
+  const inPage = await page.evaluate(async (config) => {
+    // The page's own module, as Vite serves it to the browser.
+    const identityModule = '/src/lib/engine/identity.ts';
+    const { experimentIdentity } = (await import(/* @vite-ignore */ identityModule)) as typeof import('../src/lib/engine/identity');
+    return experimentIdentity(config);
+  }, config);
+  expect(inPage).toEqual(await experimentIdentity(config));
 });

@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
-import { chartDatasets, finalAccuracyLines, openLab, runToEnd, waitForRunEnd } from './lab';
+import { autoBackendForReport, backendReport, chartDatasets, finalAccuracyLines, openLab, runToEnd, waitForRunEnd } from './lab';
 
 /** A few seconds per round on a loaded 2-core machine. */
 const TINY: ExperimentConfigInput = {
@@ -48,8 +48,8 @@ async function waitForStoredRound(page: Page): Promise<number> {
   return (await storedCheckpointRound(page))!;
 }
 
-// On the auto-chosen backend (wasm beside a software WebGPU adapter) and on WebGPU itself, where
-// SwiftShader emulates the GPU too slowly for convolutions: there the network is a narrow LeNet.
+// On the auto-chosen backend (wasm beside this machine's software WebGPU adapter) and on WebGPU
+// itself, where SwiftShader emulates the GPU too slowly for convolutions: there the network is a narrow LeNet.
 const RESUMED_ON = {
   auto: RELOADED,
   // Slow enough per round that half the iterations still leave the reload mid-run.
@@ -73,7 +73,9 @@ test(`a reload mid-run resumes it from its last completed round and it finishes 
   // And training goes on from the next round, not from round 1.
   const progress = page.getByTestId('progress');
   await expect(progress).toContainText(/iteration \d+/, { timeout: 60_000 });
-  await expect(progress).toContainText(backend === 'webgpu' ? /on webgpu/ : /on wasm/);
+  // 'auto' trains where the policy sends it for this machine's adapter (wasm here, webgpu on a GPU).
+  const trainsOn = backend === 'webgpu' ? 'webgpu' : autoBackendForReport((await backendReport(page)).adapter);
+  await expect(progress).toContainText(`on ${trainsOn}`);
   const firstRoundTrained = Number(/Round (\d+) of 4/.exec(await progress.innerText())![1]);
   expect(firstRoundTrained).toBeGreaterThanOrEqual(resumedFrom + 1);
 
@@ -217,7 +219,7 @@ test('a full disk stops the run, keeps what was stored and says how to free spac
   await openLab(page, { ...TINY, name: 'e2e-full-disk', method: 'imp', prune: { rounds: 3 } });
   await page.getByTestId('run-button').click();
   await expect(page.getByTestId('storage-error')).toHaveText(
-    "The browser's storage is full: the run was stopped after round 2. Delete old runs in History to free space.",
+    "The browser's storage is full: the run was stopped, and the last round stored is round 1. Delete old runs in History to free space.",
     { timeout: 120_000 },
   );
   await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'stopped', { timeout: 60_000 });
@@ -228,6 +230,37 @@ test('a full disk stops the run, keeps what was stored and says how to free spac
   await page.reload();
   await expect(historyRows(page).first()).toHaveAttribute('data-status', 'stopped');
   await expect(page.getByTestId('run-notice')).toHaveCount(0);
+  expect(await storedCheckpointRound(page)).toBe(1);
+});
+
+test('a disk too full to record the stop still shows the run stopped, and a reload does not restart it', async ({ page }) => {
+  test.setTimeout(240_000);
+  // After the first checkpoint no write succeeds at all, the one marking the run stopped included (before and after reloads).
+  await page.addInitScript(() => {
+    const put = IDBObjectStore.prototype.put;
+    let checkpointWrite: IDBTransaction | null = null;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (checkpointWrite && this.transaction !== checkpointWrite) sessionStorage.setItem('disk-full', '1');
+      if (sessionStorage.getItem('disk-full') === '1') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      if (this.name === 'checkpoints') checkpointWrite = this.transaction;
+      return put.apply(this, args);
+    };
+  });
+  await openLab(page, { ...TINY, name: 'e2e-disk-stays-full', method: 'imp', prune: { rounds: 3 } });
+  await page.getByTestId('run-button').click();
+  const message = "The browser's storage is full: the run was stopped, and the last round stored is round 0. Delete old runs in History to free space.";
+  await expect(page.getByTestId('storage-error')).toHaveText(message, { timeout: 120_000 });
+  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'stopped', { timeout: 60_000 });
+  const row = historyRows(page).first();
+  await expect(row).toHaveAttribute('data-status', 'stopped');
+  await expect(row.getByTestId('history-reason')).toHaveText(message);
+  for (let reload = 0; reload < 2; reload++) {
+    await page.reload();
+    await expect(historyRows(page).first()).toHaveAttribute('data-status', 'stopped');
+    await expect(historyRows(page).first().getByTestId('history-reason')).toHaveText(message);
+    await expect(page.getByTestId('run-notice')).toHaveCount(0);
+    await expect(page.getByTestId('run-phase')).not.toHaveAttribute('data-phase', /running|stopping/);
+  }
   expect(await storedCheckpointRound(page)).toBe(1);
 });
 

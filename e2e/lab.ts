@@ -1,6 +1,7 @@
 /** Helpers the lab's end-to-end tests share: open the page on a config, run it, read its charts. */
 import { expect, type Page } from '@playwright/test';
 import { parseConfig, type ExperimentConfigInput } from '../src/lib/engine/config';
+import { autoBackendFor } from '../src/lib/engine/runtime/backend-policy';
 import { encodeConfigHash } from '../src/lib/store/config-hash';
 
 /** Opens the lab on `config` (through the URL hash, as a shared link would); `search` like `?backend=webgpu`. */
@@ -13,6 +14,15 @@ export async function backendReport(page: Page): Promise<{ backend: string; adap
   const backend = page.getByTestId('backend');
   await expect(backend).not.toHaveText(/starting/, { timeout: 60_000 });
   return { backend: await backend.innerText(), adapter: await page.getByTestId('adapter').innerText() };
+}
+
+/**
+ * The backend the lab's policy trains on for 'auto', given the adapter the
+ * header names ("none", a name, or a name marked "(software, ...)"): webgpu on
+ * a GPU, wasm here with SwiftShader. Tests ask this rather than assume a machine.
+ */
+export function autoBackendForReport(adapter: string): 'webgpu' | 'wasm' {
+  return autoBackendFor(adapter === 'none' ? null : { software: /\(software\b/.test(adapter) });
 }
 
 /** Clicks Run and waits for the run to end; fails with the page's error if it did not finish. */

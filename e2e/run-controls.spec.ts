@@ -1,6 +1,6 @@
 /** Pause holds training where it is, resume continues it, stop ends the run without an error. */
 import { expect, test } from '@playwright/test';
-import { openLab } from './lab';
+import { openLab, runToEnd } from './lab';
 
 test('pause, resume and stop steer a running experiment', async ({ page }) => {
   await openLab(page, {
@@ -31,4 +31,33 @@ test('pause, resume and stop steer a running experiment', async ({ page }) => {
   await expect(phase).toHaveAttribute('data-phase', 'stopped', { timeout: 30_000 });
   await expect(page.getByRole('alert')).toHaveCount(0);
   await expect(page.getByTestId('run-button')).toBeEnabled();
+});
+
+test('a run estimated at many hours from this session\'s measured speed asks before it starts', async ({ page }) => {
+  test.setTimeout(180_000);
+  const quick = {
+    name: 'e2e-estimate',
+    method: 'dense',
+    model: { arch: 'conv-2', width: 0.0625 },
+    data: { syntheticTrain: 400, syntheticTest: 200, validation: 50 },
+    train: { lr: 5e-3, batchSize: 32, iterations: 30, evalEvery: 15 },
+  } as const;
+  await openLab(page, quick);
+  const estimate = page.getByTestId('run-estimate');
+  await expect(estimate).toHaveText('No time estimate yet: no run of this network and batch size has trained in this session.', { timeout: 60_000 });
+  await runToEnd(page, 120_000);
+  await expect(estimate).toHaveText(/^At the \d+ img\/s measured in this session, this run trains for at least \d+ s\.$/);
+
+  // The same network for 1e9 iterations: the page asks, and a "no" starts nothing.
+  await openLab(page, { ...quick, train: { ...quick.train, iterations: 1e9 } });
+  await expect(estimate).toHaveText(/this run trains for at least [\d,]+ days\.$/);
+  const questions: string[] = [];
+  page.once('dialog', (dialog) => {
+    questions.push(dialog.message());
+    void dialog.dismiss();
+  });
+  await page.getByTestId('run-button').click();
+  await expect.poll(() => questions).toEqual([expect.stringMatching(/this run trains for at least [\d,]+ days\. Start it\?$/)]);
+  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'done');
+  await expect(page.getByTestId('history-row')).toHaveCount(1);
 });

@@ -5,17 +5,32 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { createServer } from 'vite';
 import type { ExperimentConfig } from '../src/lib/engine/config';
-import type { EngineEvent, RunResults } from '../src/lib/engine/results';
+import { ResultsSoFar, type EngineEvent, type PartialResults, type RunResults } from '../src/lib/engine/results';
+import type { RunnerOutcome } from '../src/runner';
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium';
 import { formatEvent } from './cli';
 
 /** URL prefix under which the runner page fetches data files. */
 const DATA_PREFIX = '/__lab_data/';
 
-export async function runInBrowser(config: ExperimentConfig, log: (line: string) => void): Promise<RunResults> {
+/** Test hooks: reach the runner page before it loads, and see each event with the page. */
+export interface BrowserHooks {
+  beforeLoad?(page: Page): Promise<void>;
+  onEvent?(event: EngineEvent, page: Page): void;
+}
+
+/**
+ * The run's results; a run whose GPU was lost returns the rounds it
+ * finished, with the reason (any other failure throws).
+ */
+export async function runInBrowser(
+  config: ExperimentConfig,
+  log: (line: string) => void,
+  hooks: BrowserHooks = {},
+): Promise<{ results: RunResults; ended: null } | { results: PartialResults; ended: string }> {
   const server = await createServer({ logLevel: 'error', server: { port: 0, strictPort: false } });
   await server.listen();
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
@@ -35,16 +50,22 @@ export async function runInBrowser(config: ExperimentConfig, log: (line: string)
         }
       });
     }
+    const soFar = new ResultsSoFar(config);
     await page.exposeFunction('__labEvent', (event: EngineEvent) => {
+      soFar.record(event);
+      hooks.onEvent?.(event, page);
       const line = formatEvent(event);
       if (line) log(line);
     });
+    await hooks.beforeLoad?.(page);
     await page.goto(new URL('runner.html', origin).href);
-    const results = await page.evaluate(
+    const outcome: RunnerOutcome = await page.evaluate(
       ({ config, prefix }) => window.__labRun(config, config.data.dir ? prefix : null),
       { config, prefix: DATA_PREFIX },
     );
-    return results as RunResults;
+    if (outcome.results) return { results: outcome.results, ended: null };
+    if (outcome.error.kind !== 'device-lost') throw new Error(outcome.error.message);
+    return { results: soFar.ended(outcome.error), ended: outcome.error.message };
   } finally {
     await browser.close();
     await server.close();

@@ -25,7 +25,7 @@ describe('experiment CLI tickets', () => {
       saveTicket: 'u.safetensors',
     });
     expect((await runCli(['c.json', '--runtime', 'browser', '--ticket', 't.safetensors'])).errors).toMatch(
-      /--ticket and --save-ticket work with --runtime node only/,
+      /--ticket, --save-ticket and --resume work with --runtime node only/,
     );
   });
 

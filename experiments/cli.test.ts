@@ -1,9 +1,12 @@
-import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from './cli';
+import { experimentIdentity } from '../src/lib/engine/identity';
+import { parseConfig } from '../src/lib/engine/config';
+import { loseWorkerDevice, recordWorkers } from '../e2e/device';
+import { loadConfig, parseArgs, projection, safeFolderName } from './cli';
 import { runCli } from './run-cli';
 
 async function tempDir(): Promise<string> {
@@ -72,6 +75,103 @@ describe('experiment CLI on bad input', () => {
   });
 });
 
+/** Training progress lines a run printed: none means it stopped before training. */
+const trained = (lines: string[]) => lines.filter((l) => l.startsWith('[')).length;
+
+describe('experiment CLI on hostile and broken input: refused before training', () => {
+  it('keeps the default output folder inside experiments/out whatever the name holds, one folder per experiment', async () => {
+    const dir = await tempDir();
+    const cwd = path.join(dir, 'a', 'b', 'c');
+    await mkdir(cwd, { recursive: true });
+    const hostile = { ...tinyConfig, name: `../../../x\u0000${'y'.repeat(100_000)}`, prune: { rounds: 0 } };
+    await writeFile(path.join(dir, 'hostile.json'), JSON.stringify(hostile));
+    await writeFile(path.join(dir, 'seed-4.json'), JSON.stringify({ ...hostile, seed: 4 }));
+    const previous = process.cwd();
+    process.chdir(cwd);
+    try {
+      for (const file of ['hostile.json', 'seed-4.json']) {
+        const result = await runCli([path.join(dir, file)]);
+        expect(result.errors).toBe('');
+      }
+    } finally {
+      process.chdir(previous);
+    }
+    const ids = await Promise.all([hostile, { ...hostile, seed: 4 }].map(async (c) => (await experimentIdentity(parseConfig(c))).id));
+    const folders = (await readdir(path.join(cwd, 'experiments', 'out'))).sort();
+    expect(folders).toEqual([`x-${'y'.repeat(58)}-${ids[0]}`, `x-${'y'.repeat(58)}-${ids[1]}`].sort());
+    for (const folder of folders) expect(await readdir(path.join(cwd, 'experiments', 'out', folder))).toContain('results.json');
+    // Nothing above the working directory: the name's ../../../x did not escape.
+    expect(await readdir(path.join(dir, 'a', 'b'))).toEqual(['c']);
+  });
+
+  it('derives folder names of letters, digits, dot, dash and underscore only', () => {
+    expect(safeFolderName('../../../x')).toBe('x');
+    expect(safeFolderName('..')).toBe('experiment');
+    expect(safeFolderName('a\u0000b/c\\d e')).toBe('a-b-c-d-e');
+    expect(safeFolderName('z'.repeat(100_000))).toBe('z'.repeat(60));
+    expect(safeFolderName('imp-conv-2.quick')).toBe('imp-conv-2.quick');
+  });
+
+  it('checks output paths first: a long or NUL name, --out at a file, --save-ticket at a folder', async () => {
+    const dir = await tempDir();
+    const config = path.join(dir, 'c.json');
+    await writeFile(config, JSON.stringify(tinyConfig));
+    const long = await runCli([config, '--out', path.join(dir, 'o'.repeat(100_000))]);
+    expect(long.errors).toMatch(/^Cannot create output folder ".*"… \(100\d{3} characters\): ENAMETOOLONG/);
+    expect(long.errors.length).toBeLessThan(300);
+    expect((await runCli([config, '--out', path.join(dir, 'a\u0000b')])).errors).toMatch(/holds a NUL byte/);
+    await writeFile(path.join(dir, 'file'), 'x');
+    expect((await runCli([config, '--out', path.join(dir, 'file')])).errors).toMatch(/Output folder ".*file" is a file, not a folder/);
+    const out = path.join(dir, 'out');
+    const ticketDir = path.join(dir, 'tickets');
+    await mkdir(ticketDir);
+    const toFolder = await runCli([config, '--out', out, '--save-ticket', ticketDir]);
+    expect(toFolder.errors).toMatch(/--save-ticket ".*tickets" is a folder; give a file name/);
+    for (const result of [long, toFolder]) {
+      expect(result.code).toBe(1);
+      expect(trained(result.lines)).toBe(0);
+    }
+    expect(await readdir(out)).toEqual([]);
+    expect(await readdir(ticketDir)).toEqual([]);
+  });
+
+  it('refuses --ticket with a method that takes none, and Infinity in the config, naming them', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'imp.json'), JSON.stringify(tinyConfig));
+    const ticket = await runCli([path.join(dir, 'imp.json'), '--ticket', path.join(dir, 't.safetensors')]);
+    expect(ticket.errors).toBe('--ticket: method "imp" does not use a ticket; the methods that take one: retrain');
+    await writeFile(path.join(dir, 'lr.json'), JSON.stringify(tinyConfig).replace('"lr":0.002', '"lr":1e999'));
+    const lr = await runCli([path.join(dir, 'lr.json'), '--out', dir]);
+    expect(lr.errors).toMatch(/^Invalid experiment config: train\.lr: must be a finite number/);
+    expect(trained(lr.lines)).toBe(0);
+  });
+
+  it('refuses a data file name that leaves the data folder, naming the field', async () => {
+    const dir = await tempDir();
+    const config = { ...tinyConfig, data: { source: 'cifar10', dir: path.join(dir, 'data'), train: ['../../../../etc/passwd'] } };
+    await writeFile(path.join(dir, 'c.json'), JSON.stringify(config));
+    const result = await runCli([path.join(dir, 'c.json'), '--out', path.join(dir, 'out')]);
+    expect(result.errors).toMatch(/^DataError: data\.train\[0\]: "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" is not a file name inside the data folder/);
+    expect(trained(result.lines)).toBe(0);
+  });
+
+  it('reads a config saved with a UTF-8 byte-order mark', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'bom.json'), `\uFEFF${JSON.stringify(tinyConfig)}`);
+    expect((await loadConfig(parseArgs([path.join(dir, 'bom.json')]))).name).toBe('cli-tiny');
+  });
+
+  it('projects the whole run from the first measured speed, warning when it runs to many hours', () => {
+    const progress = { type: 'progress', series: 'ticket', round: 0, rounds: 1, iteration: 100, iterations: 1e9, fractionDone: 1e-7 } as const;
+    expect(projection({ ...progress, imagesPerSecond: 1000, etaSeconds: 90 })).toBe(
+      'projected: about 1 min 30 s more for the whole run, at the 1000 img/s measured so far',
+    );
+    expect(projection({ ...progress, imagesPerSecond: 1000, etaSeconds: 1e8 })).toMatch(
+      /^projected: about 1,157 days more for the whole run, at the 1000 img\/s measured so far\. Warning: that is many hours/,
+    );
+  });
+});
+
 describe('experiment CLI run', () => {
   it('runs IMP in Node, prints one line per evaluation and writes the contract keys', async () => {
     const dir = await tempDir();
@@ -81,6 +181,9 @@ describe('experiment CLI run', () => {
     expect(result.code).toBe(0);
     // 2 rounds x (eval at 10 + final at 20)
     expect(result.lines.filter((l) => l.startsWith('[ticket round')).length).toBe(4);
+    // The projection follows the first evaluation, from the speed measured by then.
+    const first = result.lines.findIndex((l) => l.startsWith('[ticket round'));
+    expect(result.lines[first + 1]).toMatch(/^projected: about \d+ s more for the whole run, at the \d+ img\/s measured so far$/);
     const results = JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8'));
     for (const key of ['config', 'backend', 'adapter', 'method', 'rounds', 'imagesPerSecond']) expect(results).toHaveProperty(key);
     expect(results.backend).toBe('wasm');
@@ -108,5 +211,31 @@ describe.skipIf(!existsSync(chromium))(`experiment CLI in headless Chromium (${c
     expect(results.adapter).toBe('swiftshader');
     expect(results.backendInfo.adapter.software).toBe(true);
     expect(results.rounds).toHaveLength(1);
+  });
+
+  it('reports a lost GPU device in plain words, writes the rounds it finished and exits non-zero', async () => {
+    const dir = await tempDir();
+    const config = { ...tinyConfig, backend: 'webgpu', prune: { rounds: 3 }, train: { ...tinyConfig.train, iterations: 40 } };
+    await writeFile(path.join(dir, 'c.json'), JSON.stringify(config));
+    let lost = false;
+    const result = await runCli([path.join(dir, 'c.json'), '--out', dir, '--runtime', 'browser'], {
+      beforeLoad: recordWorkers,
+      // Lost once a round is kept, as a driver reset would.
+      onEvent: (event, page) => {
+        if (event.type !== 'checkpoint' || lost) return;
+        lost = true;
+        void loseWorkerDevice(page);
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.errors).toMatch(/^The GPU stopped responding \(device lost: destroyed\) during round \d\. Rounds? 0(–\d)? (is|are) kept\.$/);
+    const kept = Number(/0(?:–(\d))? (?:is|are) kept/.exec(result.errors)![1] ?? 0) + 1;
+    const results = JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8'));
+    expect(results.endedEarly).toEqual({ kind: 'device-lost', message: result.errors });
+    expect(results.backend).toBe('webgpu');
+    expect(results.config.prune.rounds).toBe(3);
+    expect(results.rounds.length).toBeGreaterThanOrEqual(kept);
+    expect(results.rounds.length).toBeLessThan(4);
+    expect(results.rounds.map((r: { round: number }) => r.round)).toEqual([...results.rounds.keys()]);
   });
 });

@@ -24,3 +24,11 @@ describe('shipped experiment configs', () => {
     }
   }
 });
+
+describe('the EarlyBird and WORM configs, described as the paper\'s setting', () => {
+  it('train with the reference augmentation (4-pixel padded crops and flips)', () => {
+    const files = readdirSync(dir).filter((f) => /^(earlybird|worm)-.*\.json$/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const file of files) expect(parseConfig(JSON.parse(readFileSync(path.join(dir, file), 'utf8'))).data.augment, file).toBe(true);
+  });
+});

@@ -180,7 +180,7 @@ export const DATA_FIELDS = {
     min: 0,
     step: 1,
     placeholder: '500',
-    hint: 'Held out of training to find the early-stop iteration (minimum validation loss).',
+    hint: 'Held out of training to find the early-stop iteration (minimum validation loss); 0 means no early stop.',
     section: 'data',
   },
   trainLimit: {
@@ -211,7 +211,7 @@ export const DATA_FIELDS = {
     label: 'Augment',
     text: 'Augment (random crop and flip)',
     path: 'data.augment',
-    hint: 'Random 4-pixel crops and horizontal flips of every training batch.',
+    hint: 'Random crops of each training image padded by 4 black pixels, and horizontal flips (the reference CIFAR augmentation).',
     section: 'data',
   },
 } satisfies Record<string, FieldSpec>;

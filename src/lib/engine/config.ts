@@ -147,8 +147,28 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The dot path of the first number in `value` that is not finite, or null.
+ * JSON turns `1e999` into Infinity, which every range check above lets
+ * through (it is "greater than 0"), and training on it gives NaN losses; this
+ * pass covers every field, including ones a method block adds later.
+ */
+function firstNonFinite(value: unknown, path: string): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : path || '(config)';
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [key, entry] of Object.entries(value)) {
+    const found = firstNonFinite(entry, Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+    if (found) return found;
+  }
+  return null;
+}
+
 /** Validates and fills defaults; throws ConfigError naming the first bad field. */
 export function parseConfig(input: unknown): ExperimentConfig {
+  const nonFinite = firstNonFinite(input, '');
+  if (nonFinite) {
+    throw new ConfigError(`Invalid experiment config: ${nonFinite}: must be a finite number (a value such as 1e999 reads as Infinity)`);
+  }
   const result = v.safeParse(experimentConfigSchema(), input);
   if (!result.success) {
     const messages = result.issues.slice(0, 3).map((issue) => {

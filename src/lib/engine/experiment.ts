@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Checkpoint, Ticket } from './checkpoint';
 import { parseConfig, totalIterations, type ExperimentConfig } from './config';
 import { loadDataset } from './data/dataset';
+import { identityDifference } from './identity';
 import type { FileSource } from './data/types';
 import { getMethod } from './methods/registry';
 import type { Branch, MethodContext } from './methods/method';
@@ -31,34 +32,14 @@ export interface RunOptions {
   ticket?: Ticket | null;
 }
 
-/** Settings that do not change what a run computes, so a resume may differ in them. */
-const RESUME_IGNORES = new Set(['name', 'description', 'backend']);
-
-/** The first setting (dot path) where two configs differ, with both values; null when they agree. */
-function firstDifference(saved: unknown, current: unknown, path: string): string | null {
-  if (typeof saved === 'object' && saved !== null && typeof current === 'object' && current !== null) {
-    const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
-    for (const key of keys) {
-      if (!path && RESUME_IGNORES.has(key)) continue;
-      const difference = firstDifference(
-        (saved as Record<string, unknown>)[key],
-        (current as Record<string, unknown>)[key],
-        path ? `${path}.${key}` : key,
-      );
-      if (difference) return difference;
-    }
-    return null;
-  }
-  return saved === current ? null : `${path} was ${JSON.stringify(saved) ?? 'unset'} in the checkpoint, ${JSON.stringify(current) ?? 'unset'} now`;
-}
-
 /** Throws a one-line reason when `checkpoint` cannot continue a run of `config`. */
 export function checkResumable(checkpoint: Checkpoint, config: ExperimentConfig): void {
   if (checkpoint.version !== 1) throw new Error(`Cannot resume: checkpoint version ${String(checkpoint.version)} is not supported (expected 1)`);
   if (checkpoint.method !== config.method) {
     throw new Error(`Cannot resume: the checkpoint is from method "${checkpoint.method}", the config runs "${config.method}"`);
   }
-  const difference = checkpoint.config ? firstDifference(checkpoint.config, config, '') : null;
+  // One rule for "the same experiment": the identity (identity.ts).
+  const difference = checkpoint.config ? identityDifference(checkpoint.config, config) : null;
   if (difference) throw new Error(`Cannot resume: the config changed since the checkpoint: ${difference}`);
 }
 

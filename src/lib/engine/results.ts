@@ -7,6 +7,7 @@ import type { MethodName, MethodOutputOf } from './methods/registry';
 import type { LayerCount } from './masks/mask';
 import type { Checkpoint } from './checkpoint';
 import type { BackendInfo } from './runtime/backend';
+import type { RunErrorKind } from './runtime/device-loss';
 
 export interface CurvePoint {
   iteration: number;
@@ -23,8 +24,9 @@ export interface RoundResult {
   sparsity: number;
   layers: LayerCount[];
   testAccuracy: number;
-  earlyStopIteration: number;
-  testAccuracyAtEarlyStop: number;
+  /** Iteration of minimum validation loss; null (with the next) when no validation split was held out. */
+  earlyStopIteration: number | null;
+  testAccuracyAtEarlyStop: number | null;
   trainSeconds: number;
   iterations: number;
   imagesPerSecond: number;
@@ -88,6 +90,66 @@ export type EngineEvent =
   /** After each completed round: everything needed to resume from here, and the ticket so far. */
   | { type: 'checkpoint'; checkpoint: Checkpoint }
   | { type: 'done'; results: RunResults }
-  | { type: 'error'; message: string };
+  /** The run ended early; `kind` says whether it can go on (runtime/device-loss.ts). */
+  | { type: 'error'; message: string; kind: RunErrorKind };
 
 export type EmitEvent = (event: EngineEvent) => void;
+
+/** results.json of a run that ended before it finished: every round it did finish, and why it ended. */
+export interface PartialResults {
+  config: ExperimentConfig;
+  method: MethodName;
+  /** Null when the run ended before its backend was chosen. */
+  backend: string | null;
+  adapter: string | null;
+  backendInfo: BackendInfo | null;
+  /** The method's main series (the ticket), as in complete results. */
+  rounds: RoundResult[];
+  controls: Partial<Record<'randomReinit' | 'randomPrune', RoundResult[]>>;
+  /** Every finished round by series, for methods with series of their own (COLT's `colt` and `imp`). */
+  series: Record<SeriesName, RoundResult[]>;
+  startedAt: string;
+  endedEarly: { kind: RunErrorKind; message: string };
+}
+
+const CONTROL_SERIES = ['randomReinit', 'randomPrune'] as const;
+
+/**
+ * Collects a run's events into the shape of results.json, so that a run
+ * that ends early (its GPU lost) still leaves the rounds it finished.
+ */
+export class ResultsSoFar {
+  private backendInfo: BackendInfo | null = null;
+  private readonly series: Record<SeriesName, RoundResult[]> = {};
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(private readonly config: ExperimentConfig) {}
+
+  record(event: EngineEvent): void {
+    if (event.type === 'backend') this.backendInfo = event.info;
+    // A resumed round replaces the one it redoes.
+    if (event.type === 'round') this.series[event.series] = [...(this.series[event.series] ?? []).filter((r) => r.round !== event.result.round), event.result];
+  }
+
+  ended(error: { kind: RunErrorKind; message: string }): PartialResults {
+    const [first = []] = Object.values(this.series);
+    const main = this.series.ticket ?? first;
+    const controls: PartialResults['controls'] = {};
+    for (const name of CONTROL_SERIES) {
+      // Controls share round 0 with the ticket, which the engine reports once, under the ticket.
+      if (this.series[name]) controls[name] = [...main.filter((r) => r.round === 0), ...this.series[name]];
+    }
+    return {
+      config: this.config,
+      method: this.config.method,
+      backend: this.backendInfo?.backend ?? null,
+      adapter: this.backendInfo?.adapter?.architecture || null,
+      backendInfo: this.backendInfo,
+      rounds: main,
+      controls,
+      series: this.series,
+      startedAt: this.startedAt,
+      endedEarly: { kind: error.kind, message: error.message },
+    };
+  }
+}

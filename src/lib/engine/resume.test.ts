@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Checkpoint } from './checkpoint';
 import { runExperiment } from './experiment';
 import { decodeTicket, encodeTicket } from './io/ticket-file';
-import type { RunResults } from './results';
+import type { TicketSummary } from './methods/earlybird/results';
+import { resultsOf, type RunResults } from './results';
 import { initBackend } from './runtime/backend';
 import { RunControl, StopRequested } from './train/control';
 
@@ -62,8 +63,21 @@ const tinyEarlyBird = {
   earlybird: { queueLength: 2, epsilon: 0.3 },
 };
 
-const CASES: { name: string; config: object; rounds: number; later?: number }[] = [
-  { name: 'dense', config: { method: 'dense', data, model: { arch: 'conv-2', width: 0.0625 }, train }, rounds: 1 },
+/** Checkpoints of an EarlyBird search: one after the search, one after retraining when it drew a ticket. */
+const searchCheckpoints = (ticket: TicketSummary) => (ticket.epoch === null ? 1 : 2);
+/** WORM's own search's checkpoints after its EarlyBird comparison's. */
+function wormCheckpoints(results: RunResults): number {
+  const { comparison } = resultsOf(results, 'worm');
+  return searchCheckpoints(comparison!.earlybird) + searchCheckpoints(comparison!.worm);
+}
+
+/**
+ * `rounds`: the checkpoints the whole run writes, from its results where
+ * they depend on the run (whether a search drew a ticket). `later`: the
+ * index of a later checkpoint to resume from as well.
+ */
+const CASES: { name: string; config: object; rounds: (results: RunResults) => number; later?: (results: RunResults) => number }[] = [
+  { name: 'dense', config: { method: 'dense', data, model: { arch: 'conv-2', width: 0.0625 }, train }, rounds: () => 1 },
   {
     name: 'imp with both controls and late rewinding',
     config: {
@@ -74,17 +88,22 @@ const CASES: { name: string; config: object; rounds: number; later?: number }[] 
       prune: { rounds: 2, rewindIteration: 2 },
       controls: ['randomReinit', 'randomPrune'],
     },
-    rounds: 3,
+    rounds: () => 3,
   },
-  { name: 'earlybird', config: { ...tinyEarlyBird, method: 'earlybird' }, rounds: 2 },
-  // Checkpoint 3: the comparison search is finished, WORM's own is pruned and about to retrain.
-  { name: 'worm beside EarlyBird', config: { ...tinyEarlyBird, method: 'worm', worm: { chiMode: 'fixed' } }, rounds: 4, later: 2 },
+  { name: 'earlybird', config: { ...tinyEarlyBird, method: 'earlybird' }, rounds: (r) => searchCheckpoints(resultsOf(r, 'earlybird').ticket) },
+  // The last checkpoint but one: WORM's own search pruned and about to retrain when it drew a ticket.
+  {
+    name: 'worm beside EarlyBird',
+    config: { ...tinyEarlyBird, method: 'worm', worm: { chiMode: 'fixed' } },
+    rounds: (r) => wormCheckpoints(r),
+    later: (r) => wormCheckpoints(r) - 2,
+  },
   // Checkpoint 4: COLT is finished and the IMP comparison is one round in.
   {
     name: 'colt with its IMP comparison',
     config: { method: 'colt', data: { ...data, syntheticTrain: 200 }, model: { arch: 'conv-2', width: 0.0625 }, train, prune: { rounds: 2 } },
-    rounds: 6,
-    later: 3,
+    rounds: () => 6,
+    later: () => 3,
   },
 ];
 
@@ -93,7 +112,7 @@ describe('resuming an interrupted run gives the uninterrupted results', () => {
     it(name, async () => {
       const before = tf.memory().numTensors;
       const whole = await runCapturing(config);
-      expect(whole.checkpoints.map((c) => c.round)).toEqual(Array.from({ length: rounds }, (_, i) => i + 1));
+      expect(whole.checkpoints.map((c) => c.round)).toEqual(Array.from({ length: rounds(whole.results) }, (_, i) => i + 1));
 
       const first = await runUntilFirstCheckpoint(config);
       expect(first.round).toBe(1);
@@ -104,7 +123,7 @@ describe('resuming an interrupted run gives the uninterrupted results', () => {
       expect(resumed.checkpoints.at(-1)?.ticket ?? null).toEqual(whole.checkpoints.at(-1)!.ticket);
 
       if (later !== undefined) {
-        const fromLater = await runCapturing(config, whole.checkpoints[later]);
+        const fromLater = await runCapturing(config, whole.checkpoints[later(whole.results)]);
         expect(withoutTimings(fromLater.results)).toEqual(withoutTimings(whole.results));
         // Only the rounds after it are trained again: a comparison run beside the
         // method (ctx.runBeside) goes on from its own last round, not from scratch.
@@ -179,5 +198,24 @@ describe('resume validation', () => {
     await expect(runExperiment({ ...config, model: { arch: 'conv-2', width: 0.125 } }, { files: null, resume: bare })).rejects.toThrow(
       /does not fit model conv-2: weight "conv_1\/kernel" has shape \[3, 3, 3, 4\], the model needs \[3, 3, 3, 8\]/,
     );
+  }, 120_000);
+});
+
+describe('resuming retrain', () => {
+  it('returns its one finished round from the checkpoint, without the ticket or another round of training', async () => {
+    const impConfig = { method: 'imp', data, model: { arch: 'conv-2', width: 0.0625 }, train, prune: { rounds: 1, rewindIteration: 2 } };
+    const ticket = (await runCapturing(impConfig)).checkpoints.at(-1)!.ticket!;
+    const config = { ...impConfig, method: 'retrain' };
+    const before = tf.memory().numTensors;
+    const checkpoints: Checkpoint[] = [];
+    const whole = await runExperiment(config, { files: null, ticket, emit: (e) => e.type === 'checkpoint' && checkpoints.push(e.checkpoint) });
+    expect(checkpoints.map((c) => c.round)).toEqual([1]);
+    expect(checkpoints[0].ticket).toEqual(ticket);
+    // A reloaded page resumes from the stored checkpoint; the imported file is not needed again.
+    const resumed = await runCapturing(config, checkpoints[0]);
+    expect(withoutTimings(resumed.results)).toEqual(withoutTimings(whole));
+    expect(resumed.results.rounds[0].trainSeconds).toBe(whole.rounds[0].trainSeconds);
+    expect(resumed.checkpoints).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 });

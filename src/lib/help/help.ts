@@ -55,7 +55,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     paragraphs: [
       'The built-in synthetic set is generated from the seed in the page: 32×32 colour images of 10 shape families with random position, scale, rotation, palettes, textured backgrounds and noise. It needs no download and is harder than it looks.',
       'CIFAR-10 and CIFAR-100 come from your own files: the official binary .tar.gz or its .bin files, picked here or dropped anywhere on the page. Files never go into the link; a shared link says which files it expects.',
-      'A validation split is held out of the training images: the early-stop iteration is where its loss is lowest.',
+      'A validation split is held out of the training images: the early-stop iteration is where its loss is lowest. With no validation images there is no early stop (it is never chosen on the test set), and the results say so.',
     ],
   },
   {

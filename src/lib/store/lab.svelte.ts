@@ -6,16 +6,19 @@
  */
 import type { Checkpoint, Ticket } from '../engine/checkpoint';
 import { parseConfig, type BackendRequest, type ExperimentConfig, type MethodName } from '../engine/config';
+import { LONG_RUN_SECONDS, leastRunSeconds } from '../engine/estimate';
 import { decodeTicket } from '../engine/io/ticket-file';
-import { METHOD_REGISTRY } from '../engine/methods/registry';
-import type { EngineEvent } from '../engine/results';
+import { getMethod, METHOD_REGISTRY } from '../engine/methods/registry';
+import type { EngineEvent, RunResults } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
+import { formatDuration } from '../ui/format';
 import { EngineClient, newRunId, type RunHandle } from '../worker/client';
 import type { DataLocation } from '../worker/protocol';
 import { dataLocation, describeAddedFiles, withSource } from './data-files';
 import { RunHistory } from './history.svelte';
-import { newStoredRun, type RunDb, type StoredRun } from './run-db';
-import { RunRecorder } from './run-recorder';
+import { newStoredRun, type RunDb, type StoredRun, type StoredRunStatus } from './run-db';
+import { lastStoredRound, RunRecorder } from './run-recorder';
+import { StoppedRunNotes } from './stopped-runs';
 import { RunState } from './run.svelte';
 import { readUrlState, type InitialState } from './url-state';
 
@@ -36,6 +39,17 @@ function attempt<T>(compute: () => T): Outcome<T> {
 
 /** A run, its name and what it has drawn so far: what the accuracy chart compares. */
 export type ChartRun = Pick<StoredRun, 'id' | 'name' | 'config' | 'rounds'>;
+
+/** Runs of one network, batch size and backend train at about one speed: what a new run's duration is estimated from. */
+function speedKey(config: ExperimentConfig, backend: string | undefined): string {
+  return JSON.stringify([config.model.arch, config.model.width, config.train.batchSize, backend ?? null]);
+}
+
+/** How long the builder's run would take, from a speed measured in this session; `seconds` null where none was. */
+export interface RunEstimate {
+  seconds: number | null;
+  text: string;
+}
 
 /** An imported ticket and where it came from (a file name, or the stored run it was retrained in). */
 export interface ImportedTicket {
@@ -93,11 +107,14 @@ export class Lab {
   private probedRequest: BackendRequest | null = null;
 
   readonly run = new RunState();
-  private readonly client = new EngineClient();
+  /** Replaced by a fresh worker when the GPU is lost under a run: a new worker gets a new device. */
+  private client = new EngineClient();
   private handle: RunHandle | null = null;
 
   readonly history = new RunHistory();
   private db: RunDb | null = null;
+  /** Runs stopped by a failed write whose stopped status is not stored yet: never resumed. */
+  private readonly stoppedNotes = new StoppedRunNotes();
   /** The stored run shown in the run column: the one running, or the last one. */
   currentRunId = $state<string | null>(null);
   /** Runs started (or resumed) since the page loaded, oldest first: the accuracy chart shows them all. */
@@ -111,6 +128,22 @@ export class Lab {
   alsoRun = $state<MethodName[]>([]);
   /** Runs still to start after the current one, from the same Run press. */
   queued = $state.raw<ExperimentConfig[]>([]);
+
+  /** Training speeds (img/s) measured in this session, by `speedKey`. */
+  private speeds = $state.raw<ReadonlyMap<string, number>>(new Map());
+  /** The builder's run's duration, estimated before it starts. */
+  readonly estimate: RunEstimate | null = $derived.by(() => {
+    const config = this.config.value;
+    if (!config) return null;
+    const speed = this.speeds.get(speedKey(config, this.backend?.backend));
+    if (speed === undefined) {
+      return { seconds: null, text: 'No time estimate yet: no run of this network and batch size has trained in this session.' };
+    }
+    const seconds = leastRunSeconds(config, speed, getMethod(config.method).plannedRounds(config));
+    return { seconds, text: `At the ${speed.toFixed(0)} img/s measured in this session, this run trains for at least ${formatDuration(seconds)}.` };
+  });
+  /** Asks before a run estimated at many hours starts; true to start it. */
+  confirmLongRun: (question: string) => boolean = (question) => window.confirm(question);
 
   /** The ticket a `retrain` run retrains. */
   importedTicket = $state.raw<ImportedTicket | null>(null);
@@ -154,28 +187,47 @@ export class Lab {
   async init(): Promise<void> {
     const probed = this.probe();
     this.db = await this.history.open();
+    // A run stopped for lack of space stays stopped, even where storage could not record that.
+    for (const run of this.stoppedNotes.stoppedRuns(this.history.runs)) {
+      this.history.replace(run);
+      if (await this.storeRun(run)) this.stoppedNotes.forget(run.id);
+    }
     const heldElsewhere = await runLocksHeld();
     const [latest, ...older] = this.history.runs.filter((run) => run.status === 'running' && !heldElsewhere.has(runLockName(run.id)));
     for (const run of older) {
       await this.markInterrupted(run, `"${run.name}" was cut off by a page reload; only the latest run cut off ("${latest.name}") was resumed.`);
     }
     await probed;
-    if (latest) await this.resumeStored(latest);
+    if (latest) await this.resumeStored(latest, 'reload');
   }
 
-  /** Continues a stored run from its latest checkpoint, showing what it had drawn before. */
-  private async resumeStored(stored: StoredRun): Promise<void> {
+  /**
+   * Continues an interrupted stored run (its GPU was lost, or a reload
+   * resumed another run) from its latest checkpoint.
+   */
+  async continueRun(id: string): Promise<void> {
+    const stored = this.history.find(id);
+    if (!stored || this.run.active || this.probing) return;
+    await this.resumeStored(stored, 'continue');
+  }
+
+  /**
+   * Continues a stored run from its latest checkpoint, showing what it had
+   * drawn before: after a reload cut it off, or when the user asks to.
+   */
+  private async resumeStored(stored: StoredRun, why: 'reload' | 'continue'): Promise<void> {
     const when = stored.checkpointRound === null ? 'before its first round completed' : `after round ${stored.checkpointRound}`;
     if (this.run.active) {
       await this.markInterrupted(stored, `"${stored.name}" was cut off by a page reload ${when}, and another run started before it could resume.`);
       return;
     }
-    const { value: location } = attempt(() => dataLocation(stored.config.data, null));
+    // Files added in the page are gone after a reload, but still there when a run continues in the same session.
+    const { value: location } = attempt(() => dataLocation(stored.config.data, this.addedFiles));
     if (!location) {
+      const what = why === 'reload' ? `was cut off by a page reload ${when} and cannot resume` : 'cannot continue';
       await this.markInterrupted(
         stored,
-        `"${stored.name}" was cut off by a page reload ${when} and cannot resume: it read CIFAR files added in the page, ` +
-          'which are not kept. Add the files again and re-run it from History.',
+        `"${stored.name}" ${what}: it read CIFAR files added in the page, which are not kept. Add the files again and re-run it from History.`,
       );
       return;
     }
@@ -183,20 +235,27 @@ export class Lab {
     this.draft = structuredClone(stored.config);
     this.importedTicket = stored.ticket ? { ticket: stored.ticket, source: `run "${stored.name}"` } : this.importedTicket;
     this.run.beginFrom(stored.rounds, stored.views, checkpoint);
+    const after = why === 'reload' ? ' after the page reloaded' : '';
     this.notice = checkpoint
-      ? `Resumed "${stored.name}" from round ${checkpoint.round} after the page reloaded.`
-      : `Restarted "${stored.name}" from the beginning after the page reloaded: it had not completed a round yet.`;
-    this.launch(stored, location, checkpoint);
+      ? `${why === 'reload' ? 'Resumed' : 'Continued'} "${stored.name}" from round ${checkpoint.round}${after}.`
+      : `Restarted "${stored.name}" from the beginning${after}: it had not completed a round yet.`;
+    this.launch({ ...stored, status: 'running', error: null }, location, checkpoint);
   }
 
   private async markInterrupted(stored: StoredRun, message: string): Promise<void> {
     this.notice = message;
     const interrupted: StoredRun = { ...stored, status: 'interrupted', error: message };
     this.history.replace(interrupted);
+    if (!(await this.storeRun(interrupted))) this.history.error = `Could not mark "${stored.name}" as interrupted in the browser's storage.`;
+  }
+
+  /** Writes a run's record; false when storage refused it (the page still shows it as given). */
+  private async storeRun(run: StoredRun): Promise<boolean> {
     try {
-      await this.db?.put(interrupted);
-    } catch (error) {
-      this.history.error = `Could not mark "${stored.name}" as interrupted in the browser's storage: ${messageOf(error)}`;
+      await this.db?.put(run);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -229,6 +288,8 @@ export class Lab {
   start(): void {
     const config = this.config.value;
     if (!config || this.run.active || this.probing) return;
+    const { seconds, text } = this.estimate ?? { seconds: null, text: '' };
+    if (seconds !== null && seconds >= LONG_RUN_SECONDS && !this.confirmLongRun(`${text} Start it?`)) return;
     this.queued = this.alsoRun
       .filter((method) => method !== config.method && METHOD_REGISTRY[method].runsBeside)
       .map((method) => ({ ...config, method, name: `${config.name}-${method}` }));
@@ -259,14 +320,29 @@ export class Lab {
     this.currentRunId = stored.id;
     if (!this.sessionRunIds.includes(stored.id)) this.sessionRunIds = [...this.sessionRunIds, stored.id];
     const recorder = this.db
-      ? new RunRecorder(this.db, stored.id, { saved: (run) => this.history.replace(run), failed: (message) => this.stopForStorage(message) }, resume?.round ?? null)
+      ? new RunRecorder(
+          this.db,
+          stored.id,
+          { saved: (run) => this.history.replace(run), failed: (message) => this.stopForStorage(message) },
+          { lastRound: lastStoredRound(stored.rounds), notes: this.stoppedNotes },
+        )
       : null;
-    if (!resume) recorder?.create(stored);
+    // History shows how the run ended even when storage could not record it.
+    const finish = async (status: StoredRunStatus, ending: { results?: RunResults; error?: string }) => {
+      if (!recorder || (await recorder.finish(status, ending))) return;
+      const run = this.history.find(stored.id);
+      if (run) this.history.replace({ ...run, status, results: ending.results ?? run.results, error: recorder.failureMessage ?? ending.error ?? null });
+    };
+    if (resume) recorder?.reopen();
+    else recorder?.create(stored);
     const onEvent = (event: EngineEvent) => {
       this.run.apply(event);
+      if (event.type === 'round' && event.result.imagesPerSecond > 0) {
+        this.speeds = new Map(this.speeds).set(speedKey(stored.config, this.backend?.backend), event.result.imagesPerSecond);
+      }
       recorder?.record(event);
       if (event.type === 'done') {
-        void recorder?.finish('done', { results: event.results });
+        void finish('done', { results: event.results });
         this.startQueued();
       }
       if (event.type === 'error') {
@@ -274,13 +350,29 @@ export class Lab {
         this.queued = [];
         // A stop the user asked for is no error; one forced by full storage keeps the recorder's reason.
         const stopped = this.run.phase === 'stopped';
-        void recorder?.finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
+        if (this.run.phase === 'interrupted') {
+          void finish('interrupted', { error: `${event.message} Continue resumes it from its last checkpoint.` });
+          this.replaceWorker();
+        } else {
+          void finish(stopped ? 'stopped' : 'failed', stopped ? {} : { error: event.message });
+        }
       }
     };
     this.handle = this.client.run({ runId: stored.id, config: stored.config, data: location, resume, ticket: stored.ticket }, onEvent);
     // The failure itself arrives as an error event; the promise only repeats it.
     this.handle.done.catch(() => {});
     holdRunLock(stored.id, this.handle.done);
+  }
+
+  /**
+   * A worker whose GPU device was lost cannot compute again, and may still
+   * wait on that device: a fresh worker asks for a new device (and its probe
+   * falls back to wasm if none can be had), so Continue trains there.
+   */
+  private replaceWorker(): void {
+    this.client.terminate();
+    this.client = new EngineClient();
+    void this.probe();
   }
 
   /** The next run of the same Run press, once the one before it is done. */

@@ -5,6 +5,7 @@ import { parseConfig } from '../engine/config';
 import type { RoundResult } from '../engine/results';
 import { newStoredRun, RunDb, type StoredRun } from './run-db';
 import { RunRecorder } from './run-recorder';
+import { StoppedRunNotes } from './stopped-runs';
 
 const config = parseConfig({ name: 'db-test', method: 'imp' });
 
@@ -130,7 +131,7 @@ describe('RunRecorder', () => {
     recorder.record({ type: 'checkpoint', checkpoint: checkpoint(3) });
     await recorder.finish('stopped', { error: 'Run stopped' });
 
-    const message = "The browser's storage is full: the run was stopped after round 2. Delete old runs in History to free space.";
+    const message = "The browser's storage is full: the run was stopped, and the last round stored is round 1. Delete old runs in History to free space.";
     expect(failed).toHaveBeenCalledTimes(1);
     expect(failed).toHaveBeenCalledWith(message);
     const run = (await db.get('r'))!;
@@ -141,6 +142,40 @@ describe('RunRecorder', () => {
     expect(run.error).toBe(message);
   });
 
+  it('with every write failing, notes the stop outside IndexedDB so a reload keeps the run stopped, naming the last stored round', async () => {
+    const db = await openFresh();
+    const kept = new Map<string, string>();
+    const notes = new StoppedRunNotes({ getItem: (key) => kept.get(key) ?? null, setItem: (key, value) => void kept.set(key, value) });
+    const failed = vi.fn();
+    const recorder = new RunRecorder(db, 'r', { saved: () => {}, failed }, { notes });
+    recorder.create(storedRun('r'));
+    recorder.record({ type: 'round', series: 'ticket', result: round(0) });
+    await recorder.finish('running', {});
+
+    // The disk is full: no write of any kind succeeds, marking the run stopped included.
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(() => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    });
+    recorder.record({ type: 'checkpoint', checkpoint: checkpoint(1) });
+    recorder.record({ type: 'round', series: 'ticket', result: round(1) });
+    expect(await recorder.finish('stopped', { error: 'Run stopped' })).toBe(false);
+    const message = "The browser's storage is full: the run was stopped, and the last round stored is round 0. Delete old runs in History to free space.";
+    expect(failed).toHaveBeenCalledWith(message);
+    expect((await db.get('r'))!.status).toBe('running');
+
+    // What the page finds after a reload: the run is stopped, with the reason, not resumed.
+    const stopped = notes.stoppedRuns(await db.list());
+    expect(stopped.map((run) => [run.id, run.status, run.error])).toEqual([['r', 'stopped', message]]);
+    expect(new StoppedRunNotes(null).stoppedRuns(await db.list())).toEqual([]);
+
+    // Once space is free, the stopped status is stored and the note goes.
+    vi.restoreAllMocks();
+    expect(await new RunRecorder(db, 'r', { saved: () => {}, failed }, { notes }).finish('stopped', { error: message })).toBe(true);
+    expect((await db.get('r'))!.status).toBe('stopped');
+    expect(notes.stoppedRuns(await db.list())).toEqual([]);
+    expect(notes.reasons().size).toBe(0);
+  });
+
   it('names any other write failure', async () => {
     const db = await openFresh();
     const failed = vi.fn();
@@ -148,7 +183,7 @@ describe('RunRecorder', () => {
     recorder.record({ type: 'round', series: 'ticket', result: round(0) });
     await recorder.finish('done', {});
     expect(failed).toHaveBeenCalledWith(
-      "The run could not be saved in the browser's storage (No stored run with id missing): it was stopped before its first round completed so no results are lost unsaved.",
+      "The run could not be saved in the browser's storage (No stored run with id missing): it was stopped so no results are lost unsaved, and no round of it is stored.",
     );
   });
 });

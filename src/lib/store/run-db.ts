@@ -140,12 +140,12 @@ export class RunDb {
   }
 }
 
-/** A write failure in words: a full disk says so and what to do about it. */
-export function describeStorageFailure(error: unknown, roundsDone: number | null): string {
-  const after = roundsDone === null ? 'before its first round completed' : `after round ${roundsDone}`;
+/** A write failure in words, naming the last round that is stored (`lastRound`, null for none): a full disk says so and what to do about it. */
+export function describeStorageFailure(error: unknown, lastRound: number | null): string {
+  const kept = lastRound === null ? 'no round of it is stored' : `the last round stored is round ${lastRound}`;
   // Browsers report a full disk as a QuotaExceededError, on the request or as the transaction's error.
   const isQuota = (error as { name?: unknown } | null)?.name === 'QuotaExceededError';
-  if (isQuota) return `The browser's storage is full: the run was stopped ${after}. Delete old runs in History to free space.`;
+  if (isQuota) return `The browser's storage is full: the run was stopped, and ${kept}. Delete old runs in History to free space.`;
   const reason = error instanceof Error ? error.message : String(error);
-  return `The run could not be saved in the browser's storage (${reason}): it was stopped ${after} so no results are lost unsaved.`;
+  return `The run could not be saved in the browser's storage (${reason}): it was stopped so no results are lost unsaved, and ${kept}.`;
 }

@@ -8,7 +8,8 @@ import type { BackendInfo } from '../engine/runtime/backend';
 import type { CurvePoint, EngineEvent, ProgressEvent, RoundResult, RunResults, SeriesName } from '../engine/results';
 import { withRound } from './run-db';
 
-export type RunPhase = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
+/** `interrupted`: the GPU was lost under the run, which can continue from its last checkpoint. */
+export type RunPhase = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed' | 'interrupted';
 
 /** The training curve of the round being trained now. */
 export interface LiveCurve {
@@ -22,6 +23,8 @@ export interface RunFailure {
   message: string;
   /** True when the run failed before training started: loading the data is what it was doing. */
   beforeTraining: boolean;
+  /** The GPU was lost under the run: it can continue from its last checkpoint on a fresh device. */
+  deviceLost: boolean;
 }
 
 type Handlers = { [K in EngineEvent['type']]: (event: Extract<EngineEvent, { type: K }>) => void };
@@ -76,8 +79,9 @@ export class RunState {
       if (this.phase === 'stopping') {
         this.phase = 'stopped';
       } else {
-        this.phase = 'failed';
-        this.failure = { message: event.message, beforeTraining: this.progress === null };
+        const deviceLost = event.kind === 'device-lost';
+        this.phase = deviceLost ? 'interrupted' : 'failed';
+        this.failure = { message: event.message, beforeTraining: this.progress === null && !deviceLost, deviceLost };
       }
       this.status = null;
     },
@@ -111,7 +115,7 @@ export class RunState {
   /** A run that could not be started at all (no data to hand the worker). */
   refuse(message: string): void {
     this.begin();
-    this.handlers.error({ type: 'error', message });
+    this.handlers.error({ type: 'error', kind: 'failed', message });
   }
 
   apply(event: EngineEvent): void {

@@ -54,3 +54,10 @@ describe('chart file names', () => {
     expect(chartFileName('')).toBe('lottery-lab-chart.png');
   });
 });
+
+describe('results CSV without early stop', () => {
+  it('leaves the early-stop cells empty', () => {
+    const csv = resultsCsv({ ticket: [{ ...round(0, 0, 0.3), earlyStopIteration: null, testAccuracyAtEarlyStop: null }] });
+    expect(csv.split('\r\n')[1]).toBe('ticket,0,100,0,0.3,,,12.3457,512.5');
+  });
+});

@@ -38,8 +38,9 @@ export function resultsCsv(rounds: Record<SeriesName, RoundResult[]>): string {
       number(percentRemaining(r.sparsity)),
       number(r.sparsity),
       number(r.testAccuracy),
-      r.earlyStopIteration,
-      number(r.testAccuracyAtEarlyStop),
+      // Empty where the run has no early stop (no validation split).
+      r.earlyStopIteration ?? '',
+      r.testAccuracyAtEarlyStop === null ? '' : number(r.testAccuracyAtEarlyStop),
       number(r.trainSeconds),
       number(r.imagesPerSecond),
     ]),

@@ -29,8 +29,10 @@ export function percentRemaining(sparsity: number): number {
   return (1 - sparsity) * 100;
 }
 
-/** 75 → "1 min 15 s". */
+/** 75 → "1 min 15 s"; two days and more in days ("1,157 days"). */
 export function formatDuration(seconds: number): string {
+  const days = seconds / 86_400;
+  if (days >= 2) return `${Math.round(days).toLocaleString('en-US')} days`;
   const total = Math.max(0, Math.round(seconds));
   const minutes = Math.floor(total / 60);
   const rest = total % 60;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ExperimentConfigInput } from '../engine/config';
 import type { RoundResult } from '../engine/results';
-import { accuracyLines, settingKey } from './series';
+import { accuracyLines } from './series';
 
 function round(index: number, testAccuracy: number): RoundResult {
   return {
@@ -60,11 +60,15 @@ describe('accuracyLines', () => {
     expect(final.band?.max.map((p) => Math.round(p.y))).toEqual([40, 50]);
     expect(earlyStop.band).toBeNull();
   });
+});
 
-  it('treats configs that differ beyond seed and naming as different settings, whatever their key order', () => {
-    const a = parseConfig({ name: 'a', seed: 1, method: 'imp', model: { arch: 'conv-2', width: 0.5 } });
-    const reordered = parseConfig({ model: { width: 0.5, arch: 'conv-2' }, method: 'imp', seed: 7, name: 'b' });
-    expect(settingKey(a)).toBe(settingKey(reordered));
-    expect(settingKey(a)).not.toBe(settingKey(parseConfig({ ...a, model: { arch: 'conv-2', width: 0.25 } })));
+describe('a run without early stop (no validation split)', () => {
+  it('draws its final line and no early-stop line, and keeps the series colours', () => {
+    const plain = run('a', { name: 'no-validation', method: 'imp', data: { validation: 0 } }, [0.3, 0.32], [0.3, 0.25]);
+    for (const results of Object.values(plain.rounds)) for (const r of results) Object.assign(r, { earlyStopIteration: null, testAccuracyAtEarlyStop: null });
+    const lines = accuracyLines([plain]);
+    expect(lines.map((l) => l.label)).toEqual(['no-validation · Ticket', 'no-validation · Random reinit']);
+    expect(lines[0].points.map((p) => p.y)).toEqual([30, 32]);
+    expect(lines[0].color).not.toBe(lines[1].color);
   });
 });

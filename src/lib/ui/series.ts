@@ -1,5 +1,5 @@
 /** How each run series is named and coloured in charts and tables, and how runs become lines of the accuracy chart. */
-import type { ExperimentConfig } from '../engine/config';
+import { settingText } from '../engine/identity';
 import type { RoundResult, SeriesName } from '../engine/results';
 import type { ChartRun } from '../store/lab.svelte';
 import { percentRemaining } from './format';
@@ -29,26 +29,6 @@ export function seriesColor(name: SeriesName, index: number): string {
 /** Colours of runs beside each other on one chart (Tableau 10): one per line once several runs are shown. */
 const COMPARISON_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
-/** Config fields that do not make runs different settings: seeds of one setting are averaged. */
-const SETTING_IGNORES = new Set(['seed', 'name', 'description']);
-
-/** JSON with object keys sorted, so equal configs give equal text whatever their key order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** The setting a run tried: its config without seed and naming. */
-export function settingKey(config: ExperimentConfig): string {
-  return canonicalJson(Object.fromEntries(Object.entries(config).filter(([key]) => !SETTING_IGNORES.has(key))));
-}
-
 export type Measure = 'final' | 'earlyStop';
 export type AccuracyPoint = { x: number; y: number };
 
@@ -67,7 +47,8 @@ export interface AccuracyLine {
   band: { min: AccuracyPoint[]; max: AccuracyPoint[] } | null;
 }
 
-const MEASURES: Record<Measure, { suffix: string; accuracy: (r: RoundResult) => number }> = {
+/** A measure's accuracy of a round; null where the run has none (no early stop without a validation split). */
+const MEASURES: Record<Measure, { suffix: string; accuracy: (r: RoundResult) => number | null }> = {
   final: { suffix: '', accuracy: (r) => r.testAccuracy },
   earlyStop: { suffix: ' (early stop)', accuracy: (r) => r.testAccuracyAtEarlyStop },
 };
@@ -80,12 +61,14 @@ function mean(values: number[]): number {
 export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
   const groups = new Map<string, ChartRun[]>();
   for (const run of runs) {
-    const key = settingKey(run.config);
+    // Seeds of one setting (identity.ts) share a line.
+    const key = settingText(run.config);
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   const lines: AccuracyLine[] = [];
   // Runs often share a name (a re-run, a ticket retrained): later ones are told apart by their place.
   const timesNamed = new Map<string, number>();
+  let seriesCount = 0;
   for (const group of groups.values()) {
     const seeds = group.length;
     const named = (timesNamed.get(group[0].name) ?? 0) + 1;
@@ -98,11 +81,14 @@ export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
       for (const result of group.flatMap((run) => run.rounds[series] ?? [])) byRound.set(result.round, [...(byRound.get(result.round) ?? []), result]);
       const rounds = [...byRound.entries()].sort(([a], [b]) => a - b).map(([, results]) => results);
       // Both measures of a series share its colour; a lone run keeps the series colours tables use.
-      const seriesIndex = lines.length / Object.keys(MEASURES).length;
+      const seriesIndex = seriesCount++;
       const color = groups.size === 1 ? seriesColor(series, seriesIndex) : COMPARISON_COLORS[seriesIndex % COMPARISON_COLORS.length];
       for (const [measure, { suffix, accuracy }] of Object.entries(MEASURES) as [Measure, (typeof MEASURES)[Measure]][]) {
+        // Rounds without this measure (any seed) are left out; a measure no round has draws no line.
+        const measured = rounds.filter((results) => results.every((r) => accuracy(r) !== null));
+        if (measured.length === 0) continue;
         const at = (results: RoundResult[], y: number) => ({ x: mean(results.map((r) => percentRemaining(r.sparsity))), y });
-        const values = rounds.map((results) => results.map((r) => accuracy(r) * 100));
+        const values = measured.map((results) => results.map((r) => accuracy(r)! * 100));
         lines.push({
           key: `${group.map((run) => run.id).join('+')}|${series}|${measure}`,
           label: `${name} · ${seriesLabel(series)}${suffix}`,
@@ -110,10 +96,13 @@ export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
           measure,
           runIds: group.map((run) => run.id),
           color,
-          points: rounds.map((results, i) => at(results, mean(values[i]))),
+          points: measured.map((results, i) => at(results, mean(values[i]))),
           band:
             seeds > 1 && measure === 'final'
-              ? { min: rounds.map((results, i) => at(results, Math.min(...values[i]))), max: rounds.map((results, i) => at(results, Math.max(...values[i]))) }
+              ? {
+                  min: measured.map((results, i) => at(results, Math.min(...values[i]))),
+                  max: measured.map((results, i) => at(results, Math.max(...values[i]))),
+                }
               : null,
         });
       }

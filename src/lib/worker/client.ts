@@ -27,7 +27,7 @@ export class EngineClient {
     // A worker that fails to load would otherwise leave every probe and run waiting forever.
     this.worker.onerror = (error: ErrorEvent) => {
       const message = `The training worker failed: ${error.message || 'it could not be loaded'}`;
-      for (const listener of [...this.listeners.values()]) listener({ type: 'error', message });
+      for (const listener of [...this.listeners.values()]) listener({ type: 'error', kind: 'failed', message });
     };
   }
 

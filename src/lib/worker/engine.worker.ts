@@ -10,10 +10,16 @@ import type { FileSource } from '../engine/data/types';
 import { runExperiment } from '../engine/experiment';
 import type { EngineEvent } from '../engine/results';
 import { initBackend, type BackendInfo } from '../engine/runtime/backend';
+import { backendDevice, classifyRunError, deviceLostMessage, DeviceLossWatch, DeviceLostError } from '../engine/runtime/device-loss';
 import { RunControl, StopRequested } from '../engine/train/control';
 import { PROBE_RUN_ID, type DataLocation, type FromWorker, type RunCommand, type ToWorker } from './protocol';
 
 let control: RunControl | null = null;
+/**
+ * How long an error on WebGPU waits for the device's loss to be reported:
+ * the browser rejects a pending read-back about when it resolves `lost`.
+ */
+const LOSS_GRACE_MS = 1000;
 /** Backend set-up is global to tfjs: a run and a probe must not initialise it at once. */
 let backendReady: Promise<unknown> = Promise.resolve();
 
@@ -30,15 +36,27 @@ function fileSource(data: DataLocation): FileSource | null {
 }
 
 async function run({ runId, config: input, data, resume, ticket }: RunCommand): Promise<void> {
-  const post = (event: EngineEvent) => postMessage({ runId, event } satisfies FromWorker);
+  // Where the run is, so that a lost device can be reported with what is kept.
+  let during: number | null = null;
+  let kept = resume?.round ?? 0;
+  const post = (event: EngineEvent) => {
+    if (event.type === 'progress') during = event.round;
+    if (event.type === 'checkpoint') kept = event.checkpoint.round;
+    postMessage({ runId, event } satisfies FromWorker);
+  };
   control = new RunControl();
+  let watch = new DeviceLossWatch(null);
   try {
     const config = parseConfig(input);
     const backend = await initBackendInTurn(config.backend);
-    await runExperiment(config, { files: fileSource(data), emit: post, control, backend, resume, ticket });
+    watch = new DeviceLossWatch(backendDevice());
+    // A read-back on a lost device may never settle: the loss itself ends the run.
+    const lost = watch.lost.then((loss) => Promise.reject(new DeviceLostError(loss)));
+    lost.catch(() => {});
+    await Promise.race([runExperiment(config, { files: fileSource(data), emit: post, control, backend, resume, ticket }), lost]);
   } catch (error) {
-    const message = error instanceof StopRequested ? 'Run stopped' : error instanceof Error ? error.message : String(error);
-    post({ type: 'error', message });
+    const { kind, message, deviceLoss } = classifyRunError(error, error instanceof StopRequested ? null : await watch.settle(LOSS_GRACE_MS));
+    post({ type: 'error', kind, message: deviceLoss ? deviceLostMessage(deviceLoss, during, kept) : message });
   } finally {
     control = null;
   }
@@ -49,7 +67,7 @@ async function probe(backend: BackendRequest): Promise<void> {
   try {
     post({ type: 'backend', info: await initBackendInTurn(backend) });
   } catch (error) {
-    post({ type: 'error', message: `No backend could be initialised: ${(error as Error).message}` });
+    post({ type: 'error', kind: 'failed', message: `No backend could be initialised: ${(error as Error).message}` });
   }
 }
 
@@ -60,4 +78,5 @@ onmessage = (message: MessageEvent<ToWorker>) => {
   else if (command.type === 'pause') control?.pause();
   else if (command.type === 'resume') control?.resume();
   else if (command.type === 'stop') control?.stop();
+  else if (command.type === 'lose-device') backendDevice()?.destroy();
 };

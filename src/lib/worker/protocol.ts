@@ -27,7 +27,12 @@ export type ToWorker =
   | { type: 'probe'; backend: BackendRequest }
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /**
+   * Tests only (the page never sends it): destroys the backend's WebGPU
+   * device, as a driver reset would, to exercise the lost-device path.
+   */
+  | { type: 'lose-device' };
 
 /** Events of a probe come under this id. */
 export const PROBE_RUN_ID = 'probe';

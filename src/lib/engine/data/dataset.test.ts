@@ -184,6 +184,22 @@ describe('loadDataset: CIFAR files', () => {
     fine.dispose();
   });
 
+  it('refuses a file name that is a path (separators, ..) before reading any file', async () => {
+    const read: string[] = [];
+    const files = mapFileSource(cifar10Files(), 'fake');
+    const watched = { describe: 'fake', read: (name: string) => (read.push(name), files.read(name)) };
+    const cases: [ExperimentConfigInput['data'], RegExp][] = [
+      [{ train: ['data_batch_1.bin', '../../../../etc/passwd'] }, /^data\.train\[1\]: "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" is not a file name inside the data folder/],
+      [{ test: '..' }, /^data\.test: "\.\." is not a file name/],
+      [{ test: 'sub\\test_batch.bin' }, /^data\.test: "sub\\\\test_batch\.bin" is not a file name/],
+      [{ archive: '/etc/cifar-10-binary.tar.gz' }, /^data\.archive: "\/etc\/cifar-10-binary\.tar\.gz" is not a file name/],
+    ];
+    for (const [data, message] of cases) {
+      await expect(loadDataset(dataConfig({ source: 'cifar10', ...data }), 1, watched)).rejects.toThrow(message);
+    }
+    expect(read).toEqual([]);
+  });
+
   it('explains a missing file source and a validation set that is too large', async () => {
     await expect(loadDataset(dataConfig({ source: 'cifar10' }), 1, null)).rejects.toThrow(/Data source "cifar10" needs its files/);
     await expect(loadDataset(dataConfig({ trainLimit: 100, validation: 100 }), 1, null)).rejects.toThrow(
@@ -250,10 +266,31 @@ describe('batches', () => {
     augmented.dispose();
   });
 
-  it('randomCropFlip is an exact shifted (and maybe mirrored) window of the zero-padded image', () => {
+  it('pads the crops with black pixels (byte 0), as the reference pads before normalising', async () => {
+    const synthetic = (augment: boolean) => loadDataset(dataConfig({ syntheticTrain: 40, syntheticTest: 10, validation: 0, augment }), 1, null);
+    const plain = await synthetic(false);
+    const augmented = await synthetic(true);
+    const black = augmented.mean.map((m, c) => Math.fround(-m / augmented.std[c]));
+    const blackPixels = (x: tf.Tensor4D) => {
+      const values = x.dataSync();
+      let n = 0;
+      for (let i = 0; i < values.length; i += 3) if (values[i] === black[0] && values[i + 1] === black[1] && values[i + 2] === black[2]) n++;
+      return n;
+    };
+    const a = plain.batches(40, 4).next();
+    const b = augmented.batches(40, 4).next();
+    // 40 crops shifted by up to 4 pixels each way pad about 140 pixels each on average.
+    expect(blackPixels(b.x)).toBeGreaterThan(blackPixels(a.x) + 2000);
+    tf.dispose([a.x, a.y, b.x, b.y]);
+    plain.dispose();
+    augmented.dispose();
+  });
+
+  it('randomCropFlip is an exact shifted (and maybe mirrored) window of the image padded with the fill colour', () => {
     const batch = 12;
+    const fill = [-1.5, -2, -2.5] as const;
     const x = tf.tidy(() => tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 3).add(5)) as tf.Tensor4D;
-    const out = randomCropFlip(x, new Rng(11));
+    const out = randomCropFlip(x, new Rng(11), fill);
     expect(out.shape).toEqual([batch, 32, 32, 3]);
     const input = x.arraySync();
     const output = out.arraySync();
@@ -271,7 +308,7 @@ describe('batches', () => {
                 const srcCol = left + (flip ? 31 - col : col) - 4;
                 const inside = srcRow >= 0 && srcRow < 32 && srcCol >= 0 && srcCol < 32;
                 for (let c = 0; c < 3; c++) {
-                  const expected = inside ? input[b][srcRow][srcCol][c] : 0;
+                  const expected = inside ? input[b][srcRow][srcCol][c] : fill[c];
                   if (output[b][row][col][c] !== expected) same = false;
                 }
               }
@@ -366,4 +403,22 @@ describe('real CIFAR-10 through loadDataset', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+});
+
+describe('classSubset without held-out images of its classes', () => {
+  it('has no validation split rather than an empty one', async () => {
+    const dataset = await loadDataset(
+      dataConfig({ source: 'cifar10', train: ['data_batch_1.bin'], validation: 1 }),
+      2,
+      mapFileSource(cifar10Files(), 'fake'),
+    );
+    const heldOut = dataset.validation!.y.dataSync()[0];
+    const withIt = dataset.classSubset(heldOut, heldOut + 1);
+    const other = (heldOut + 5) % 10;
+    const without = dataset.classSubset(other, other + 1);
+    expect(withIt.validation!.size).toBe(1);
+    expect(without.validation).toBeNull();
+    expect(without.train.size).toBe(10);
+    for (const d of [dataset, withIt, without]) d.dispose();
+  });
 });

@@ -28,7 +28,7 @@ import {
 import { SYNTHETIC_CLASSES, generateSynthetic } from './synthetic';
 import type { Batch, BatchStream, Dataset, FileSource, RawImages, Split } from './types';
 
-/** Zero padding on each side before the random 32x32 crop (the standard CIFAR augmentation). */
+/** Padding on each side before the random 32x32 crop (the standard CIFAR augmentation). */
 export const AUGMENT_PADDING = 4;
 
 type Stats = { mean: [number, number, number]; std: [number, number, number] };
@@ -112,30 +112,38 @@ function disposeSplit(split: DeviceSplit | null): void {
 }
 
 /**
- * Random crop after zero padding, and a random horizontal flip, per image, as
- * one gather: each output pixel reads one pixel of the padded batch. The
- * padding is zero in normalised units, i.e. the training mean colour. The
- * caller owns both the input and the result.
+ * Random crop after padding, and a random horizontal flip, per image, as one
+ * gather: each output pixel reads one pixel of the batch, or `fill` where the
+ * crop reaches into the padding. As the reference (torchvision's Pad(4) or
+ * RandomCrop(32, padding=4) on raw pixels, then normalisation), `fill` is a
+ * black pixel in normalised units. The caller owns both the input and the
+ * result.
  */
-export function randomCropFlip(x: tf.Tensor4D, rng: Rng, padding = AUGMENT_PADDING): tf.Tensor4D {
+export function randomCropFlip(
+  x: tf.Tensor4D,
+  rng: Rng,
+  fill: readonly [number, number, number],
+  padding = AUGMENT_PADDING,
+): tf.Tensor4D {
   const [batch, height, width, channels] = x.shape;
-  const paddedHeight = height + 2 * padding;
-  const paddedWidth = width + 2 * padding;
+  const fillIndex = batch * height * width;
   const sources = new Int32Array(batch * height * width);
   let k = 0;
   for (let b = 0; b < batch; b++) {
-    const top = rng.int(2 * padding + 1);
-    const left = rng.int(2 * padding + 1);
+    const top = rng.int(2 * padding + 1) - padding;
+    const left = rng.int(2 * padding + 1) - padding;
     const flip = rng.next() < 0.5;
-    const base = b * paddedHeight * paddedWidth;
     for (let row = 0; row < height; row++) {
-      const rowStart = base + (top + row) * paddedWidth + left;
-      for (let col = 0; col < width; col++) sources[k++] = rowStart + (flip ? width - 1 - col : col);
+      const sourceRow = top + row;
+      for (let col = 0; col < width; col++) {
+        const sourceCol = left + (flip ? width - 1 - col : col);
+        const inside = sourceRow >= 0 && sourceRow < height && sourceCol >= 0 && sourceCol < width;
+        sources[k++] = inside ? (b * height + sourceRow) * width + sourceCol : fillIndex;
+      }
     }
   }
   return tf.tidy(() => {
-    const padded = tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]]);
-    const pixels = tf.reshape(padded, [batch * paddedHeight * paddedWidth, channels]);
+    const pixels = tf.concat([tf.reshape(x, [fillIndex, channels]), tf.tensor2d([fill.slice(0, channels)], [1, channels])]);
     const picked = tf.gather(pixels, tf.tensor1d(sources, 'int32'));
     return tf.reshape(picked, [batch, height, width, channels]) as tf.Tensor4D;
   });
@@ -147,6 +155,8 @@ class ShuffledBatches implements BatchStream {
   private position: number;
   private readonly shuffleRng: Rng;
   private readonly augmentRng: Rng | null;
+  /** A black pixel in normalised units: what augmentation pads with. */
+  private readonly black: [number, number, number];
 
   constructor(
     private readonly dataset: TensorDataset,
@@ -161,6 +171,7 @@ class ShuffledBatches implements BatchStream {
     this.order = Int32Array.from({ length: size }, (_, i) => i);
     this.shuffleRng = new Rng(subSeed(seed, 'batches'));
     this.augmentRng = augment ? new Rng(subSeed(seed, 'augment')) : null;
+    this.black = [0, 1, 2].map((c) => -dataset.mean[c] / dataset.std[c]) as [number, number, number];
     this.position = size; // so the first call shuffles
   }
 
@@ -179,7 +190,7 @@ class ShuffledBatches implements BatchStream {
       const picked = tf.tensor1d(indices, 'int32');
       const x = tf.gather(train.x, picked) as tf.Tensor4D;
       const y = tf.gather(train.y, picked) as tf.Tensor1D;
-      return { x: this.augmentRng ? randomCropFlip(x, this.augmentRng) : x, y };
+      return { x: this.augmentRng ? randomCropFlip(x, this.augmentRng, this.black) : x, y };
     });
   }
 }
@@ -217,13 +228,15 @@ class TensorDataset implements Dataset {
       const x = tf.tidy(() => tf.gather(split.x, tf.tensor1d(kept, 'int32')) as tf.Tensor4D);
       return { x, y: tf.tensor1d(hostLabels, 'int32'), size: kept.length, hostLabels };
     };
+    // A hold-out that drew none of these classes is no validation split: an
+    // empty one would give a NaN loss and freeze the early stop.
+    const validationCount = this.validation?.hostLabels.filter((label) => label >= from && label < to).length ?? 0;
     return new TensorDataset(
       this.source,
       to - from,
       this.classNames.slice(from, to),
       subset(this.train),
-      // May hold no images when the hold-out drew none of these classes.
-      this.validation ? subset(this.validation) : null,
+      validationCount > 0 ? subset(this.validation!) : null,
       subset(this.test),
       [...this.mean],
       [...this.std],
@@ -240,11 +253,34 @@ class TensorDataset implements Dataset {
   }
 }
 
+/**
+ * Names in data.train, data.test and data.archive are file names inside the
+ * data folder, never paths: a name with a separator or `..` could read any
+ * file the process can (`../../../../etc/passwd`). Checked before anything
+ * is read; throws naming the field and the name.
+ */
+export function checkDataFileNames(config: DataConfig): void {
+  const named: [field: string, name: string | undefined][] = [
+    ...(config.train ?? []).map((name, i): [string, string] => [`data.train[${i}]`, name]),
+    ['data.test', config.test],
+    ['data.archive', config.archive],
+  ];
+  for (const [field, name] of named) {
+    if (name === undefined) continue;
+    if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+      throw new DataError(
+        `${field}: ${JSON.stringify(name)} is not a file name inside the data folder (data.dir): names may not be empty, ".." or hold "/", "\\" or NUL`,
+      );
+    }
+  }
+}
+
 async function readCifar(
   kind: CifarKind,
   config: DataConfig,
   files: FileSource | null,
 ): Promise<{ train: RawImages; test: RawImages }> {
+  checkDataFileNames(config);
   if (!files) {
     throw new DataError(
       `Data source "${kind}" needs its files: give a folder (data.dir) or drop the files / the official ${kind === 'cifar10' ? 'cifar-10' : 'cifar-100'}-binary.tar.gz`,

@@ -47,7 +47,7 @@ export interface Dataset {
   numClasses: number;
   classNames: string[];
   train: Split;
-  /** Held out of the training files; null when `validation` is 0. */
+  /** Held out of the training files; null when `validation` is 0, or a class subset's hold-out drew none of its classes. */
   validation: Split | null;
   test: Split;
   /**

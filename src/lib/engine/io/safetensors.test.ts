@@ -51,6 +51,15 @@ describe('safetensors', () => {
     expect([...decoded.tensors.b.data]).toEqual([7, 8, 9, 1]);
   });
 
+  it('keeps a tensor named __proto__ a tensor, both ways', () => {
+    const tensor = { dtype: 'U8' as const, shape: [1], data: Uint8Array.from([1]) };
+    const decoded = decodeSafetensors(encodeSafetensors(Object.fromEntries([['__proto__', tensor]])));
+    expect(Object.keys(decoded.tensors)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(decoded.tensors)).toBe(null);
+    const byHand = decodeSafetensors(handMade('{"__proto__": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}', Uint8Array.from([1])));
+    expect(Object.keys(byHand.tensors)).toEqual(['__proto__']);
+  });
+
   const f32 = (begin: number, end: number, shape = [1]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
   const malformed: [string, Uint8Array, RegExp][] = [
     ['too short', new Uint8Array(5), /file too short: 5 bytes/],

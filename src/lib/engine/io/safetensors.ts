@@ -32,6 +32,10 @@ export interface SafetensorsTensor {
 }
 
 export interface SafetensorsFile {
+  /**
+   * By name, in an object without a prototype: names come from the file, and
+   * a tensor named `__proto__` must stay a tensor, not become the prototype.
+   */
   tensors: Record<string, SafetensorsTensor>;
   metadata: Record<string, string>;
 }
@@ -84,7 +88,8 @@ function fromLittleEndian(dtype: SafetensorsDtype, bytes: Uint8Array): Safetenso
 }
 
 export function encodeSafetensors(tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // Without a prototype, so a tensor named `__proto__` is written as one.
+  const header: Record<string, unknown> = Object.create(null);
   if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -159,10 +164,12 @@ function parseMetadata(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SafetensorsError(`"${METADATA_KEY}" must be an object of strings`);
   }
+  const metadata: Record<string, string> = Object.create(null);
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== 'string') throw new SafetensorsError(`"${METADATA_KEY}" value "${key}" must be a string, got ${JSON.stringify(entry)}`);
+    metadata[key] = entry;
   }
-  return value as Record<string, string>;
+  return metadata;
 }
 
 /** Reads a whole file; throws SafetensorsError saying what is wrong with a malformed one. */
@@ -187,9 +194,9 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
     throw new SafetensorsError('header must be a JSON object of tensor names');
   }
   const dataLength = bytes.length - dataStart;
-  const { [METADATA_KEY]: metadataValue, ...entries } = header as Record<string, unknown>;
-  const metadata = parseMetadata(metadataValue);
-  const sorted = Object.entries(entries)
+  const metadata = parseMetadata((header as Record<string, unknown>)[METADATA_KEY]);
+  const sorted = Object.entries(header)
+    .filter(([name]) => name !== METADATA_KEY)
     .map(([name, value]) => headerEntry(name, value, dataLength))
     .sort((a, b) => a.begin - b.begin || a.end - b.end);
   // The data must be covered exactly once: no overlaps, no holes, nothing after the last tensor.
@@ -205,7 +212,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   }
   if (covered !== dataLength) throw new SafetensorsError(`the last ${dataLength - covered} bytes of the data belong to no tensor`);
 
-  const tensors: Record<string, SafetensorsTensor> = {};
+  const tensors: Record<string, SafetensorsTensor> = Object.create(null);
   for (const entry of sorted) {
     const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
     tensors[entry.name] = { dtype: entry.dtype, shape: entry.shape, data: fromLittleEndian(entry.dtype, raw) };

@@ -72,6 +72,20 @@ describe('ticket files', () => {
       /"mask\/conv_2" must be U8, not F32/,
     ],
     ['an unknown tensor name', () => edited((f) => (f.tensors['optimizer/step'] = { dtype: 'U8', shape: [1], data: Uint8Array.from([1]) })), /Unexpected tensor "optimizer\/step"/],
+    [
+      'a mask named __proto__',
+      () => edited((f) => (f.tensors['mask/__proto__'] = f.tensors['mask/conv_1'])),
+      /Ticket tensor "mask\/__proto__": "__proto__" is not a prunable layer of conv-2 \(conv_1, conv_2, dense_1, dense_2, dense_3\)/,
+    ],
+    [
+      'a weight named __proto__',
+      () => edited((f) => (f.tensors['weight/__proto__'] = f.tensors['weight/conv_1/bias'])),
+      /Ticket tensor "weight\/__proto__": "__proto__" is not a variable of a layer of conv-2/,
+    ],
+    ['a mask of a layer the network lacks', () => edited((f) => (f.tensors['mask/conv_9'] = f.tensors['mask/conv_1'])), /"conv_9" is not a prunable layer of conv-2/],
+    ['a weight holding NaN', () => edited((f) => (f.tensors['weight/dense_1/kernel'].data[7] = NaN)), /Ticket tensor "weight\/dense_1\/kernel" holds NaN at index 7: weights must be finite/],
+    ['a weight holding Infinity', () => edited((f) => (f.tensors['weight/conv_2/bias'].data[0] = -Infinity)), /"weight\/conv_2\/bias" holds -Infinity at index 0/],
+    ['a missing mask', () => edited((f) => delete f.tensors['mask/dense_2']), /Ticket has no tensor "mask\/dense_2": a ticket holds a mask for every prunable layer of conv-2/],
   ];
   for (const [what, bytes, message] of broken) {
     it(`rejects ${what}`, () => expect(() => decodeTicket(bytes())).toThrow(message));
@@ -89,6 +103,8 @@ describe('ticket files', () => {
       expect(() => checkTicketFits({ ...ticket, weights: withoutBias }, same)).toThrow(/weight "conv_2\/bias" is missing/);
       const extraMask = { ...ticket.masks, conv_9: { shape: [1], keep: Uint8Array.from([1]) } };
       expect(() => checkTicketFits({ ...ticket, masks: extraMask }, same)).toThrow(/mask "conv_9" is not a prunable layer/);
+      const { conv_2: _unmasked, ...missingMask } = ticket.masks;
+      expect(() => checkTicketFits({ ...ticket, masks: missingMask }, same)).toThrow(/layer "conv_2" has no mask/);
     } finally {
       [wider, fewerClasses, same].forEach((m) => m.dispose());
     }

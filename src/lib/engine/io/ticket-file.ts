@@ -12,6 +12,7 @@
 import type { SavedMask, SavedTensor, Ticket } from '../checkpoint';
 import { ARCHS, METHODS, type ArchName, type MethodName } from '../config';
 import type { Model } from '../models/model';
+import { archLayers } from '../models/registry';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors';
 import { masksMismatch, weightsMismatch } from './saved';
 
@@ -72,23 +73,39 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     }
     return metadata[key] as T;
   };
-  const masks: Record<string, SavedMask> = {};
-  const weights: Record<string, SavedTensor> = {};
+  const arch = oneOf<ArchName>('arch', ARCHS);
+  const layers = prunableLayerNames(arch);
+  // Tensor names come from the file: kept in objects without a prototype, and
+  // each must name a layer of the network before it is used.
+  const masks: Record<string, SavedMask> = Object.create(null);
+  const weights: Record<string, SavedTensor> = Object.create(null);
   for (const [name, tensor] of Object.entries(tensors)) {
     if (name.startsWith(MASK_PREFIX)) {
+      const layer = name.slice(MASK_PREFIX.length);
+      if (!layers.includes(layer)) throw new Error(`Ticket tensor "${name}": "${layer}" is not a prunable layer of ${arch} (${layers.join(', ')})`);
       if (tensor.dtype !== 'U8') throw new Error(`Ticket tensor "${name}" must be U8, not ${tensor.dtype}`);
       const bad = tensor.data.findIndex((bit) => bit !== 0 && bit !== 1);
       if (bad >= 0) throw new Error(`Ticket tensor "${name}" holds ${tensor.data[bad]} at index ${bad}: masks are 0 (pruned) or 1 (kept)`);
-      masks[name.slice(MASK_PREFIX.length)] = { shape: tensor.shape, keep: tensor.data as Uint8Array };
+      masks[layer] = { shape: tensor.shape, keep: tensor.data as Uint8Array };
     } else if (name.startsWith(WEIGHT_PREFIX)) {
+      const variable = name.slice(WEIGHT_PREFIX.length);
+      const layer = variable.slice(0, variable.indexOf('/'));
+      if (!layers.includes(layer)) {
+        throw new Error(`Ticket tensor "${name}": "${variable}" is not a variable of a layer of ${arch} (${layers.join(', ')}), as <layer>/<name>`);
+      }
       if (tensor.dtype !== 'F32') throw new Error(`Ticket tensor "${name}" must be F32, not ${tensor.dtype}`);
-      weights[name.slice(WEIGHT_PREFIX.length)] = { shape: tensor.shape, data: tensor.data as Float32Array };
+      const bad = tensor.data.findIndex((value) => !Number.isFinite(value));
+      if (bad >= 0) throw new Error(`Ticket tensor "${name}" holds ${tensor.data[bad]} at index ${bad}: weights must be finite numbers`);
+      weights[variable] = { shape: tensor.shape, data: tensor.data as Float32Array };
     } else {
       throw new Error(`Unexpected tensor "${name}" in the ticket: its tensors are ${MASK_PREFIX}<layer> and ${WEIGHT_PREFIX}<variable>`);
     }
   }
+  // A layer without its mask would train dense without a word.
+  const unmasked = layers.find((layer) => !Object.hasOwn(masks, layer));
+  if (unmasked) throw new Error(`Ticket has no tensor "${MASK_PREFIX}${unmasked}": a ticket holds a mask for every prunable layer of ${arch} (${layers.join(', ')})`);
   return {
-    arch: oneOf<ArchName>('arch', ARCHS),
+    arch,
     width: number('width', (n) => n > 0),
     numClasses: number('numClasses', (n) => Number.isInteger(n) && n > 0),
     method: oneOf<MethodName>('method', METHODS),
@@ -100,12 +117,24 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   };
 }
 
+/** The names of the layers that carry a kernel (and so a mask) in `arch`: `conv_1`, `dense_3`. */
+function prunableLayerNames(arch: ArchName): string[] {
+  // Names depend on neither width nor class count; only kernel layers are named.
+  return archLayers(arch, 1, 1).flatMap((layer) => (layer.name ? [layer.name] : []));
+}
+
 /** Throws naming the first tensor (or the arch, or the class count) where `ticket` does not fit `model`. */
 export function checkTicketFits(ticket: Ticket, model: Model): void {
   const mismatch =
     (ticket.arch !== model.arch ? `it is for ${ticket.arch}, the model is ${model.arch}` : null) ??
     (ticket.numClasses !== model.numClasses ? `it has ${ticket.numClasses} classes, the model ${model.numClasses}` : null) ??
     weightsMismatch(model, ticket.weights) ??
-    masksMismatch(model, ticket.masks);
+    masksMismatch(model, ticket.masks) ??
+    unmaskedLayer(model, ticket.masks);
   if (mismatch) throw new Error(`The ticket does not fit this network: ${mismatch}`);
+}
+
+function unmaskedLayer(model: Model, masks: Ticket['masks']): string | null {
+  const layer = model.prunable.find((l) => !Object.hasOwn(masks, l.name));
+  return layer ? `layer "${layer.name}" has no mask` : null;
 }

@@ -2,7 +2,7 @@
  * Train one network for one round and report it the way every method does:
  * progress with an ETA, evaluation points, and the round's measured result.
  */
-import { measureLayers, type MaskSet } from '../masks/mask';
+import { countOnes, measureLayers, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
 import type { Ticket } from '../checkpoint';
 import type { CurvePoint, MethodOutput, RoundResult, SeriesName } from '../results';
@@ -61,6 +61,19 @@ export class ProgressPlan {
   }
 }
 
+/**
+ * The share of all the model's prunable weights a mask set prunes: the
+ * contract's `sparsity`, which round results measure, also for a set that
+ * covers only some layers (COLT's conv masks), so live progress and the
+ * round's result give one number.
+ */
+export function prunedFraction(model: Model, masks: MaskSet | null): number {
+  if (!masks) return 0;
+  let pruned = 0;
+  for (const m of masks.layers.values()) pruned += m.keep.length - countOnes(m.keep);
+  return pruned / model.prunableWeightCount;
+}
+
 export async function trainRound(
   ctx: MethodContext,
   options: RoundOptions,
@@ -68,7 +81,7 @@ export async function trainRound(
   const from = options.from ?? 0;
   const to = options.to ?? ctx.iterations;
   const startedAt = performance.now();
-  const sparsityAtStart = options.masks?.sparsity() ?? 0;
+  const sparsityAtStart = prunedFraction(options.model, options.masks);
   const training = await train({
     model: options.model,
     dataset: ctx.dataset,
@@ -105,8 +118,8 @@ export async function trainRound(
     sparsity: measured.sparsity,
     layers: measured.layers,
     testAccuracy: training.final.test.accuracy,
-    earlyStopIteration: training.earlyStop.iteration,
-    testAccuracyAtEarlyStop: training.earlyStop.testAccuracy,
+    earlyStopIteration: training.earlyStop?.iteration ?? null,
+    testAccuracyAtEarlyStop: training.earlyStop?.testAccuracy ?? null,
     trainSeconds: training.seconds,
     iterations: training.iterations,
     imagesPerSecond: training.imagesPerSecond,

@@ -109,6 +109,8 @@ export interface MethodSpec<Name extends string = string, Schema extends BlockSc
   views: readonly string[];
   /** Offered under "Also run" beside another method; false where it needs an input of its own (retrain's ticket). */
   runsBeside: boolean;
+  /** Starts from an imported ticket (the page's Import ticket, the CLI's `--ticket`); absent for methods that draw their own. */
+  takesTicket?: true;
 }
 
 /** Every field of some panels, in order. */

@@ -9,6 +9,7 @@ import {
   type GpuAdapterInfoLike,
   type GpuLike,
 } from './backend';
+import { autoBackendFor } from './backend-policy';
 import { simdKernels } from './simd/simd-kernels';
 import { wasmTrainingKernelsRegistered } from './wasm-kernels';
 
@@ -113,5 +114,16 @@ describe('probeWebGpuAdapter', () => {
       },
     };
     expect(await probeWebGpuAdapter(throwing)).toBeNull();
+  });
+});
+
+describe("the 'auto' policy", () => {
+  it('trains on webgpu for a hardware adapter and on wasm for a software one or none', () => {
+    expect(autoBackendFor(toAdapterInfo({ vendor: 'nvidia', architecture: 'ada' }))).toBe('webgpu');
+    expect(autoBackendFor(toAdapterInfo({ vendor: 'apple', architecture: 'metal-3' }))).toBe('webgpu');
+    expect(autoBackendFor(toAdapterInfo({ vendor: 'google', architecture: 'swiftshader' }))).toBe('wasm');
+    expect(autoBackendFor(toAdapterInfo({ vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.7, 256 bits)' }))).toBe('wasm');
+    expect(autoBackendFor(toAdapterInfo({ vendor: 'intel' }, true))).toBe('wasm'); // isFallbackAdapter
+    expect(autoBackendFor(null)).toBe('wasm');
   });
 });

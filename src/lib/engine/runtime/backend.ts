@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName, BackendRequest } from '../config';
+import { autoBackendFor } from './backend-policy';
 import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
@@ -304,7 +305,7 @@ async function initAuto(): Promise<BackendInfo> {
     const used = await firstWorking(FALLBACK_CHAIN);
     return describe(used, null, `WebGPU is not available in this browser (no adapter), so training runs on ${used} instead.`);
   }
-  if (!adapter.software) {
+  if (autoBackendFor(adapter) === 'webgpu') {
     if (await trySetBackend('webgpu')) return describe('webgpu', adapter, null);
     const used = await firstWorking(FALLBACK_CHAIN);
     return describe(

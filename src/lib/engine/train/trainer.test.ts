@@ -79,34 +79,31 @@ describe('training loop', () => {
     const result = await train({ model, dataset, train: config.train, dataSeed: 1, to: 40 });
     expect(result.evals.map((e) => e.iteration)).toEqual([10, 20, 30, 40]);
     const best = result.evals.reduce((a, b) => (b.validation!.loss < a.validation!.loss ? b : a));
-    expect(result.earlyStop.iteration).toBe(best.iteration);
-    expect(result.earlyStop.testAccuracy).toBe(best.test.accuracy);
+    expect(result.earlyStop!.iteration).toBe(best.iteration);
+    expect(result.earlyStop!.testAccuracy).toBe(best.test.accuracy);
     expect(result.imagesPerSecond).toBeGreaterThan(0);
     model.dispose();
   });
 
-  it('takes the rewind snapshot at the requested iteration', async () => {
+  it('takes the rewind snapshot at the requested iteration: the weights after exactly that many steps', async () => {
     const config = parseConfig({ model: { arch: 'lenet-300-100', width: 0.1 }, train: { batchSize: 20, iterations: 10, evalEvery: 10 } });
     const model = createModel(config.model.arch, config.model.width, 10, 5);
-    let snapshotAt = -1;
-    let snapshot: Map<string, tf.Tensor> | null = null;
-    await train({
-      model,
-      dataset,
-      train: config.train,
-      dataSeed: 1,
-      to: 10,
-      snapshotAt: 3,
-      onSnapshot: (state) => {
-        snapshot = state;
-        snapshotAt = 3;
-      },
-    });
-    expect(snapshotAt).toBe(3);
-    const kernelAtRewind = snapshot!.get('dense_1/kernel')!.dataSync();
-    expect(kernelAtRewind).not.toEqual(model.kernel('dense_1').dataSync());
-    tf.dispose([...snapshot!.values()]);
+    const snapshots: Map<string, tf.Tensor>[] = [];
+    await train({ model, dataset, train: config.train, dataSeed: 1, to: 10, snapshotAt: 3, onSnapshot: (state) => snapshots.push(state) });
+    expect(snapshots).toHaveLength(1);
+    // The same training stopped after 3 steps: the same seed and batches give the same weights.
+    const reference = createModel(config.model.arch, config.model.width, 10, 5);
+    await train({ model: reference, dataset, train: config.train, dataSeed: 1, to: 3 });
+    // Compared as one boolean each: a diff of 9,000 floats would take minutes to print.
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+    for (const name of ['dense_1', 'dense_3']) {
+      const atRewind = snapshots[0].get(`${name}/kernel`)!.dataSync();
+      expect(same(atRewind, reference.kernel(name).dataSync()), `${name} at the snapshot = after 3 steps`).toBe(true);
+      expect(same(atRewind, model.kernel(name).dataSync()), `${name} at the snapshot = after 10 steps`).toBe(false);
+    }
+    tf.dispose([...snapshots[0].values()]);
     model.dispose();
+    reference.dispose();
   });
 });
 
@@ -140,5 +137,29 @@ describe('experiments', () => {
     await runExperiment({ ...tinyImp, prune: { rounds: 2, rewindIteration: 3, strategy: 'global' } }, { files: null });
     await runExperiment({ ...tinyImp, train: { ...tinyImp.train, optimizer: 'sgd', weightDecay: 1e-4 } }, { files: null });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('early stop without a validation split', () => {
+  it('is null, never chosen on the test set, in the trainer and in round results', async () => {
+    const config = parseConfig({
+      data: { syntheticTrain: 300, syntheticTest: 100, validation: 0 },
+      model: { arch: 'lenet-300-100', width: 0.1 },
+      train: { lr: 0.002, batchSize: 20, iterations: 20, evalEvery: 5 },
+    });
+    const noValidation = await loadDataset(config.data, 1, null);
+    const model = createModel(config.model.arch, config.model.width, 10, 5);
+    const result = await train({ model, dataset: noValidation, train: config.train, dataSeed: 1, to: 20 });
+    expect(result.evals).toHaveLength(4);
+    expect(result.evals.every((e) => e.validation === null)).toBe(true);
+    expect(result.earlyStop).toBeNull();
+    model.dispose();
+    noValidation.dispose();
+
+    const run = await runExperiment({ ...tinyImp, data: { ...tinyImp.data, validation: 0 }, prune: { rounds: 1 } }, { files: null });
+    for (const round of [...run.rounds, ...Object.values(run.controls!).flat()]) {
+      expect(round.earlyStopIteration).toBeNull();
+      expect(round.testAccuracyAtEarlyStop).toBeNull();
+    }
   });
 });

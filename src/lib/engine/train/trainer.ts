@@ -26,7 +26,7 @@ export interface EvalPoint {
 
 export interface EarlyStopRecord {
   iteration: number;
-  /** Minimum validation loss (test loss where no validation split is held out). */
+  /** Minimum validation loss. */
   loss: number;
   testAccuracy: number;
 }
@@ -34,7 +34,11 @@ export interface EarlyStopRecord {
 export interface TrainResult {
   evals: EvalPoint[];
   final: EvalPoint;
-  earlyStop: EarlyStopRecord;
+  /**
+   * The iteration of minimum validation loss; null without a validation
+   * split, since choosing it on the test loss would select on the test set.
+   */
+  earlyStop: EarlyStopRecord | null;
   iterations: number;
   seconds: number;
   imagesPerSecond: number;
@@ -196,8 +200,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const validation = dataset.validation ? await evaluate(model, dataset.validation, dataset.numClasses) : null;
     const test = await evaluate(model, dataset.test, dataset.numClasses);
     const point: EvalPoint = { iteration, epoch: iteration / stream.stepsPerEpoch, trainLoss, validation, test };
-    const stopLoss = validation?.loss ?? test.loss;
-    if (!earlyStop || stopLoss < earlyStop.loss) earlyStop = { iteration, loss: stopLoss, testAccuracy: test.accuracy };
+    if (validation && (!earlyStop || validation.loss < earlyStop.loss)) {
+      earlyStop = { iteration, loss: validation.loss, testAccuracy: test.accuracy };
+    }
     evals.push(point);
     options.onEval?.(point);
     return point;
@@ -257,7 +262,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return {
       evals,
       final,
-      earlyStop: earlyStop!,
+      earlyStop,
       iterations: iteration - from,
       seconds: trainSeconds,
       imagesPerSecond: imagesSeen / Math.max(trainSeconds, 1e-9),

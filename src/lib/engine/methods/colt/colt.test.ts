@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config';
+import { parseConfig, totalIterations } from '../../config';
 import { loadDataset } from '../../data/dataset';
 import { runExperiment } from '../../experiment';
 import { MaskSet } from '../../masks/mask';
+import { loadMasks } from '../../io/saved';
 import { disposeState } from '../../models/model';
 import { createModel } from '../../models/registry';
-import { Rng } from '../../rng';
+import { Rng, subSeed } from '../../rng';
 import { initBackend } from '../../runtime/backend';
-import { resultsOf, type EngineEvent } from '../../results';
+import { resultsOf, type EngineEvent, type RoundResult } from '../../results';
+import { train } from '../../train/trainer';
 import {
   classSegments,
   coltPruneStep,
@@ -194,4 +196,90 @@ describe('end to end on the synthetic set', () => {
     expect(lastSparsityView.data.series.colt).toHaveLength(3);
     expect(lastSparsityView.data.series.imp).toHaveLength(3);
   }, 60_000);
+});
+
+describe('COLT rounds', () => {
+  const config = parseConfig({
+    method: 'colt',
+    seed: 4,
+    data: { syntheticTrain: 300, syntheticTest: 100, validation: 50 },
+    model: { arch: 'conv-2', width: 0.0625 },
+    train: { lr: 0.003, batchSize: 30, iterations: 6, evalEvery: 3 },
+    prune: { rounds: 2 },
+    colt: { compareWithImp: false },
+  });
+
+  it('retrain every segment model from θ0 each round, under that round\'s mask', async () => {
+    const events: EngineEvent[] = [];
+    await runExperiment(config, { files: null, emit: (e) => events.push(e) });
+    const checkpoints = events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : []));
+    const dataset = await loadDataset(config.data, config.seed, null);
+    const full = createModel(config.model.arch, config.model.width, 10, subSeed(config.seed, 'init'));
+    const theta0 = full.snapshot();
+    const output = full.prunable.find((l) => l.type === 'output')!.name;
+    try {
+      for (const round of [1, 2]) {
+        // The checkpoint after round r - 1 holds round r's mask.
+        const masks = loadMasks(checkpoints[round - 1].masks);
+        for (const segment of classSegments(10, 2)) {
+          const series = `colt-segment-${segment.from}-${segment.to - 1}`;
+          const data = dataset.classSubset(segment.from, segment.to);
+          const model = createModel(config.model.arch, config.model.width, 5, 1);
+          const init = segmentInitialState(theta0, output, segment);
+          try {
+            model.restore(init);
+            const fromTheta0 = await train({
+              model,
+              dataset: data,
+              train: config.train,
+              dataSeed: subSeed(config.seed, `${series}-data-${round}`),
+              to: totalIterations(config.train, data.train.size),
+              masks,
+            });
+            const ran = events.find((e) => e.type === 'round' && e.series === series && e.result.round === round) as { result: RoundResult };
+            expect(ran.result.curve.map((p) => p.testLoss), `${series} round ${round}`).toEqual(fromTheta0.evals.map((p) => p.test.loss));
+          } finally {
+            model.dispose();
+            disposeState(init);
+            data.dispose();
+          }
+        }
+      }
+    } finally {
+      full.dispose();
+      disposeState(theta0);
+      dataset.dispose();
+    }
+  }, 120_000);
+
+  it('give one "% remaining" in live progress and in round results: every prunable kernel counts', async () => {
+    const events: EngineEvent[] = [];
+    await runExperiment(config, { files: null, emit: (e) => events.push(e) });
+    const rounds = events.flatMap((e) => (e.type === 'round' ? [e] : []));
+    expect(rounds.filter((r) => r.series === 'colt' && r.result.sparsity > 0)).toHaveLength(2);
+    for (const { series, result } of rounds) {
+      const evals = events.filter((e) => e.type === 'eval' && e.series === series && e.round === result.round) as { sparsity: number }[];
+      expect(evals.length).toBeGreaterThan(0);
+      for (const e of evals) expect(e.sparsity, `${series} round ${result.round}`).toBeCloseTo(result.sparsity, 12);
+    }
+  }, 120_000);
+
+  it('a class segment whose validation hold-out drew none of its classes reports no early stop, not NaN', async () => {
+    // One held-out image: one segment has it, the other has no validation split at all.
+    const oneHeldOut = { ...config, data: { ...config.data, validation: 1 }, prune: { rounds: 1 } };
+    const dataset = await loadDataset(oneHeldOut.data, oneHeldOut.seed, null);
+    const heldOutClass = (await dataset.validation!.y.data())[0];
+    dataset.dispose();
+    const events: EngineEvent[] = [];
+    await runExperiment(oneHeldOut, { files: null, emit: (e) => events.push(e) });
+    const segmentRounds = events.flatMap((e) => (e.type === 'round' && e.series.startsWith('colt-segment-') ? [e] : []));
+    expect(segmentRounds).toHaveLength(4);
+    for (const { series, result } of segmentRounds) {
+      const [from, last] = series.replace('colt-segment-', '').split('-').map(Number);
+      const hasValidation = heldOutClass >= from && heldOutClass <= last;
+      expect(result.curve.every((p) => (p.validationLoss === null) === !hasValidation)).toBe(true);
+      expect(result.earlyStopIteration === null, series).toBe(!hasValidation);
+      expect(Number.isNaN(result.testAccuracyAtEarlyStop)).toBe(false);
+    }
+  }, 120_000);
 });

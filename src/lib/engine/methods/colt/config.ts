@@ -111,7 +111,7 @@ export const coltSpec: MethodSpec<'colt', typeof ColtSchema> = {
     paragraphs: [
       'The classes are split into K contiguous segments; one model per segment trains from the same initialisation, each prunes its smallest conv weights, and only the weights every model keeps survive (the AND of the masks). All models rewind to the initialisation and repeat.',
       'Because the AND removes the union of what each model prunes, a round removes more than the per-model rate, so COLT reaches a sparsity in fewer rounds than IMP. Each round’s ticket is judged as a full network trained on all the classes; IMP runs beside it on the same budget.',
-      'The accuracy chart’s x axis counts every prunable weight, and COLT prunes conv layers only by default, so its points sit near 100%; the rounds-to-sparsity view counts the pruned layers.',
+      '“Weights remaining” counts every prunable weight wherever it appears (live progress, the accuracy chart, the results table), and COLT prunes conv layers only by default, so its points sit near 100%; COLT’s own views (overlap, rounds to sparsity) count the pruned layers and say so.',
     ],
   },
   views: ['colt-overlap', 'rounds-to-sparsity'],

@@ -281,7 +281,8 @@ async function runColt(ctx: MethodContext<ColtState>, pruningRounds: number): Pr
         type: 'view',
         view: 'colt-overlap',
         data: {
-          line: `== colt round ${round}: ${percent(sparsity)} sparse; next: the models keep ${kept}, all keep ${percent(1 - step.mask.sparsity())}`,
+          // COLT's own numbers count the layers it prunes, and say so; "weights remaining" elsewhere counts every prunable kernel.
+          line: `colt round ${round}: ${percent(sparsity)} of the pruned layers' weights pruned; next: the models keep ${kept} of them, all keep ${percent(1 - step.mask.sparsity())}`,
           segments: segments.map(segmentClasses),
           rounds: coltRounds.map((r) => ({ round: r.round, sparsity: r.sparsity, layers: r.overlap })),
         },

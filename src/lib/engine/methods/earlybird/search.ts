@@ -216,8 +216,9 @@ export async function runTicketSearch(
       dataSeed: subSeed(config.seed, 'data-1'),
       from,
       to,
-      // No slimming term while retraining, as the reference's fine-tuning.
-      gradientHook: eb.unstructured ? undefined : bnGradientHook(model.batchNorms, 0, scales.current),
+      // The sign-L1 term stays on while retraining, as in the reference's
+      // retraining script (it adds 0 on the pruned channels, whose gamma is 0).
+      gradientHook: eb.unstructured ? undefined : bnGradientHook(model.batchNorms, eb.sparsity, scales.current),
       onEpochEnd: (epoch) => observeEpoch(epoch, false),
     });
     rounds.push(retrain.result);

@@ -123,7 +123,7 @@ export const impSpec: MethodSpec<'imp', null> = {
     title: 'Lottery tickets (IMP) and their controls',
     paragraphs: [
       'Each round: train, prune, then reset every surviving weight, bias and BatchNorm parameter to the rewind point, and train again. Rewind iteration 0 is the original lottery-ticket hypothesis; k > 0 is late resetting, which the paper needs for deeper networks.',
-      'The ticket is the mask together with those rewind values. The paper’s two controls test that both matter: random reinit keeps the mask but draws fresh weights; random pruning keeps the weights but draws a random mask with each layer’s density. A winning ticket stays accurate (and learns faster) at sparsities where both controls fall off.',
+      'The ticket is the mask together with those rewind values. The paper’s two controls test that both matter: random reinit keeps the mask but draws fresh weights; random pruning keeps the weights but draws a random mask with each layer’s density. Both train the ticket’s schedule from the rewind iteration, as open_lth does. A winning ticket stays accurate (and learns faster) at sparsities where both controls fall off.',
     ],
   },
   views: [],

@@ -58,7 +58,7 @@ export const imp: PruningMethod<typeof impSpec, ImpOutput, ImpState> = {
     const controls = config.controls;
     // Round 0 is shared with the controls (it is the same dense network).
     ctx.progress.add(ctx.iterations * rounds - rewind * (rounds - 1));
-    ctx.progress.add(ctx.iterations * (rounds - 1) * controls.length);
+    ctx.progress.add((ctx.iterations - rewind) * (rounds - 1) * controls.length);
 
     const model = ctx.createModel(subSeed(config.seed, 'init'));
     let rewindState: ModelState | null = null;
@@ -132,7 +132,9 @@ export const imp: PruningMethod<typeof impSpec, ImpOutput, ImpState> = {
 /**
  * Random reinit: the ticket's mask on a fresh initialisation. Random pruning:
  * the ticket's rewind weights under a random mask of the same layer densities.
- * Both train the same schedule as the ticket's round.
+ * Both train the same schedule as the ticket's round, from the rewind
+ * iteration k (as open_lth's branches): the same steps and the same part of
+ * the learning-rate schedule.
  */
 async function runControl(
   ctx: MethodContext,
@@ -155,7 +157,7 @@ async function runControl(
       model,
       masks,
       dataSeed: subSeed(config.seed, `data-${round}`),
-      from: control === 'randomPrune' ? config.prune.rewindIteration : 0,
+      from: config.prune.rewindIteration,
     });
     return result;
   } finally {

@@ -24,4 +24,5 @@ export const retrainSpec: MethodSpec<'retrain', typeof RetrainSchema> = {
   },
   views: [],
   runsBeside: false,
+  takesTicket: true,
 };

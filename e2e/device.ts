@@ -1,0 +1,67 @@
+/**
+ * Losing the training worker's GPU device from a test, as a driver reset
+ * would. The page never sends the worker the `lose-device` message; a test
+ * keeps a handle on every worker the page starts and sends it.
+ */
+import type { Page } from 'playwright-core';
+import type { ToWorker } from '../src/lib/worker/protocol';
+
+declare global {
+  interface Window {
+    __labWorkers?: Worker[];
+    /** Set by `refuseNewDevices`: workers started from then on find no WebGPU adapter. */
+    __labNoAdapterInNewWorkers?: boolean;
+  }
+}
+
+/** Where the page fetches the shim of a worker without a WebGPU adapter (served by the test, below). */
+const NO_ADAPTER_SHIM = '/__lab_test/worker-without-adapter.js';
+
+/**
+ * Keeps every worker the page starts in window.__labWorkers, and serves the
+ * shim `refuseNewDevices` starts workers behind; call before the page loads.
+ */
+export async function recordWorkers(page: Page): Promise<void> {
+  // The worker's own module behind a shim that takes its WebGPU adapter away,
+  // as after a GPU crash that leaves none. Served from the page's origin, with
+  // its isolation headers, so the worker resolves and fetches as the page's own.
+  // Messages that arrive before the module has set its handler are handed to it after.
+  await page.route(`**${NO_ADAPTER_SHIM}?*`, (route) => {
+    const target = new URL(route.request().url()).searchParams.get('target')!;
+    const body = `
+      if (navigator.gpu) navigator.gpu.requestAdapter = async () => null;
+      const early = [];
+      self.onmessage = (event) => early.push(event);
+      await import(${JSON.stringify(target)});
+      for (const event of early) self.onmessage(event);`;
+    return route.fulfill({
+      status: 200,
+      contentType: 'text/javascript',
+      headers: { 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Opener-Policy': 'same-origin' },
+      body,
+    });
+  });
+  await page.addInitScript((shim) => {
+    const workers: Worker[] = [];
+    window.__labWorkers = workers;
+    const Original = window.Worker;
+    window.Worker = class extends Original {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        const target = new URL(url, location.href).href;
+        super(window.__labNoAdapterInNewWorkers ? `${shim}?target=${encodeURIComponent(target)}` : url, options);
+        workers.push(this);
+      }
+    };
+  }, NO_ADAPTER_SHIM);
+}
+
+/** From now on, a worker the page starts finds no WebGPU adapter (so a run there falls back to wasm). */
+export async function refuseNewDevices(page: Page): Promise<void> {
+  await page.evaluate(() => (window.__labNoAdapterInNewWorkers = true));
+}
+
+/** Destroys the WebGPU device of every worker the page has started (the page trains in one). */
+export function loseWorkerDevice(page: Page): Promise<void> {
+  const message: ToWorker = { type: 'lose-device' };
+  return page.evaluate((command) => window.__labWorkers!.forEach((worker) => worker.postMessage(command)), message);
+}

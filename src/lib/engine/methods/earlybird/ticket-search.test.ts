@@ -1,0 +1,112 @@
+/**
+ * What EarlyBird and WORM do to the BN channels, checked on real runs: which
+ * channels WORM damps, and that pruned channels stay pruned while retraining.
+ */
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runExperiment } from '../../experiment';
+import { Model } from '../../models/model';
+import { resultsOf, type EngineEvent } from '../../results';
+import { initBackend } from '../../runtime/backend';
+import type { ChannelMaskViewData } from './views';
+
+/** Every call of dampingFactors: the per-layer channel mask it turned into gradient factors, and chi. */
+const dampingCalls = vi.hoisted(() => [] as { keep: string; chi: number }[]);
+
+vi.mock('../../masks/channel-masks', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../masks/channel-masks')>();
+  return {
+    ...original,
+    dampingFactors: (keep: Uint8Array, chi: number) => {
+      dampingCalls.push({ keep: keep.join(''), chi });
+      return original.dampingFactors(keep, chi);
+    },
+  };
+});
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  dampingCalls.length = 0;
+});
+
+const tiny = {
+  seed: 3,
+  data: { syntheticTrain: 60, syntheticTest: 40, validation: 20 },
+  model: { arch: 'conv-4-bn', width: 0.125 },
+  train: { optimizer: 'adam', lr: 0.01, batchSize: 20, epochs: 5, evalEvery: 100, lrDecayEpochs: [3] },
+  earlybird: { queueLength: 2, epsilon: 0.3 },
+} as const;
+
+/** The last 'channel-masks' view: per series and epoch, each BN layer's mask as a '0'/'1' string (1 = kept). */
+function lastChannelMasks(events: EngineEvent[]): ChannelMaskViewData {
+  const views = events.filter((e) => e.type === 'view' && e.view === 'channel-masks');
+  return (views.at(-1) as { data: ChannelMaskViewData }).data;
+}
+
+describe('WORM damping', () => {
+  it('damps exactly the channels the newest mask prunes, by chi, after each epoch without a ticket', async () => {
+    const events: EngineEvent[] = [];
+    const results = await runExperiment(
+      { ...tiny, method: 'worm', worm: { chiMode: 'fixed', compareWithEarlyBird: false } },
+      { files: null, emit: (e) => events.push(e) },
+    );
+    const { ticket } = resultsOf(results, 'worm');
+    const epochs = lastChannelMasks(events).series.find((s) => s.name === 'WORM')!.epochs;
+    const bitsAt = (epoch: number) => epochs.find((e) => e.epoch === epoch)!.bits;
+    const searched = ticket.epoch ?? ticket.scheduleEpochs;
+    const expected: { keep: string; chi: number }[] = [];
+    // Each search epoch without a ticket: the factors come from that epoch's mask (1 kept, chi pruned).
+    for (let epoch = 1; epoch <= searched; epoch++) {
+      if (epoch !== ticket.epoch) expected.push(...bitsAt(epoch).map((keep) => ({ keep, chi: 0.1 })));
+    }
+    // Retraining: the ticket's pruned channels get no gradient at all.
+    if (ticket.epoch !== null) expected.push(...bitsAt(ticket.epoch).map((keep) => ({ keep, chi: 0 })));
+    expect(expected.some((c) => c.chi === 0.1)).toBe(true);
+    expect(dampingCalls).toEqual(expected);
+  });
+});
+
+describe('EarlyBird retraining', () => {
+  it('keeps the pruned channels\' gamma and beta exactly 0 through retraining, with SGD momentum and weight decay', async () => {
+    // The search model's BN parameters as they are when it is disposed, after retraining.
+    const disposed: { gamma: Float32Array; beta: Float32Array }[][] = [];
+    const dispose = Model.prototype.dispose;
+    vi.spyOn(Model.prototype, 'dispose').mockImplementation(function (this: Model) {
+      disposed.push(this.batchNorms.map((bn) => ({ gamma: bn.gamma.dataSync() as Float32Array, beta: bn.beta.dataSync() as Float32Array })));
+      dispose.call(this);
+    });
+    const events: EngineEvent[] = [];
+    // epsilon 1 accepts any mask: the ticket comes at epoch 2 (queue 2), leaving 3 epochs to retrain.
+    const results = await runExperiment(
+      {
+        ...tiny,
+        method: 'earlybird',
+        train: { ...tiny.train, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 1e-3 },
+        earlybird: { queueLength: 2, epsilon: 1 },
+      },
+      { files: null, emit: (e) => events.push(e) },
+    );
+    const { ticket } = resultsOf(results, 'earlybird');
+    expect(ticket.epoch).toBe(2);
+    expect(ticket.epochsRetrained).toBeGreaterThan(0);
+    const ticketBits = lastChannelMasks(events).series[0].epochs.find((e) => e.epoch === ticket.epoch)!.bits;
+    const afterRetraining = disposed.at(-1)!;
+    let pruned = 0;
+    let keptMoved = 0;
+    ticketBits.forEach((bits, layer) => {
+      const { gamma, beta } = afterRetraining[layer];
+      for (let c = 0; c < bits.length; c++) {
+        if (bits[c] === '0') {
+          pruned++;
+          expect(Math.abs(gamma[c]), `layer ${layer} channel ${c} gamma`).toBe(0);
+          expect(Math.abs(beta[c]), `layer ${layer} channel ${c} beta`).toBe(0);
+        } else if (gamma[c] !== 0) keptMoved++;
+      }
+    });
+    expect(pruned).toBeGreaterThan(0);
+    expect(keptMoved).toBeGreaterThan(0);
+  });
+});
