@@ -123,11 +123,12 @@ describe('resuming an interrupted run gives the uninterrupted results', () => {
       expect(resumed.checkpoints.at(-1)?.ticket ?? null).toEqual(whole.checkpoints.at(-1)!.ticket);
 
       if (later !== undefined) {
-        const fromLater = await runCapturing(config, whole.checkpoints[later(whole.results)]);
+        const laterIndex = later(whole.results);
+        const fromLater = await runCapturing(config, whole.checkpoints[laterIndex]);
         expect(withoutTimings(fromLater.results)).toEqual(withoutTimings(whole.results));
         // Only the rounds after it are trained again: a comparison run beside the
         // method (ctx.runBeside) goes on from its own last round, not from scratch.
-        expect(fromLater.checkpoints.map((c) => c.round)).toEqual(whole.checkpoints.slice(later + 1).map((c) => c.round));
+        expect(fromLater.checkpoints.map((c) => c.round)).toEqual(whole.checkpoints.slice(laterIndex + 1).map((c) => c.round));
       }
       expect(tf.memory().numTensors).toBe(before);
     }, 240_000);
