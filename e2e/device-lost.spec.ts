@@ -8,7 +8,7 @@ import { expect, test, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
 import type { RoundResult } from '../src/lib/engine/results';
 import { loseWorkerDevice, recordWorkers, refuseNewDevices } from './device';
-import { openLab, waitForRunEnd } from './lab';
+import { openLab, storedRecords, waitForRunEnd } from './lab';
 
 /**
  * On WebGPU itself (SwiftShader emulates the GPU on the CPU here, too slowly
@@ -32,27 +32,10 @@ interface StoredSummary {
 }
 
 /** The stored run of that name, as the page's IndexedDB holds it; null until it is stored. */
-function storedRun(page: Page, name: string): Promise<StoredSummary | null> {
-  return page.evaluate(
-    (runName) =>
-      new Promise<StoredSummary | null>((resolve, reject) => {
-        const open = indexedDB.open('lottery-lab');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          if (!db.objectStoreNames.contains('runs')) return resolve(null);
-          const all = db.transaction('runs').objectStore('runs').getAll();
-          all.onsuccess = () => {
-            db.close();
-            type Stored = { name: string; status: string; error: string | null; checkpointRound: number | null; rounds: Record<string, RoundResult[]> };
-            const run = (all.result as Stored[]).find((r) => r.name === runName);
-            resolve(run ? { status: run.status, error: run.error, checkpointRound: run.checkpointRound, ticket: run.rounds.ticket ?? [] } : null);
-          };
-          all.onerror = () => reject(all.error);
-        };
-      }),
-    name,
-  );
+async function storedRun(page: Page, name: string): Promise<StoredSummary | null> {
+  type Stored = { name: string; status: string; error: string | null; checkpointRound: number | null; rounds: Record<string, RoundResult[]> };
+  const run = (await storedRecords<Stored>(page, 'runs')).find((r) => r.name === name);
+  return run ? { status: run.status, error: run.error, checkpointRound: run.checkpointRound, ticket: run.rounds.ticket ?? [] } : null;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
-import { autoBackendForReport, backendReport, chartDatasets, finalAccuracyLines, openLab, runToEnd, waitForRunEnd } from './lab';
+import { autoBackendForReport, backendReport, chartDatasets, finalAccuracyLines, openLab, runToEnd, storedRecords, waitForRunEnd } from './lab';
 
 /** A few seconds per round on a loaded 2-core machine. */
 const TINY: ExperimentConfigInput = {
@@ -16,25 +16,9 @@ const TINY: ExperimentConfigInput = {
 };
 
 /** Rounds completed by the latest checkpoint stored in the page's IndexedDB, null before the first. */
-function storedCheckpointRound(page: Page): Promise<number | null> {
-  return page.evaluate(
-    () =>
-      new Promise<number | null>((resolve, reject) => {
-        const open = indexedDB.open('lottery-lab');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          if (!db.objectStoreNames.contains('checkpoints')) return resolve(null);
-          const all = db.transaction('checkpoints').objectStore('checkpoints').getAll();
-          all.onsuccess = () => {
-            const rounds = (all.result as { round: number }[]).map((c) => c.round);
-            db.close();
-            resolve(rounds.length ? Math.max(...rounds) : null);
-          };
-          all.onerror = () => reject(all.error);
-        };
-      }),
-  );
+async function storedCheckpointRound(page: Page): Promise<number | null> {
+  const rounds = (await storedRecords<{ round: number }>(page, 'checkpoints')).map((c) => c.round);
+  return rounds.length ? Math.max(...rounds) : null;
 }
 
 const historyRows = (page: Page) => page.getByTestId('history-row');

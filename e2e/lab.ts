@@ -75,3 +75,28 @@ export async function waitForRunEnd(page: Page, timeout: number): Promise<void> 
   // Charts redraw a task after the event that changed them (src/lib/store/deferred.svelte.ts).
   await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 50)));
 }
+
+/** Every record of one object store of the page's IndexedDB (`runs`, `checkpoints`); empty before the store exists. */
+export function storedRecords<T>(page: Page, store: string): Promise<T[]> {
+  return page.evaluate(
+    (storeName) =>
+      new Promise<T[]>((resolve, reject) => {
+        const open = indexedDB.open('lottery-lab');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains(storeName)) {
+            db.close();
+            return resolve([]);
+          }
+          const all = db.transaction(storeName).objectStore(storeName).getAll();
+          all.onsuccess = () => {
+            db.close();
+            resolve(all.result as T[]);
+          };
+          all.onerror = () => reject(all.error);
+        };
+      }),
+    store,
+  );
+}

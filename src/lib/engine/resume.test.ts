@@ -4,6 +4,7 @@ import type { Checkpoint } from './checkpoint';
 import { runExperiment } from './experiment';
 import { decodeTicket, encodeTicket } from './io/ticket-file';
 import type { TicketSummary } from './methods/earlybird/results';
+import { TINY_EARLYBIRD_CONFIG } from './methods/earlybird/tiny-config';
 import { resultsOf, type RunResults } from './results';
 import { initBackend } from './runtime/backend';
 import { RunControl, StopRequested } from './train/control';
@@ -55,13 +56,7 @@ async function runUntilFirstCheckpoint(config: object): Promise<Checkpoint> {
 
 const data = { syntheticTrain: 120, syntheticTest: 40, validation: 20 };
 const train = { lr: 0.01, batchSize: 20, iterations: 6, evalEvery: 3 };
-const tinyEarlyBird = {
-  seed: 3,
-  data: { syntheticTrain: 60, syntheticTest: 40, validation: 20 },
-  model: { arch: 'conv-4-bn', width: 0.125 },
-  train: { optimizer: 'adam', lr: 0.01, batchSize: 20, epochs: 5, evalEvery: 100, lrDecayEpochs: [3] },
-  earlybird: { queueLength: 2, epsilon: 0.3 },
-};
+const tinyEarlyBird = TINY_EARLYBIRD_CONFIG;
 
 /** Checkpoints of an EarlyBird search: one after the search, one after retraining when it drew a ticket. */
 const searchCheckpoints = (ticket: TicketSummary) => (ticket.epoch === null ? 1 : 2);

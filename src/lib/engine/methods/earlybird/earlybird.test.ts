@@ -8,6 +8,7 @@ import { initBackend } from '../../runtime/backend';
 import { bnGradientHook } from './bn-hooks';
 import type { TicketSummary } from './results';
 import type { ChannelMaskViewData } from './views';
+import { TINY_EARLYBIRD_CONFIG } from './tiny-config';
 import { chiSchedule } from '../worm/index';
 
 beforeAll(async () => {
@@ -76,14 +77,7 @@ describe('WORM chi schedule', () => {
 });
 
 describe('end to end on the synthetic set', () => {
-  const tiny = {
-    seed: 3,
-    data: { syntheticTrain: 60, syntheticTest: 40, validation: 20 },
-    model: { arch: 'conv-4-bn', width: 0.125 },
-    // Adam: tfjs's momentum optimiser keeps one scalar after dispose() (a trainer-wide leak, not this method's).
-    train: { optimizer: 'adam', lr: 0.01, batchSize: 20, epochs: 5, evalEvery: 100, lrDecayEpochs: [3] },
-    earlybird: { queueLength: 2, epsilon: 0.3 },
-  } as const;
+  const tiny = TINY_EARLYBIRD_CONFIG;
 
   function expectTicketShape(ticket: TicketSummary, epochs: number): void {
     // The ticket is the first epoch whose largest queue distance is within epsilon; none if no search epoch got there.

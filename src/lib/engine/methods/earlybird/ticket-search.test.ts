@@ -8,6 +8,7 @@ import { Model } from '../../models/model';
 import { resultsOf, type EngineEvent } from '../../results';
 import { initBackend } from '../../runtime/backend';
 import type { ChannelMaskViewData } from './views';
+import { TINY_EARLYBIRD_CONFIG } from './tiny-config';
 
 /** Every call of dampingFactors: the per-layer channel mask it turned into gradient factors, and chi. */
 const dampingCalls = vi.hoisted(() => [] as { keep: string; chi: number }[]);
@@ -32,13 +33,7 @@ afterEach(() => {
   dampingCalls.length = 0;
 });
 
-const tiny = {
-  seed: 3,
-  data: { syntheticTrain: 60, syntheticTest: 40, validation: 20 },
-  model: { arch: 'conv-4-bn', width: 0.125 },
-  train: { optimizer: 'adam', lr: 0.01, batchSize: 20, epochs: 5, evalEvery: 100, lrDecayEpochs: [3] },
-  earlybird: { queueLength: 2, epsilon: 0.3 },
-} as const;
+const tiny = TINY_EARLYBIRD_CONFIG;
 
 /** The last 'channel-masks' view: per series and epoch, each BN layer's mask as a '0'/'1' string (1 = kept). */
 function lastChannelMasks(events: EngineEvent[]): ChannelMaskViewData {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TINY_EARLYBIRD_CONFIG } from '../earlybird/tiny-config';
 import type { Checkpoint } from '../../checkpoint';
 import { runExperiment } from '../../experiment';
 import { resultsOf, type EngineEvent } from '../../results';
@@ -8,15 +9,7 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const config = {
-  seed: 3,
-  method: 'worm',
-  worm: { chiMode: 'fixed' },
-  data: { syntheticTrain: 60, syntheticTest: 40, validation: 20 },
-  model: { arch: 'conv-4-bn', width: 0.125 },
-  train: { optimizer: 'adam', lr: 0.01, batchSize: 20, epochs: 5, evalEvery: 100, lrDecayEpochs: [3] },
-  earlybird: { queueLength: 2, epsilon: 0.3 },
-};
+const config = { ...TINY_EARLYBIRD_CONFIG, method: 'worm', worm: { chiMode: 'fixed' } };
 
 /** The run's events and checkpoints. */
 async function run(resume: Checkpoint | null = null) {
