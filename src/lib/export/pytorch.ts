@@ -30,7 +30,7 @@ export interface ExportedNetwork {
   numClasses: number;
   inputShape: number[];
   layers: ExportedLayer[];
-  prunable: { name: string; type: string; shape: number[]; size: number }[];
+  prunable: PrunableLayer[];
   prune: ExportedRule;
 }
 
