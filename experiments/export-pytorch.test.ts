@@ -198,4 +198,23 @@ describe.skipIf(torchMissing)('the exported program against the lab', () => {
     },
     600_000,
   );
+
+  it.skipIf(dataMissing)(
+    'under torchrun, two processes (gloo) draw the same ticket as one process',
+    async () => {
+      const dir = await exported({ ...quick, prune: { ...quick.prune, rounds: 1 }, controls: [] });
+      python(dir, ['--out', path.join(dir, 'one')]);
+      // --redirects/--tee: Debian's torch 1.13 launcher cannot parse their default under Python 3.11.
+      execFileSync(PYTHON!, ['-m', 'torch.distributed.run', '--redirects', '1', '--tee', '1', '--nproc_per_node=2', path.join(dir, 'run.py'), '--out', path.join(dir, 'two')], {
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+        stdio: 'ignore',
+      });
+      const [one, two] = await Promise.all(['one', 'two'].map(async (run) => decodeSafetensors(await readFile(path.join(dir, run, 'ticket.safetensors'))).tensors));
+      expect(Object.keys(two)).toEqual(Object.keys(one));
+      for (const name of Object.keys(one).filter((n) => n.startsWith('mask/'))) {
+        expect(Buffer.from((two[name].data as Uint8Array)).equals(Buffer.from(one[name].data as Uint8Array)), name).toBe(true);
+      }
+    },
+    600_000,
+  );
 });
