@@ -32,7 +32,7 @@ const PYTHON = [process.env.LAB_PYTHON, 'python3', '/usr/bin/python3'].find(
 );
 const torchMissing = PYTHON === undefined;
 const dataMissing = !existsSync(path.join(DATA_DIR, 'data_batch_1.bin')) || !existsSync(path.join(DATA_DIR, 'test_batch.bin'));
-if (torchMissing) console.warn('export-pytorch.test: skipping the PyTorch runs: python3 cannot import torch (apt-get install python3-torch)');
+if (torchMissing) console.warn('export-pytorch.test: skipping the PyTorch runs: neither python3 on PATH nor /usr/bin/python3 imports torch (apt-get install python3-torch)');
 if (dataMissing) console.warn(`export-pytorch.test: skipping the CIFAR-10 run: no data_batch_1.bin/test_batch.bin in ${DATA_DIR} (npm run data:cifar10)`);
 
 /**

@@ -471,11 +471,16 @@ def evaluate(model, split, device):
     return {"loss": loss / len(y), "accuracy": correct / len(y)}
 
 
-def apply_masks(model, masks, device):
+def device_masks(model, masks, device):
+    """Float 0/1 masks on the device, made once per round rather than per step."""
+    return {name: torch.from_numpy(keep.reshape(model.kernel(name).shape)).to(device=device, dtype=torch.float32) for name, keep in masks.items()}
+
+
+def apply_masks(model, masks):
+    """Zero the pruned weights: after every step, so they are 0 in every forward pass whatever Adam or momentum did."""
     with torch.no_grad():
         for name, keep in masks.items():
-            kernel = model.kernel(name)
-            kernel.mul_(torch.from_numpy(keep.reshape(kernel.shape)).to(device=device, dtype=kernel.dtype))
+            model.kernel(name).mul_(keep)
 
 
 def learning_rate_at(train, epoch):
@@ -530,8 +535,9 @@ def train_round(ctx, model, series, round_index, masks, data_seed, start, snapsh
             series, round_index, iteration, train_loss, 100 * validation["accuracy"], 100 * test["accuracy"]))
         return point
 
+    masks = device_masks(model, masks, device) if masks is not None else None
     if masks is not None:
-        apply_masks(model, masks, device)
+        apply_masks(model, masks)
     if snapshot_at == start:
         snapshot = model.snapshot()
     set_lr(start // stream.steps_per_epoch)
@@ -553,7 +559,7 @@ def train_round(ctx, model, series, round_index, masks, data_seed, start, snapsh
         (local * par.world).backward()
         optimizer.step()
         if masks is not None:
-            apply_masks(model, masks, device)
+            apply_masks(model, masks)
         loss_sum += float(local)
         loss_count += 1
         iteration += 1
