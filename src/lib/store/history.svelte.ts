@@ -34,6 +34,13 @@ export class RunHistory {
     this.runs = known ? this.runs.map((r) => (r.id === run.id ? run : r)) : [run, ...this.runs];
   }
 
+  /** Keeps a run imported from a results.json (in memory where storage is off) and ticks it for the chart. */
+  async importRun(run: StoredRun): Promise<void> {
+    if (this.db) await this.change(() => this.db!.put(run));
+    this.replace(run);
+    if (!this.compared.has(run.id)) this.toggleCompare(run.id);
+  }
+
   toggleCompare(id: string): void {
     const compared = new Set(this.compared);
     if (!compared.delete(id)) compared.add(id);
