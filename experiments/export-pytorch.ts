@@ -6,11 +6,11 @@
  * <dir>/run.py (src/lib/export/pytorch/run.py), which runs the same
  * experiment in PyTorch: `python run.py` or `torchrun --nproc_per_node=N run.py`.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '../src/lib/engine/config';
-import { checkExportable, exportNetwork } from '../src/lib/export/pytorch';
+import { pytorchExportFiles } from '../src/lib/export/pytorch';
 import { loadConfig, UsageError } from './cli';
 
 const USAGE = 'usage: npm run export:pytorch -- <config.json> --out <dir> [--data-dir <dir>]';
@@ -36,14 +36,10 @@ export async function exportPytorch(argv: string[], log: (line: string) => void 
     }
     if (!configPath || !out) throw new UsageError(USAGE);
     const config = await loadConfig({ configPath, out, runtime: 'node', backend: null, dataDir });
-    checkExportable(config);
-    const network = exportNetwork(config);
     // run.py may be started from anywhere: a relative data folder would follow the caller.
-    const exported = { ...config, data: { ...config.data, dir: path.resolve(config.data.dir ?? '.') } };
+    const files = pytorchExportFiles(config, await readFile(RUN_PY, 'utf8'), path.resolve(config.data.dir ?? '.'));
     await mkdir(out, { recursive: true });
-    await writeFile(path.join(out, 'config.json'), JSON.stringify(exported, null, 2));
-    await writeFile(path.join(out, 'network.json'), JSON.stringify(network, null, 2));
-    await copyFile(RUN_PY, path.join(out, 'run.py'));
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(out, name), text);
     log(`wrote ${path.join(out, 'config.json')}, network.json and run.py (${config.method}, ${config.model.arch} x${config.model.width})`);
     log(`run: python ${path.join(out, 'run.py')}   or: torchrun --nproc_per_node=N ${path.join(out, 'run.py')}`);
     return 0;

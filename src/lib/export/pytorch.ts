@@ -12,9 +12,35 @@ import { layerRates, oneShotLayerRates } from '../engine/masks/prune';
 import { walkLayers, type ActivationShape, type PrunableLayer, type VariableBuilder } from '../engine/models/layers';
 import { ARCH_DEFINITIONS, archLayers } from '../engine/models/registry';
 import { cifarClassNames } from '../engine/data/cifar';
+import { checkExportable } from './pytorch-scope';
 
-/** Methods the exported program runs; the others are refused by name. */
-export const PYTORCH_METHODS = ['dense', 'imp'] as const;
+export { checkExportable, exportRefusal, PYTORCH_METHODS } from './pytorch-scope';
+
+/** The files of an exported experiment by name, as the CLI writes them to a folder and the page zips them. */
+export type PytorchExportFiles = Record<'config.json' | 'network.json' | 'run.py', string>;
+
+/**
+ * data.dir of an experiment exported from the page, for the user to edit: the
+ * page's data is files dropped in the tab or a URL, never a folder run.py can read.
+ */
+export const PAGE_DATA_DIR = 'EDIT-ME: the folder holding the CIFAR .bin files (or run python run.py --data-dir DIR)';
+
+/**
+ * The exported experiment: `config` with data.dir set to `dataDir` (run.py
+ * reads the CIFAR files from there unless given --data-dir), the network as
+ * the lab builds it, and run.py's text (`runPy`: the CLI reads the file, the
+ * page imports it with Vite's ?raw). Throws a ConfigError for what the
+ * exporter does not cover.
+ */
+export function pytorchExportFiles(config: ExperimentConfig, runPy: string, dataDir: string): PytorchExportFiles {
+  checkExportable(config);
+  const network = exportNetwork(config);
+  return {
+    'config.json': JSON.stringify({ ...config, data: { ...config.data, dir: dataDir } }, null, 2),
+    'network.json': JSON.stringify(network, null, 2),
+    'run.py': runPy,
+  };
+}
 
 export type ExportedLayer =
   | { op: 'conv' | 'dense'; name: string; kernel: number[]; fanIn: number; fanOut: number; batchNorm: boolean; output: boolean }
@@ -32,21 +58,6 @@ export interface ExportedNetwork {
   layers: ExportedLayer[];
   prunable: PrunableLayer[];
   prune: ExportedRule;
-}
-
-/** Throws a ConfigError naming what the exported program does not cover. */
-export function checkExportable(config: ExperimentConfig): void {
-  if (!(PYTORCH_METHODS as readonly string[]).includes(config.method)) {
-    throw new ConfigError(
-      `Cannot export method "${config.method}" to PyTorch yet: the exporter covers ${PYTORCH_METHODS.join(' and ')} experiments`,
-    );
-  }
-  if (config.data.source === 'synthetic') {
-    throw new ConfigError('Cannot export data.source "synthetic": the PyTorch program reads the official CIFAR binary files (cifar10, cifar100)');
-  }
-  if (config.data.validation === 0) {
-    throw new ConfigError('Cannot export data.validation 0: the PyTorch program early-stops on a validation split, never on the test set');
-  }
 }
 
 /** Outputs of the network for a data source (the lab takes them from the data it loads). */

@@ -109,6 +109,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     paragraphs: [
       'results.json holds the config, every round of every series, and the method’s own results: run it again with npm run experiment, or compare it with other runs.',
       'Download ticket saves the run’s latest ticket (mask and rewind weights) as .safetensors, for the retrain method or other tools.',
+      'Download PyTorch experiment saves a .zip with the config, the network (network.json) and run.py, which runs the same IMP or dense experiment in PyTorch on the official CIFAR files: edit data.dir in config.json to the folder holding them, or pass python run.py --data-dir DIR.',
       'results.csv has one row per series and round (percent remaining, sparsity, test accuracy, early-stop iteration and accuracy, train seconds, images/s) for a spreadsheet. Each chart’s PNG button saves the chart as drawn, on the page’s background colour.',
     ],
   },
@@ -120,6 +121,11 @@ const PAGE_CONTROLS: Record<string, ControlHelp> = {
     name: 'Also run',
     line: 'Each ticked method runs next, one after another, on the same network, data and training; all share the accuracy chart.',
     section: 'charts',
+  },
+  'export-pytorch': {
+    name: 'PyTorch experiment',
+    line: 'A .zip with config.json, network.json and run.py: the same experiment in PyTorch, for a GPU server (python run.py, or torchrun).',
+    section: 'exports',
   },
   'data-files': { name: 'CIFAR files', line: 'The official .tar.gz or its .bin files; they stay on this machine.', section: 'data' },
 };

@@ -12,6 +12,7 @@ import { getMethod, METHOD_REGISTRY } from '../engine/methods/registry';
 import type { EngineEvent, RunResults } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
 import { formatDuration } from '../ui/format';
+import type { PytorchExportFiles } from '../export/pytorch';
 import { EngineClient, newRunId, type RunHandle } from '../worker/client';
 import type { DataLocation } from '../worker/protocol';
 import { dataLocation, describeAddedFiles, withSource } from './data-files';
@@ -282,6 +283,11 @@ export class Lab {
     } catch (error) {
       this.filesError = messageOf(error);
     }
+  }
+
+  /** `config` exported as a PyTorch experiment's files (the worker builds its network: the exporter needs tfjs). */
+  exportPytorch(config: ExperimentConfig): Promise<PytorchExportFiles> {
+    return this.client.exportPytorch(config);
   }
 
   /** Runs the builder's experiment, then one run per method ticked under "Also run". */

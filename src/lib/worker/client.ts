@@ -1,8 +1,9 @@
 /** The page's handle on the engine worker: start a run, steer it, receive its events. */
-import type { BackendRequest } from '../engine/config';
+import type { BackendRequest, ExperimentConfigInput } from '../engine/config';
 import type { BackendInfo } from '../engine/runtime/backend';
 import type { EngineEvent, RunResults } from '../engine/results';
-import { PROBE_RUN_ID, type FromWorker, type RunCommand, type ToWorker } from './protocol';
+import type { PytorchExportFiles } from '../export/pytorch';
+import { PROBE_RUN_ID, type ExportAnswer, type FromWorker, type RunCommand, type ToWorker } from './protocol';
 
 export interface RunHandle {
   runId: string;
@@ -20,14 +21,19 @@ export function newRunId(): string {
 export class EngineClient {
   private readonly worker: Worker;
   private listeners = new Map<string, (event: EngineEvent) => void>();
+  private exports = new Map<string, (answer: ExportAnswer) => void>();
 
   constructor() {
     this.worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
-    this.worker.onmessage = (message: MessageEvent<FromWorker>) => this.listeners.get(message.data.runId)?.(message.data.event);
+    this.worker.onmessage = ({ data }: MessageEvent<FromWorker>) => {
+      if ('exportId' in data) this.exports.get(data.exportId)?.(data);
+      else this.listeners.get(data.runId)?.(data.event);
+    };
     // A worker that fails to load would otherwise leave every probe and run waiting forever.
     this.worker.onerror = (error: ErrorEvent) => {
       const message = `The training worker failed: ${error.message || 'it could not be loaded'}`;
       for (const listener of [...this.listeners.values()]) listener({ type: 'error', kind: 'failed', message });
+      for (const answer of [...this.exports.values()]) answer({ exportId: '', error: message });
     };
   }
 
@@ -40,6 +46,19 @@ export class EngineClient {
         else reject(new Error(event.type === 'error' ? event.message : 'Unexpected probe answer'));
       });
       this.send({ type: 'probe', backend });
+    });
+  }
+
+  /** The files of `config` exported as a PyTorch experiment (the worker holds tfjs, which the exporter needs). */
+  exportPytorch(config: ExperimentConfigInput): Promise<PytorchExportFiles> {
+    const exportId = newRunId();
+    return new Promise((resolve, reject) => {
+      this.exports.set(exportId, (answer) => {
+        this.exports.delete(exportId);
+        if ('files' in answer) resolve(answer.files);
+        else reject(new Error(answer.error));
+      });
+      this.send({ type: 'export-pytorch', exportId, config });
     });
   }
 

@@ -4,15 +4,17 @@
  * engine event back.
  */
 import '../engine/runtime/wasm-paths.browser';
-import { parseConfig, type BackendRequest } from '../engine/config';
+import { parseConfig, type BackendRequest, type ExperimentConfigInput } from '../engine/config';
 import { mapFileSource, urlFileSource } from '../engine/data/sources';
 import type { FileSource } from '../engine/data/types';
 import { runExperiment } from '../engine/experiment';
+import { PAGE_DATA_DIR, pytorchExportFiles } from '../export/pytorch';
+import runPy from '../export/pytorch/run.py?raw';
 import type { EngineEvent } from '../engine/results';
 import { initBackend, type BackendInfo } from '../engine/runtime/backend';
 import { backendDevice, classifyRunError, deviceLostMessage, DeviceLossWatch, DeviceLostError } from '../engine/runtime/device-loss';
 import { RunControl, StopRequested } from '../engine/train/control';
-import { PROBE_RUN_ID, type DataLocation, type FromWorker, type RunCommand, type ToWorker } from './protocol';
+import { PROBE_RUN_ID, type DataLocation, type ExportAnswer, type FromWorker, type RunCommand, type ToWorker } from './protocol';
 
 let control: RunControl | null = null;
 /**
@@ -71,6 +73,20 @@ async function probe(backend: BackendRequest): Promise<void> {
   }
 }
 
+/**
+ * The exporter builds the network's layers with tfjs, which only this worker
+ * loads; it waits for any backend set-up in progress, and is synchronous, so
+ * it slips between a running experiment's steps without disturbing them.
+ */
+async function exportPytorch(exportId: string, input: ExperimentConfigInput): Promise<void> {
+  try {
+    await backendReady.catch(() => undefined);
+    postMessage({ exportId, files: pytorchExportFiles(parseConfig(input), runPy, PAGE_DATA_DIR) } satisfies ExportAnswer);
+  } catch (error) {
+    postMessage({ exportId, error: (error as Error).message } satisfies ExportAnswer);
+  }
+}
+
 onmessage = (message: MessageEvent<ToWorker>) => {
   const command = message.data;
   if (command.type === 'probe') void probe(command.backend);
@@ -78,5 +94,6 @@ onmessage = (message: MessageEvent<ToWorker>) => {
   else if (command.type === 'pause') control?.pause();
   else if (command.type === 'resume') control?.resume();
   else if (command.type === 'stop') control?.stop();
+  else if (command.type === 'export-pytorch') void exportPytorch(command.exportId, command.config);
   else if (command.type === 'lose-device') backendDevice()?.destroy();
 };

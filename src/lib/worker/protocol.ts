@@ -2,6 +2,7 @@
 import type { Checkpoint, Ticket } from '../engine/checkpoint';
 import type { BackendRequest, ExperimentConfigInput } from '../engine/config';
 import type { EngineEvent } from '../engine/results';
+import type { PytorchExportFiles } from '../export/pytorch';
 
 export type DataLocation =
   | { kind: 'none' }
@@ -28,6 +29,8 @@ export type ToWorker =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
+  /** Export the config as a PyTorch experiment; answered by an ExportAnswer under the same id. */
+  | { type: 'export-pytorch'; exportId: string; config: ExperimentConfigInput }
   /**
    * Tests only (the page never sends it): destroys the backend's WebGPU
    * device, as a driver reset would, to exercise the lost-device path.
@@ -37,4 +40,7 @@ export type ToWorker =
 /** Events of a probe come under this id. */
 export const PROBE_RUN_ID = 'probe';
 
-export type FromWorker = { runId: string; event: EngineEvent };
+/** The exported files, or why the config cannot be exported. */
+export type ExportAnswer = { exportId: string } & ({ files: PytorchExportFiles } | { error: string });
+
+export type FromWorker = { runId: string; event: EngineEvent } | ExportAnswer;
