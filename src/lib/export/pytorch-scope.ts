@@ -1,7 +1,8 @@
 /**
  * What the PyTorch exporter covers (issue 21), apart from the exporter itself:
- * the page's main thread asks this to explain a disabled button without
- * loading tfjs, which the exporter needs to build the network's layers.
+ * the page's main thread asks this to explain a disabled button, while the
+ * exporter, which creates tfjs tensors to build the network's layers, runs
+ * in the engine worker, where the page's tfjs backend lives.
  */
 import { ConfigError, type ExperimentConfig } from '../engine/config';
 

@@ -285,7 +285,7 @@ export class Lab {
     }
   }
 
-  /** `config` exported as a PyTorch experiment's files (the worker builds its network: the exporter needs tfjs). */
+  /** `config` exported as a PyTorch experiment's files (the worker builds its network: the exporter creates tfjs tensors, and the worker holds the backend). */
   exportPytorch(config: ExperimentConfig): Promise<PytorchExportFiles> {
     return this.client.exportPytorch(config);
   }

@@ -49,7 +49,7 @@ export class EngineClient {
     });
   }
 
-  /** The files of `config` exported as a PyTorch experiment (the worker holds tfjs, which the exporter needs). */
+  /** The files of `config` exported as a PyTorch experiment (the exporter creates tfjs tensors: the worker holds the backend). */
   exportPytorch(config: ExperimentConfigInput): Promise<PytorchExportFiles> {
     const exportId = newRunId();
     return new Promise((resolve, reject) => {

@@ -74,8 +74,8 @@ async function probe(backend: BackendRequest): Promise<void> {
 }
 
 /**
- * The exporter builds the network's layers with tfjs, which only this worker
- * loads; it waits for any backend set-up in progress, and is synchronous, so
+ * The exporter builds the network's layers with tfjs tensors, so it runs
+ * where the page's backend is set up; it waits for any backend set-up in progress, and is synchronous, so
  * it slips between a running experiment's steps without disturbing them.
  */
 async function exportPytorch(exportId: string, input: ExperimentConfigInput): Promise<void> {
