@@ -19,7 +19,7 @@ export const CSV_COLUMNS = [
 ] as const;
 
 /** Quotes a field only when it needs it (RFC 4180). */
-function csvField(value: string | number): string {
+export function csvField(value: string | number): string {
   const text = String(value);
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
