@@ -60,6 +60,18 @@ describe('accuracyLines', () => {
     expect(final.band?.max.map((p) => Math.round(p.y))).toEqual([40, 50]);
     expect(earlyStop.band).toBeNull();
   });
+
+  it('keeps a repeat of a seed (the same experiment run again, or elsewhere) on a line of its own', () => {
+    const lines = accuracyLines([
+      run('lab', { name: 'quick', method: 'imp', seed: 1 }, [0.49, 0.47]),
+      run('torch', { name: 'quick', method: 'imp', seed: 1 }, [0.48, 0.47]),
+      run('seed2', { name: 'quick', method: 'imp', seed: 2 }, [0.5, 0.45]),
+    ]);
+    const final = lines.filter((l) => l.measure === 'final');
+    expect(final.map((l) => l.label)).toEqual(['quick (mean of 2 seeds) · Ticket', 'quick #2 · Ticket']);
+    expect(final.map((l) => l.runIds)).toEqual([['lab', 'seed2'], ['torch']]);
+    expect(final[1].band).toBeNull();
+  });
 });
 
 describe('a run without early stop (no validation split)', () => {

@@ -59,17 +59,22 @@ function mean(values: number[]): number {
 
 /** Every run's series as lines, oldest run first; runs that differ only in seed become one mean line with a band. */
 export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
-  const groups = new Map<string, ChartRun[]>();
+  // Seeds of one setting (identity.ts) share a line. A run whose seed the
+  // setting's line already holds is a repeat, not another seed (the same
+  // experiment run again, or run elsewhere and imported, such as its PyTorch
+  // export): it gets a line of its own, so the two can be compared.
+  const groups: { setting: string; runs: ChartRun[] }[] = [];
   for (const run of runs) {
-    // Seeds of one setting (identity.ts) share a line.
-    const key = settingText(run.config);
-    groups.set(key, [...(groups.get(key) ?? []), run]);
+    const setting = settingText(run.config);
+    const group = groups.find((g) => g.setting === setting && g.runs.every((other) => other.config.seed !== run.config.seed));
+    if (group) group.runs.push(run);
+    else groups.push({ setting, runs: [run] });
   }
   const lines: AccuracyLine[] = [];
   // Runs often share a name (a re-run, a ticket retrained): later ones are told apart by their place.
   const timesNamed = new Map<string, number>();
   let seriesCount = 0;
-  for (const group of groups.values()) {
+  for (const { runs: group } of groups) {
     const seeds = group.length;
     const named = (timesNamed.get(group[0].name) ?? 0) + 1;
     timesNamed.set(group[0].name, named);
@@ -82,7 +87,7 @@ export function accuracyLines(runs: readonly ChartRun[]): AccuracyLine[] {
       const rounds = [...byRound.entries()].sort(([a], [b]) => a - b).map(([, results]) => results);
       // Both measures of a series share its colour; a lone run keeps the series colours tables use.
       const seriesIndex = seriesCount++;
-      const color = groups.size === 1 ? seriesColor(series, seriesIndex) : COMPARISON_COLORS[seriesIndex % COMPARISON_COLORS.length];
+      const color = groups.length === 1 ? seriesColor(series, seriesIndex) : COMPARISON_COLORS[seriesIndex % COMPARISON_COLORS.length];
       for (const [measure, { suffix, accuracy }] of Object.entries(MEASURES) as [Measure, (typeof MEASURES)[Measure]][]) {
         // Rounds without this measure (any seed) are left out; a measure no round has draws no line.
         const measured = rounds.filter((results) => results.every((r) => accuracy(r) !== null));
