@@ -8,7 +8,7 @@ import { expect, test, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
 import type { RoundResult } from '../src/lib/engine/results';
 import { loseWorkerDevice, recordWorkers, refuseNewDevices } from './device';
-import { openLab, storedRecords, waitForRunEnd } from './lab';
+import { longTasksSince, openLab, recordLongTasks, storedRecords, waitForRunEnd } from './lab';
 
 /**
  * On WebGPU itself (SwiftShader emulates the GPU on the CPU here, too slowly
@@ -45,14 +45,7 @@ async function storedRun(page: Page, name: string): Promise<StoredSummary | null
  */
 async function loseDeviceMidRun(page: Page, name: string, beforeLoss: () => Promise<void> = async () => {}): Promise<{ kept: number; interrupted: StoredSummary }> {
   await recordWorkers(page);
-  // Main-thread tasks over 50 ms, as the browser reports them.
-  await page.addInitScript(() => {
-    const longTasks: { start: number; duration: number }[] = [];
-    (window as unknown as { __longTasks: typeof longTasks }).__longTasks = longTasks;
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) longTasks.push({ start: entry.startTime, duration: entry.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(page);
   await openLab(page, { ...ON_WEBGPU, name });
   await page.getByTestId('run-button').click();
   await expect(page.getByTestId('progress')).toContainText(/on webgpu/, { timeout: 60_000 });
@@ -82,10 +75,7 @@ async function loseDeviceMidRun(page: Page, name: string, beforeLoss: () => Prom
   // (On SwiftShader the browser's GPU process, which also draws the page, may draw no frame for some seconds
   // while it finishes the work queued on the lost device; the page cannot shorten that.)
   expect(await page.evaluate(() => 'answered')).toBe('answered');
-  const longTasks = await page.evaluate(
-    (from) => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks.filter((task) => task.start >= from),
-    lostAt,
-  );
+  const longTasks = await longTasksSince(page, lostAt);
   expect(longTasks.filter((task) => task.duration > 100)).toEqual([]);
   return { kept, interrupted };
 }

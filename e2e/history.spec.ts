@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
-import { autoBackendForReport, backendReport, chartDatasets, finalAccuracyLines, openLab, runToEnd, storedRecords, waitForRunEnd } from './lab';
+import { autoBackendForReport, backendReport, chartDatasets, finalAccuracyLines, longTasksSince, openLab, recordLongTasks, runToEnd, storedRecords, waitForRunEnd } from './lab';
 
 /** A few seconds per round on a loaded 2-core machine. */
 const TINY: ExperimentConfigInput = {
@@ -266,13 +266,7 @@ function mainThreadTasks(events: TraceEvent[]): TracedTask[] {
 
 test('the page stays responsive while a run trains: no main-thread task over 100 ms', async ({ page, browser }) => {
   test.setTimeout(240_000);
-  await page.addInitScript(() => {
-    const longTasks: { start: number; duration: number }[] = [];
-    (window as unknown as { __longTasks: typeof longTasks }).__longTasks = longTasks;
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) longTasks.push({ start: entry.startTime, duration: entry.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(page);
   await openLab(page, { ...TINY, name: 'e2e-responsive', method: 'imp', prune: { rounds: 3 }, controls: ['randomReinit'] });
   await page.getByTestId('run-button').click();
   await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] });
@@ -282,7 +276,7 @@ test('the page stays responsive while a run trains: no main-thread task over 100
   const ended = await page.evaluate(() => performance.now());
   const trace = JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: TraceEvent[] };
 
-  const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks);
+  const longTasks = await longTasksSince(page);
   const duringRun = longTasks.filter((task) => task.start >= started && task.start <= ended);
   // The mark ties the page's clock (ms) to the trace's (µs).
   const mark = trace.traceEvents.find((e) => e.name === 'lab-run-progress');

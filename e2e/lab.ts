@@ -100,3 +100,25 @@ export function storedRecords<T>(page: Page, store: string): Promise<T[]> {
     store,
   );
 }
+
+/** A main-thread task over 50 ms, as the page's `longtask` PerformanceObserver saw it (page clock, ms). */
+export interface LongTask {
+  start: number;
+  duration: number;
+}
+
+/** Records the page's long tasks from its first script on; `longTasksSince` reads them. */
+export async function recordLongTasks(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const longTasks: { start: number; duration: number }[] = [];
+    (window as unknown as { __longTasks: typeof longTasks }).__longTasks = longTasks;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) longTasks.push({ start: entry.startTime, duration: entry.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+/** The long tasks recorded by `recordLongTasks` that started at or after `from` (page clock, ms). */
+export function longTasksSince(page: Page, from = 0): Promise<LongTask[]> {
+  return page.evaluate((since) => (window as unknown as { __longTasks: LongTask[] }).__longTasks.filter((task) => task.start >= since), from);
+}
