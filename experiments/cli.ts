@@ -81,13 +81,13 @@ export function parseArgs(argv: string[]): CliOptions {
   return options;
 }
 
-/** Read the config file and apply the command-line overrides; throws a one-line reason. */
-export async function loadConfig(options: CliOptions): Promise<ExperimentConfig> {
+/** A JSON object from a file (`what` names it in errors: "config", "sweep"); throws a one-line reason. */
+export async function readJsonObject(file: string, what: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await readFile(options.configPath, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`Cannot read config ${options.configPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new UsageError(`Cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   // Editors on Windows save UTF-8 with a byte-order mark, which JSON.parse reads as an invisible bad token.
   text = text.replace(/^\uFEFF/, '');
@@ -95,9 +95,15 @@ export async function loadConfig(options: CliOptions): Promise<ExperimentConfig>
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`Config ${options.configPath} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`${what[0].toUpperCase()}${what.slice(1)} ${file} is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`Config ${options.configPath} must be a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${what[0].toUpperCase()}${what.slice(1)} ${file} must be a JSON object`);
+  return raw;
+}
+
+/** Read the config file and apply the command-line overrides; throws a one-line reason. */
+export async function loadConfig(options: CliOptions): Promise<ExperimentConfig> {
+  const raw = await readJsonObject(options.configPath, 'config');
   if (options.backend) raw.backend = options.backend;
   if (options.dataDir) raw.data = { ...(raw.data as object), dir: options.dataDir };
   return parseConfig(raw);
@@ -182,7 +188,7 @@ export async function defaultOutDir(config: ExperimentConfig): Promise<string> {
 }
 
 /** Writes `target` through a temp file renamed into place; the temp file never stays behind. */
-async function writeAtomically(target: string, data: string | Uint8Array): Promise<void> {
+export async function writeAtomically(target: string, data: string | Uint8Array): Promise<void> {
   const temp = `${target}.${process.pid}.tmp`;
   try {
     await writeFile(temp, data);
