@@ -7,7 +7,7 @@
  * identity, so `npm run import:results -- <out>` reads them all), and keeps
  * <out>/sweep.json up to date after every run: the runs with their metric
  * and the summary (rankings with their flips, expected best after n draws,
- * pairwise win probabilities).
+ * pairwise win probabilities), and at the end <out>/sweep.csv (one row per run).
  *
  * - Resumes: a run whose results.json is complete is not redone; a Node run
  *   cut off midway continues from its checkpoint (`--resume`).
@@ -22,9 +22,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, parseConfig } from '../src/lib/engine/config';
 import { experimentIdentity, identityText } from '../src/lib/engine/identity';
-import { pendingRecord, runMetric, sweepFile, type SweepFile, type SweepRunRecord } from '../src/lib/engine/sweep/record';
+import { pendingRecord, runMetric, sweepEtaSeconds, sweepFile, type SweepFile, type SweepRunRecord } from '../src/lib/engine/sweep/record';
 import { CONFIRM_RUNS_ABOVE, expandSweep, parseSweep, type SweepRun, type SweepSpec } from '../src/lib/engine/sweep/spec';
 import { formatDuration } from '../src/lib/ui/format';
+import { sweepCsv } from '../src/lib/ui/sweep-export';
 import { CHECKPOINT_FILE, checkOutputs, main as runExperimentCli, readJsonObject, safeFolderName, UsageError, writeAtomically } from './cli';
 
 export interface SweepOptions {
@@ -203,18 +204,18 @@ export async function sweepMain(argv: string[], log: (line: string) => void = co
         if (metric) finish(planned.id, metric);
         else failed++;
         await save();
-        // The ETA: the mean measured time per run so far, over the runs left, as many at once as --jobs.
         const left = toRun.length - done;
-        const perRun = runSeconds.reduce((a, b) => a + b, 0) / runSeconds.length;
+        const eta = sweepEtaSeconds(runSeconds, left, options.jobs) ?? 0;
         log(
           `${label} ${metric ? `${percent(metric.value)} test accuracy at ${metric.remaining.toFixed(1)}% of weights remaining` : 'FAILED'}, ` +
-            `${runSeconds[runSeconds.length - 1].toFixed(0)} s; ${left ? `about ${formatDuration((perRun * left) / options.jobs)} left for ${left} run${left === 1 ? "" : "s"}` : 'all runs done'}`,
+            `${runSeconds[runSeconds.length - 1].toFixed(0)} s; ${left ? `about ${formatDuration(eta)} left for ${left} run${left === 1 ? "" : "s"}` : 'all runs done'}`,
         );
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.jobs, Math.max(1, toRun.length)) }, worker));
     const file = sweepFile(spec, records);
     await writeAtomically(sweepPath, JSON.stringify(file, null, 2));
+    await writeAtomically(path.join(outDir, 'sweep.csv'), sweepCsv(file));
     summaryLines(file).forEach((line) => log(line));
     log(`wrote ${sweepPath}`);
     if (failed) {

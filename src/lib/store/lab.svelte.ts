@@ -302,8 +302,17 @@ export class Lab {
     this.startRun(config);
   }
 
+  /** Runs these one after another, as the runs of one Run press do (a sweep's runs). */
+  startQueue(configs: ExperimentConfig[]): void {
+    const [first, ...rest] = configs;
+    if (!first || this.run.active || this.probing) return;
+    this.queued = rest;
+    this.startRun(first);
+  }
+
   private startRun(config: ExperimentConfig): void {
-    const { value: location, error } = this.data;
+    // The run's own data: a queued sweep run need not read what the builder shows.
+    const { value: location, error } = attempt(() => dataLocation(config.data, this.addedFiles));
     if (!location) {
       this.run.refuse(error);
       return;

@@ -72,3 +72,14 @@ export function sweepFile(spec: SweepSpec, records: SweepRunRecord[]): SweepFile
 export function pendingRecord(run: SweepRun, id: string): SweepRunRecord {
   return { id, method: run.arm, values: run.values, seed: run.seed, default: run.isDefault, metric: null, remaining: null, results: null };
 }
+
+/**
+ * Seconds the rest of a sweep should take, from the runs it has finished:
+ * their mean duration times the runs left (over `jobs` at once); null
+ * before the first run has finished, when there is no speed to go on.
+ */
+export function sweepEtaSeconds(finishedSeconds: readonly number[], runsLeft: number, jobs = 1): number | null {
+  if (finishedSeconds.length === 0) return runsLeft === 0 ? 0 : null;
+  const perRun = finishedSeconds.reduce((a, b) => a + b, 0) / finishedSeconds.length;
+  return (perRun * runsLeft) / jobs;
+}
