@@ -106,6 +106,7 @@ describe('sweep CLI on a tiny sweep', () => {
     expect(sweep.summary.rankings.default.map((entry) => entry.metric).sort()).toEqual([sweep.runs[0].metric, sweep.runs[2].metric].sort());
     expect(Object.keys(sweep.summary.expectedBest)).toEqual(['dense', 'imp']);
     expect(sweep.summary.pairwise.map((pair) => [pair.a, pair.b])).toEqual([['dense', 'imp']]);
+    expect((await readFile(path.join(out, 'sweep.csv'), 'utf8')).split('\r\n')).toHaveLength(1 + 4 + 1);
     expect(first.lines.some((line) => /^P\(dense beats imp\) = \d\.\d\d over random \(config, seed\) pairs; tuned gap/.test(line))).toBe(true);
 
     // Again: every run is finished, nothing trains, sweep.json is the same.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RoundResult } from '../results';
-import { runMetric } from './record';
+import { runMetric, sweepEtaSeconds } from './record';
 import { expandSweep, parseSweep } from './spec';
 import { armDistribution, expectedBestCurve, rankings, summarizeSweep, winProbability, type SweepOutcome } from './stats';
 
@@ -165,5 +165,14 @@ describe('sweep metric', () => {
     expect(runMetric(rounds, { remaining: 0.75, earlyStop: false })).toEqual({ value: 0.5, remaining: 80 });
     expect(runMetric(rounds, { remaining: 0.75, earlyStop: true })).toEqual({ value: 0.45, remaining: 80 });
     expect(runMetric([], { earlyStop: false })).toBeNull();
+  });
+});
+
+describe('sweep ETA', () => {
+  it('is the mean time of the finished runs times the runs left, over the jobs; none before a run has finished', () => {
+    expect(sweepEtaSeconds([], 5)).toBeNull();
+    expect(sweepEtaSeconds([], 0)).toBe(0);
+    expect(sweepEtaSeconds([10, 20], 4)).toBe(60);
+    expect(sweepEtaSeconds([10, 20], 4, 2)).toBe(30);
   });
 });
