@@ -89,7 +89,7 @@ describe('sweep CLI on a tiny sweep', () => {
         { ...base, seed: 1, train: { ...base.train, lr: 0.004 } },
       ].map(async (config) => (await experimentIdentity(parseConfig(config))).id),
     );
-    expect((await readdir(out)).sort()).toEqual([...ids, 'sweep.json'].sort());
+    expect((await readdir(out)).sort()).toEqual([...ids, 'sweep.csv', 'sweep.json'].sort());
     const sweep = JSON.parse(await readFile(path.join(out, 'sweep.json'), 'utf8')) as SweepFile;
     expect(sweep.base).toEqual(base);
     expect(sweep.axes).toEqual([{ path: 'train.lr', values: [0.002, 0.004], methods: ['dense', 'imp'] }]);
