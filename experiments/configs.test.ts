@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/lib/engine/config';
+import { CONFIRM_RUNS_ABOVE, expandSweep, parseSweep } from '../src/lib/engine/sweep/spec';
 
 const dir = path.dirname(new URL(import.meta.url).pathname);
 
@@ -31,4 +32,18 @@ describe('the EarlyBird and WORM configs, described as the paper\'s setting', ()
     expect(files.length).toBeGreaterThanOrEqual(4);
     for (const file of files) expect(parseConfig(JSON.parse(readFileSync(path.join(dir, file), 'utf8'))).data.augment, file).toBe(true);
   });
+});
+
+describe('shipped sweeps (experiments/sweeps)', () => {
+  const files = readdirSync(path.join(dir, 'sweeps')).filter((f) => f.endsWith('.json'));
+  for (const file of files) {
+    it(`${file} is a valid sweep of at least two methods over seeds, named after its file, and says how it was scaled`, () => {
+      const spec = parseSweep(JSON.parse(readFileSync(path.join(dir, 'sweeps', file), 'utf8')));
+      expect(spec.name).toBe(path.basename(file, '.json'));
+      expect(spec.description?.length ?? 0).toBeGreaterThan(40);
+      expect(spec.arms.length).toBeGreaterThanOrEqual(2);
+      expect(spec.seeds.length).toBeGreaterThanOrEqual(3);
+      expect(expandSweep(spec).length).toBeLessThanOrEqual(CONFIRM_RUNS_ABOVE);
+    });
+  }
 });
