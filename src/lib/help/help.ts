@@ -12,7 +12,7 @@ import { fieldsOf } from '../engine/methods/spec';
 
 /** Sections about the page and the shared config, before and after the methods'. */
 const LEADING_SECTION_IDS = ['presets', 'data', 'model', 'training', 'pruning'] as const;
-const TRAILING_SECTION_IDS = ['backends', 'charts', 'exports'] as const;
+const TRAILING_SECTION_IDS = ['backends', 'charts', 'exports', 'sweeps'] as const;
 
 export type HelpSectionId = (typeof LEADING_SECTION_IDS)[number] | MethodName | (typeof TRAILING_SECTION_IDS)[number];
 
@@ -111,6 +111,16 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
       'Download ticket saves the run’s latest ticket (mask and rewind weights) as .safetensors, for the retrain method or other tools.',
       'Download PyTorch experiment saves a .zip with the config, the network (network.json) and run.py, which runs the same IMP or dense experiment in PyTorch on the official CIFAR files: edit data.dir in config.json to the folder holding them, or pass python run.py --data-dir DIR.',
       'results.csv has one row per series and round (percent remaining, sparsity, test accuracy, early-stop iteration and accuracy, train seconds, images/s) for a spreadsheet. Each chart’s PNG button saves the chart as drawn, on the page’s background colour.',
+    ],
+  },
+  {
+    id: 'sweeps',
+    title: 'Sweeps: the hyperparameter lottery',
+    paragraphs: [
+      'A sweep runs methods over hyperparameter axes and seeds, to show how much of a difference between methods is the method and how much is luck (ArchGym’s “hyperparameter lottery”). It is JSON: a base config, the methods, axes (a config path with a list of values, a linear or log range, or a seeded random sample; optionally only for some methods) and seeds. A bad path or value is named before anything runs; a sweep of more than 40 runs asks first.',
+      'Each run trains in the background and is kept in History like any run; after a reload the sweep queues the runs it still lacks. The time left is the mean time of its finished runs times the runs left, so there is no estimate until the first has finished.',
+      'The views: box plots of each method’s runs and of its config means (the hyperparameter spread), violins of each run’s distance from its config’s mean (the seed spread), the expected best test accuracy after n random draws (curves that cross mean the winner depends on the tuning budget), the ranking at the default, median and best config with any flip said in words, and P(A beats B) over random (config, seed) pairs beside the gap between tuned bests. sweep.csv and sweep.json download the table; npm run sweep -- sweep.json runs the same file on the command line.',
+      'History’s “5 seeds” runs a stored run on its seed and the next four; the accuracy chart draws them as one mean line with a band.',
     ],
   },
 ];
