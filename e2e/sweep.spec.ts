@@ -4,7 +4,7 @@
  * every view of the sweep is drawn from all its runs.
  */
 import { expect, test } from '@playwright/test';
-import { backendReport, chartDatasets, openLab, storedRecords } from './lab';
+import { backendReport, chartDatasets, finalAccuracyLines, openLab, runToEnd, storedRecords } from './lab';
 
 const tinySweep = {
   name: 'e2e-sweep',
@@ -69,4 +69,19 @@ test('a tiny sweep runs in the page, survives a reload midway, and draws every v
   const csv = page.waitForEvent('download');
   await page.getByTestId('sweep-csv').click();
   expect((await csv).suggestedFilename()).toBe('lottery-lab-sweep-e2e-sweep.csv');
+});
+
+test('"5 seeds" in History runs a stored run on its seed and the next four, drawn as one mean line with a band', async ({ page }) => {
+  test.setTimeout(600_000);
+  await openLab(page, { ...tinySweep.base, name: 'e2e-five', method: 'dense', seed: 1 });
+  await backendReport(page);
+  await runToEnd(page, 120_000);
+  await page.getByTestId('history-seeds').first().click();
+  // Seed 1 is the run already stored: four more run.
+  await expect(page.getByTestId('sweep-progress')).toContainText('5 of 5 runs finished.', { timeout: 400_000 });
+  const runs = await storedRecords<{ status: string; config: { seed: number } }>(page, 'runs');
+  expect(runs.filter((run) => run.status === 'done').map((run) => run.config.seed).sort()).toEqual([1, 2, 3, 4, 5]);
+  const lines = await finalAccuracyLines(page);
+  expect(lines.map((line) => [line.label, line.runIds?.length])).toEqual([['e2e-five (mean of 5 seeds) · Ticket', 5]]);
+  expect((await chartDatasets(page, 'accuracy')).filter((d) => d.bandOf)).toHaveLength(2);
 });
