@@ -95,8 +95,12 @@ export interface Layer {
    * (models/shrink.ts) both read this one answer.
    */
   cutChannels(input: ActivationShape, inputKeep: Uint8Array | null, channelKeep: ReadonlyMap<string, Uint8Array>): ChannelCut;
-  /** This layer with its output channels narrowed as `kept` says (itself when `kept` does not name it). */
-  narrowed(kept: KeptChannels): Layer;
+  /**
+   * This layer with only the output channels `channelKeep` keeps (itself when
+   * it does not name it). Keep-bits, not counts, so a layer whose channels
+   * have positions (parallel branches summed into one output) can place them.
+   */
+  narrowed(channelKeep: ReadonlyMap<string, Uint8Array>): Layer;
 }
 
 export interface LayerStep {
@@ -166,8 +170,9 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
       for (const suffix of perChannel) variables.set(`${name}/${suffix}`, [output]);
       return { variables, output };
     },
-    narrowed(kept) {
-      const count = kept.get(name);
+    narrowed(channelKeep) {
+      const keep = channelKeep.get(name);
+      const count = keep?.reduce((n, k) => n + k, 0);
       return count === undefined || count === filters ? layer : conv(name, count, options);
     },
   };

@@ -118,7 +118,7 @@ export async function shrinkModel(options: ShrinkOptions): Promise<ShrunkModel> 
   const kept = checkChannelKeep(model, channelKeep);
   const cuts = channelCuts(model.layers, model.inputShape, channelKeep);
   // The seed only draws initial values that are overwritten at once.
-  const slim = new Model(model.arch, model.layers.map((layer) => layer.narrowed(kept)), model.inputShape, 0);
+  const slim = new Model(model.arch, model.layers.map((layer) => layer.narrowed(channelKeep)), model.inputShape, 0);
   try {
     for (const [name, variable] of [...slim.params, ...slim.buffers]) {
       const value = await cutTensor(model.params.get(name) ?? model.buffers.get(name)!, cuts.get(name));
