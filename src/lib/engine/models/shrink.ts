@@ -84,6 +84,23 @@ function checkChannelKeep(model: Model, channelKeep: ReadonlyMap<string, Uint8Ar
   return kept;
 }
 
+/**
+ * The keep-bits to cut a channel-pruned ticket with. A global ranking can
+ * prune every channel of a layer (EarlyBird warns); such a layer keeps its first
+ * channel, silenced (gamma and beta 0), so the network keeps a shape and
+ * computes what the zeroed one does.
+ */
+export function keepOneInEmptied(channelKeep: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  return new Map(
+    [...channelKeep].map(([name, keep]) => {
+      if (keep.some((k) => k === 1)) return [name, keep];
+      const one = new Uint8Array(keep.length);
+      one[0] = 1;
+      return [name, one];
+    }),
+  );
+}
+
 export interface ShrinkOptions {
   model: Model;
   /** Keep-bits (1 = stays) over the output channels of channel-pruned layers, by layer name. */

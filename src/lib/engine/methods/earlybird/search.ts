@@ -13,7 +13,7 @@ import { TicketDetector, channelKernelMasks, concatMasks, dampingFactors, maskAt
 import { MaskSet, applyMasks, maskTensors, readKernels } from '../../masks/mask';
 import { pruneGlobal } from '../../masks/prune';
 import type { Model } from '../../models/model';
-import { shrinkModel } from '../../models/shrink';
+import { keepOneInEmptied, shrinkModel } from '../../models/shrink';
 import type { RoundResult, SeriesName } from '../../results';
 import { subSeed } from '../../rng';
 import { evaluate } from '../../train/trainer';
@@ -78,23 +78,6 @@ async function readMasks(model: Model, config: ExperimentConfig, removed: Readon
   const dense = MaskSet.dense(model.prunable);
   const masks = ratios.map((r) => pruneGlobal(dense, weights, r, globalIgnore(config, model)));
   return { bits: masks.map(concatMasks), weightMasks: masks[0] };
-}
-
-/**
- * The keep-bits to cut a ticket's network with. A global ranking can prune
- * every channel of a layer (the run warns); such a layer keeps its first
- * channel, silenced (gamma and beta 0), so the network keeps a shape and
- * computes what the zeroed one does.
- */
-function keepOneInEmptied(channelKeep: Map<string, Uint8Array>): Map<string, Uint8Array> {
-  return new Map(
-    [...channelKeep].map(([name, keep]) => {
-      if (keep.some((k) => k === 1)) return [name, keep];
-      const one = new Uint8Array(keep.length);
-      one[0] = 1;
-      return [name, one];
-    }),
-  );
 }
 
 /**
