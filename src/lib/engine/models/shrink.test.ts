@@ -7,7 +7,7 @@ import { Rng } from '../rng';
 import { createOptimizer, disposeOptimizer, trainStep } from '../train/trainer';
 import { Model, disposeState } from './model';
 import { archLayers } from './registry';
-import { cutValues, shrinkModel } from './shrink';
+import { cutValues, keepOneInEmptied, shrinkModel } from './shrink';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -78,6 +78,14 @@ describe('cutValues', () => {
     const values = Float32Array.from({ length: 12 }, (_, i) => i);
     const cut = cutValues(values, [2, 3, 2], [Uint8Array.from([0, 1]), Uint8Array.from([1, 0, 1]), null]);
     expect([...cut]).toEqual([6, 7, 10, 11]);
+  });
+});
+
+describe('keepOneInEmptied', () => {
+  it('gives a layer with no channel left its first one back, and leaves the others alone', () => {
+    const keep = keepOneInEmptied(new Map([['conv_1', Uint8Array.of(0, 1, 0)], ['conv_2', Uint8Array.of(0, 0, 0)]]));
+    expect([...keep.get('conv_1')!]).toEqual([0, 1, 0]);
+    expect([...keep.get('conv_2')!]).toEqual([1, 0, 0]);
   });
 });
 
