@@ -66,6 +66,19 @@ export function resultsOf<Name extends MethodName>(results: RunResults, method: 
   return results as Extract<RunResults, { method: Name }>;
 }
 
+/**
+ * Keys of results (at any depth) that are wall-clock measurements: two runs
+ * of one experiment, or a run and its resumed copy, differ in these only.
+ */
+export const TIMING_KEYS: ReadonlySet<string> = new Set(['trainSeconds', 'imagesPerSecond', 'seconds', 'startedAt', 'secondsPerEpochBefore', 'secondsPerEpochAfter']);
+
+/** Results (or views) with the wall-clock measurements left out, for comparing runs. */
+export function withoutTimings(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutTimings);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !TIMING_KEYS.has(key)).map(([key, v]) => [key, withoutTimings(v)]));
+}
+
 export interface ProgressEvent {
   type: 'progress';
   series: SeriesName;

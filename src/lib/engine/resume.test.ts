@@ -5,22 +5,13 @@ import { runExperiment } from './experiment';
 import { decodeTicket, encodeTicket } from './io/ticket-file';
 import type { TicketSummary } from './methods/earlybird/results';
 import { TINY_EARLYBIRD_CONFIG } from './methods/earlybird/tiny-config';
-import { resultsOf, type RunResults } from './results';
+import { resultsOf, withoutTimings, type RunResults } from './results';
 import { initBackend } from './runtime/backend';
 import { RunControl, StopRequested } from './train/control';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
-
-const TIMING_KEYS = new Set(['trainSeconds', 'imagesPerSecond', 'seconds', 'startedAt']);
-
-/** Results with wall-clock measurements left out: everything else must match exactly. */
-function withoutTimings(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutTimings);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).filter(([key]) => !TIMING_KEYS.has(key)).map(([key, v]) => [key, withoutTimings(v)]));
-}
 
 async function runCapturing(config: object, resume: Checkpoint | null = null): Promise<{ results: RunResults; checkpoints: Checkpoint[] }> {
   const checkpoints: Checkpoint[] = [];

@@ -7,6 +7,7 @@
  */
 import { walkLayers, type KeptChannels } from '../models/layers';
 import type { Model } from '../models/model';
+import { entryKeep } from '../models/shrink';
 import { MaskSet } from './mask';
 import { kthSmallest } from './prune';
 
@@ -131,7 +132,16 @@ export function channelKernelMasks(
   const masks = MaskSet.dense(model.prunable);
   // Keep-bits over the last axis of the activations entering the next layer; null = all kept.
   let keep: Uint8Array | null = null;
-  for (const { layer, input } of walkLayers(model.layers, model.inputShape)) keep = layer.mapChannels(input, keep, channelKeep, masks);
+  for (const { layer, input } of walkLayers(model.layers, model.inputShape)) {
+    const cut = layer.cutChannels(input, keep, channelKeep);
+    for (const [variable, axes] of cut.variables) {
+      const mask = variable.endsWith('/kernel') ? masks.layers.get(variable.slice(0, -'/kernel'.length)) : undefined;
+      if (!mask) continue;
+      const kept = entryKeep(mask.shape, axes);
+      for (let i = 0; i < kept.length; i++) mask.keep[i] &= kept[i];
+    }
+    keep = cut.output;
+  }
   return masks;
 }
 

@@ -2,7 +2,7 @@
  * Train one network for one round and report it the way every method does:
  * progress with an ETA, evaluation points, and the round's measured result.
  */
-import { countOnes, measureLayers, type MaskSet } from '../masks/mask';
+import { countOnes, measureLayers, type LayerCount, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
 import type { Ticket } from '../checkpoint';
 import type { CurvePoint, MethodOutput, RoundResult, SeriesName } from '../results';
@@ -22,6 +22,13 @@ export interface RoundOptions {
   onSnapshot?: (state: ModelState) => void;
   gradientHook?: GradientHook;
   onEpochEnd?: (epoch: number, iteration: number) => Promise<boolean | void> | boolean | void;
+  /**
+   * For a network whose pruned channels were cut out (models/shrink.ts): the
+   * weights of each prunable layer before the cut. The round's sparsity and
+   * layer counts are then against the uncut network, so a cut-out ticket and
+   * a zeroed one report the same sparsity.
+   */
+  uncutWeights?: ReadonlyMap<string, number>;
 }
 
 export function curvePoint(point: EvalPoint): CurvePoint {
@@ -67,11 +74,20 @@ export class ProgressPlan {
  * covers only some layers (COLT's conv masks), so live progress and the
  * round's result give one number.
  */
-export function prunedFraction(model: Model, masks: MaskSet | null): number {
-  if (!masks) return 0;
-  let pruned = 0;
-  for (const m of masks.layers.values()) pruned += m.keep.length - countOnes(m.keep);
-  return pruned / model.prunableWeightCount;
+export function prunedFraction(model: Model, masks: MaskSet | null, uncutWeights?: ReadonlyMap<string, number>): number {
+  const weights = (layer: string, cut: number) => uncutWeights?.get(layer) ?? cut;
+  const total = model.prunable.reduce((n, l) => n + weights(l.name, l.size), 0);
+  let pruned = total - model.prunableWeightCount;
+  for (const m of masks?.layers.values() ?? []) pruned += m.keep.length - countOnes(m.keep);
+  return pruned / total;
+}
+
+/** Measured layer counts against the uncut network's weights (`RoundOptions.uncutWeights`). */
+function againstUncut(measured: { layers: LayerCount[]; sparsity: number }, uncutWeights?: ReadonlyMap<string, number>): { layers: LayerCount[]; sparsity: number } {
+  if (!uncutWeights) return measured;
+  const layers = measured.layers.map((l) => ({ ...l, weights: uncutWeights.get(l.name) ?? l.weights }));
+  const total = layers.reduce((n, l) => n + l.weights, 0);
+  return { layers, sparsity: 1 - layers.reduce((n, l) => n + l.remaining, 0) / total };
 }
 
 export async function trainRound(
@@ -81,7 +97,7 @@ export async function trainRound(
   const from = options.from ?? 0;
   const to = options.to ?? ctx.iterations;
   const startedAt = performance.now();
-  const sparsityAtStart = prunedFraction(options.model, options.masks);
+  const sparsityAtStart = prunedFraction(options.model, options.masks, options.uncutWeights);
   const training = await train({
     model: options.model,
     dataset: ctx.dataset,
@@ -112,7 +128,7 @@ export async function trainRound(
       ctx.emit({ type: 'eval', series: options.series, round: options.round, sparsity: sparsityAtStart, point: curvePoint(point) }),
   });
   ctx.progress.record(training.iterations, (performance.now() - startedAt) / 1000);
-  const measured = await measureLayers(options.model);
+  const measured = againstUncut(await measureLayers(options.model), options.uncutWeights);
   const result: RoundResult = {
     round: options.round,
     sparsity: measured.sparsity,

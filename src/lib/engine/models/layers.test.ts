@@ -23,12 +23,9 @@ function pointwise(name: string, filters: number): Layer {
       return (x) => tf.conv2d(x as tf.Tensor4D, kernel, 1, 'valid');
     },
     flops: ([h, w, inputs], [, , outputs]) => 2 * h * w * inputs * outputs,
-    mapChannels(_input, inputKeep, _channelKeep, masks) {
-      if (inputKeep) {
-        const { keep } = masks.get(name);
-        for (let i = 0; i < keep.length; i++) if (!inputKeep[Math.floor(i / filters)]) keep[i] = 0;
-      }
-      return null;
+    cutChannels: (_input, inputKeep) => ({ variables: new Map([[`${name}/kernel`, [null, null, inputKeep, null]]]), output: null }),
+    narrowed() {
+      return this;
     },
   };
 }

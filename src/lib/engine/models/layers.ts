@@ -6,13 +6,23 @@
  * whose pruned channels are physically removed) is one more object here.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { MaskSet } from '../masks/mask';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
 export type ActivationShape = readonly number[];
 
 /** Surviving output channels of channel-pruned layers, by layer name. */
 export type KeptChannels = ReadonlyMap<string, number>;
+
+/** Keep-bits (1 = kept) per axis of one variable; null keeps the whole axis. */
+export type AxisKeep = readonly (Uint8Array | null)[];
+
+/** What removing channels takes from one layer. */
+export interface ChannelCut {
+  /** The kept part of each variable the cut reaches, by variable name (`conv_2/kernel`): keep-bits per axis. */
+  variables: Map<string, AxisKeep>;
+  /** Keep-bits over the last axis of the layer's output; null: all kept. */
+  output: Uint8Array | null;
+}
 
 /** What a prunable kernel is, for the paper's per-layer-type rates. */
 export type LayerType = 'conv' | 'dense' | 'output';
@@ -77,12 +87,20 @@ export interface Layer {
   flops(input: ActivationShape, output: ActivationShape): number;
   /**
    * Channel pruning's reach through this layer. `inputKeep` holds keep-bits
-   * over the last axis of the layer's input (null: all kept). The layer zeroes
-   * the entries of its kernel mask that can no longer matter (rows fed by
-   * pruned inputs, its own channels pruned in `channelKeep`) and returns the
-   * keep-bits over the last axis of its output.
+   * over the last axis of the layer's input (null: all kept); `channelKeep`
+   * the keep-bits of channel-pruned layers by name. The layer says which
+   * entries of its variables survive (rows fed by pruned inputs go, and so
+   * do its own pruned channels) and what of its output does. Zeroing kernel
+   * masks (EarlyBird, WORM) and physically cutting the channels out
+   * (models/shrink.ts) both read this one answer.
    */
-  mapChannels(input: ActivationShape, inputKeep: Uint8Array | null, channelKeep: ReadonlyMap<string, Uint8Array>, masks: MaskSet): Uint8Array | null;
+  cutChannels(input: ActivationShape, inputKeep: Uint8Array | null, channelKeep: ReadonlyMap<string, Uint8Array>): ChannelCut;
+  /**
+   * This layer with only the output channels `channelKeep` keeps (itself when
+   * it does not name it). Keep-bits, not counts, so a layer whose channels
+   * have positions (parallel branches summed into one output) can place them.
+   */
+  narrowed(channelKeep: ReadonlyMap<string, Uint8Array>): Layer;
 }
 
 export interface LayerStep {
@@ -115,7 +133,8 @@ function spatial(name: string, input: ActivationShape): [number, number, number]
  * filters for channel pruning.
  */
 export function conv(name: string, filters: number, options: { batchNorm: boolean }): Layer {
-  return {
+  const perChannel = options.batchNorm ? ['bn_gamma', 'bn_beta', 'bn_mean', 'bn_variance'] : ['bias'];
+  const layer: Layer = {
     name,
     outputShape(input, kept) {
       const [h, w] = spatial(name, input);
@@ -145,19 +164,19 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
       const [h, w, inputs] = input;
       return 2 * h * w * 9 * inputs * output[2]; // one 3x3 window per output pixel
     },
-    mapChannels(_input, inputKeep, channelKeep, masks) {
-      const outputKeep = channelKeep.get(name) ?? null;
-      if (!inputKeep && !outputKeep) return null;
-      const { keep, shape } = masks.get(name);
-      const [, , inputs, outputs] = shape;
-      for (let i = 0; i < keep.length; i++) {
-        const output = i % outputs;
-        const inputChannel = Math.floor(i / outputs) % inputs;
-        if ((outputKeep && !outputKeep[output]) || (inputKeep && !inputKeep[inputChannel])) keep[i] = 0;
-      }
-      return outputKeep;
+    cutChannels(_input, inputKeep, channelKeep) {
+      const output = channelKeep.get(name) ?? null;
+      const variables = new Map<string, AxisKeep>([[`${name}/kernel`, [null, null, inputKeep, output]]]);
+      for (const suffix of perChannel) variables.set(`${name}/${suffix}`, [output]);
+      return { variables, output };
+    },
+    narrowed(channelKeep) {
+      const keep = channelKeep.get(name);
+      const count = keep?.reduce((n, k) => n + k, 0);
+      return count === undefined || count === filters ? layer : conv(name, count, options);
     },
   };
+  return layer;
 }
 
 /** 2x2 max-pooling, stride 2. */
@@ -170,7 +189,10 @@ export function maxPool(): Layer {
     },
     build: () => (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'),
     flops: () => 0, // a comparison per input: nothing beside the convolutions' multiply-adds
-    mapChannels: (_input, inputKeep) => inputKeep,
+    cutChannels: (_input, inputKeep) => ({ variables: new Map(), output: inputKeep }),
+    narrowed() {
+      return this;
+    },
   };
 }
 
@@ -181,11 +203,14 @@ export function flatten(): Layer {
     outputShape: (input) => [input.reduce((a, b) => a * b, 1)],
     build: () => (x) => tf.reshape(x, [x.shape[0], -1]),
     flops: () => 0,
-    mapChannels(input, inputKeep) {
-      if (!inputKeep) return null;
+    cutChannels(input, inputKeep) {
+      if (!inputKeep) return { variables: new Map(), output: null };
       const channels = input[input.length - 1];
       const features = input.reduce((a, b) => a * b, 1);
-      return Uint8Array.from({ length: features }, (_, f) => inputKeep[f % channels]);
+      return { variables: new Map(), output: Uint8Array.from({ length: features }, (_, f) => inputKeep[f % channels]) };
+    },
+    narrowed() {
+      return this;
     },
   };
 }
@@ -210,12 +235,9 @@ export function dense(name: string, units: number, options: { output: boolean })
       return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: kernel, bias, activation });
     },
     flops: (input) => 2 * input[0] * units,
-    mapChannels(_input, inputKeep, _channelKeep, masks) {
-      if (inputKeep) {
-        const { keep } = masks.get(name);
-        for (let i = 0; i < keep.length; i++) if (!inputKeep[Math.floor(i / units)]) keep[i] = 0;
-      }
-      return null;
+    cutChannels: (_input, inputKeep) => ({ variables: new Map([[`${name}/kernel`, [inputKeep, null]]]), output: null }),
+    narrowed() {
+      return this;
     },
   };
 }

@@ -16,6 +16,8 @@ export const EarlyBirdSchema = v.strictObject({
   retrainEpochs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** Our extension: the same detector on weight-magnitude masks (unstructured). */
   unstructured: v.optional(v.boolean(), false),
+  /** Retrain the ticket with its pruned channels cut out (a smaller, faster network); false zeroes them in the dense one. */
+  shrink: v.optional(v.boolean(), true),
 });
 
 /** The detector's settings: EarlyBird's panel, and the first of WORM's. */
@@ -88,6 +90,15 @@ export const detectorPanel: PanelSpec = {
     },
     {
       kind: 'boolean',
+      id: 'earlybird-shrink',
+      label: 'Cut pruned channels out',
+      path: 'earlybird.shrink',
+      hint: 'Retrain a smaller network without the pruned channels, as the paper does (faster per epoch); off zeroes them in the full-size network, for comparison.',
+      section: 'earlybird',
+      visibleWhen: (config) => !config.earlybird.unstructured,
+    },
+    {
+      kind: 'boolean',
       id: 'earlybird-unstructured',
       label: 'Unstructured variant',
       path: 'earlybird.unstructured',
@@ -101,7 +112,7 @@ export const detectorPanel: PanelSpec = {
 export const EARLYBIRD_DIFFERENCES =
   'Conv-4-BN (Conv-4 with BatchNorm after every conv) instead of VGG-16 / PreResNet-101, and shipped quick configs with a scaled schedule; ' +
   'the mask is taken at each epoch end (the reference takes it at the next epoch start: the same weights); ' +
-  'pruning zeroes gamma, beta and the dead conv/dense kernel slices instead of building a slimmer network (same function); ' +
+  'with earlybird.shrink off, pruning zeroes gamma, beta and the dead conv/dense kernel slices instead of building a slimmer network (same function, no speed-up); ' +
   'retraining continues the LR schedule with a fresh optimiser state. ' +
   'OUR extension, not in the paper: earlybird.unstructured runs the same detector on global weight-magnitude masks (IMP-style tickets drawn early).';
 

@@ -19,11 +19,13 @@ export function searchFlops(denseEpoch: number, epochsSearched: number, schedule
 
 /**
  * The summary's FLOPs once retraining ended: what the search cost becomes
- * `flopsToTicket`, and retraining adds its epochs at the pruned network's
+ * `flopsToTicket`, an epoch of retraining costs `epochFlopRatio` of a dense
+ * one, and retraining adds its epochs at the pruned network's
  * rate (masks alone save no FLOPs on dense kernels: an unstructured ticket
  * retrains at the dense rate).
  */
 export function addRetrainingFlops(summary: TicketSummary, retrainEpoch: number): void {
+  summary.epochFlopRatio = retrainEpoch / (summary.flopsDense / summary.scheduleEpochs);
   summary.flopsToTicket = summary.flopsTotal;
   summary.flopsRetraining = summary.epochsRetrained * retrainEpoch;
   summary.flopsTotal += summary.flopsRetraining;

@@ -31,6 +31,13 @@ export type TicketSummary = {
   flopsRetraining: number;
   flopsTotal: number;
   flopsDense: number;
+  /** FLOPs of a retraining epoch over a dense one (absent in runs saved before it was recorded). */
+  epochFlopRatio?: number;
+  /** The ticket retrained with its pruned channels cut out (earlybird.shrink), not zeroed. */
+  shrunk?: boolean;
+  /** Measured training-step seconds per epoch of the dense search, and of the ticket's retraining; null without any epoch. */
+  secondsPerEpochBefore?: number | null;
+  secondsPerEpochAfter?: number | null;
 };
 
 /** results.json beside the run's record: the search's round 0 and retraining round, and its summary. */

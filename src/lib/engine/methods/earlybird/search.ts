@@ -13,6 +13,7 @@ import { TicketDetector, channelKernelMasks, concatMasks, dampingFactors, maskAt
 import { MaskSet, applyMasks, maskTensors, readKernels } from '../../masks/mask';
 import { pruneGlobal } from '../../masks/prune';
 import type { Model } from '../../models/model';
+import { keepOneInEmptied, shrinkModel } from '../../models/shrink';
 import type { RoundResult, SeriesName } from '../../results';
 import { subSeed } from '../../rng';
 import { evaluate } from '../../train/trainer';
@@ -40,15 +41,23 @@ export interface TicketSearchOptions {
   views: TicketViews;
 }
 
-/** |gamma| of every BN layer, concatenated in layer order. */
-async function gammaMagnitudes(model: Model): Promise<Float32Array> {
+/**
+ * |gamma| of every BN layer, concatenated in layer order. For a network whose
+ * pruned channels were cut out (`removed` holds the keep-bits it was cut
+ * with), the removed channels read 0, as they would zeroed, so the masks keep
+ * the full network's layout and the detector goes on comparing them.
+ */
+async function gammaMagnitudes(model: Model, removed: ReadonlyMap<string, Uint8Array> | null): Promise<Float32Array> {
   const values = await Promise.all(model.batchNorms.map((bn) => bn.gamma.data() as Promise<Float32Array>));
-  const out = new Float32Array(values.reduce((n, v) => n + v.length, 0));
+  const widths = model.batchNorms.map((bn) => removed?.get(bn.name)?.length ?? bn.channels);
+  const out = new Float32Array(widths.reduce((n, w) => n + w, 0));
   let offset = 0;
-  for (const v of values) {
-    for (let i = 0; i < v.length; i++) out[offset + i] = Math.abs(v[i]);
-    offset += v.length;
-  }
+  model.batchNorms.forEach((bn, layer) => {
+    const keep = removed?.get(bn.name);
+    let next = 0;
+    for (let i = 0; i < widths[layer]; i++) out[offset + i] = !keep || keep[i] ? Math.abs(values[layer][next++]) : 0;
+    offset += widths[layer];
+  });
   return out;
 }
 
@@ -59,10 +68,10 @@ interface MaskReading {
   weightMasks: MaskSet | null;
 }
 
-async function readMasks(model: Model, config: ExperimentConfig): Promise<MaskReading> {
+async function readMasks(model: Model, config: ExperimentConfig, removed: ReadonlyMap<string, Uint8Array> | null): Promise<MaskReading> {
   const { ratios, unstructured } = config.earlybird;
   if (!unstructured) {
-    const magnitudes = await gammaMagnitudes(model);
+    const magnitudes = await gammaMagnitudes(model, removed);
     return { bits: ratios.map((r) => maskAtRatio(magnitudes, r)), weightMasks: null };
   }
   const weights = await readKernels(model);
@@ -89,7 +98,9 @@ export async function runTicketSearch(
   if (resume) recordCompleted(ctx, resume.state.rounds);
   if (resume?.state.finished) return { summary: resume.state.summary, rounds: resume.state.rounds };
 
-  const model = ctx.createModel(subSeed(config.seed, 'init'));
+  let model = ctx.createModel(subSeed(config.seed, 'init'));
+  /** The channel keep-bits the retrained network was cut with, once it was. */
+  let removed: Map<string, Uint8Array> | null = null;
   const detectors = eb.ratios.map(() => new TicketDetector(eb.queueLength, eb.epsilon));
   const ratioEpochs: (number | null)[] = eb.ratios.map(() => null);
   const maskDistances: (number | null)[] = resume?.state.summary.maskDistances ?? [];
@@ -102,7 +113,7 @@ export async function runTicketSearch(
   if (!resume) options.views.start(options.name, eb.unstructured ? [] : layers);
 
   const observeEpoch = async (epoch: number, searching: boolean): Promise<boolean> => {
-    const reading = await readMasks(model, config);
+    const reading = await readMasks(model, config, removed);
     weightMasks = reading.weightMasks;
     const states = reading.bits.map((bits, i) => detectors[i].push(bits));
     if (searching) states.forEach((s, i) => (ratioEpochs[i] ??= s.found ? epoch : null));
@@ -197,22 +208,36 @@ export async function runTicketSearch(
       ticket = createTicket(config, model, { round: 1, masks: kernelMasks, weights: await saveModel(model), iteration: state.retrainFrom });
       save({ state, tensors: ticket.weights, masks: savePrunedMasks(kernelMasks, detectors), ticket });
     }
-    if (!eb.unstructured) {
+    const kept = summary.channelsKeptByLayer ? new Map(Object.entries(summary.channelsKeptByLayer)) : undefined;
+    const retrainEpochFlops = epochFlops(model, dataset.train.size, kept);
+    let retrainMasks = kernelMasks;
+    let uncutWeights: Map<string, number> | undefined;
+    if (!eb.unstructured && eb.shrink) {
+      uncutWeights = new Map(model.prunable.map((l) => [l.name, l.size]));
+      // The pruned channels are cut out: the network retrains smaller, and
+      // faster. Their gamma and beta are 0, so this leaves its function as it is.
+      // WORM's damping is over: no pruned channel is left to damp.
+      scales.set(null);
+      removed = keepOneInEmptied(splitByLayer(detectors[0].newest!, layers));
+      const shrunk = await shrinkModel({ model, channelKeep: removed, masks: kernelMasks });
+      model.dispose();
+      model = shrunk.model;
+      retrainMasks = shrunk.masks!;
+    } else if (!eb.unstructured) {
       // Pruned gamma and beta stay exactly 0 while retraining: their gradients
       // are masked (chi = 0) and the optimiser starts fresh, so neither
       // momentum nor weight decay (wd * 0) can move them.
       const channelKeep = splitByLayer(detectors[0].newest!, layers);
       scales.set(new Map([...channelKeep].map(([name, keep]) => [name, dampingFactors(keep, 0)])));
     }
-    const kept = summary.channelsKeptByLayer ? new Map(Object.entries(summary.channelsKeptByLayer)) : undefined;
-    const retrainEpochFlops = epochFlops(model, dataset.train.size, kept);
     const from = state.retrainFrom;
     const to = eb.retrainEpochs === undefined ? ctx.iterations : from + eb.retrainEpochs * stepsPerEpoch;
     const retrain = await trainRound(ctx, {
       series: options.series,
       round: 1,
       model,
-      masks: kernelMasks,
+      masks: retrainMasks,
+      uncutWeights,
       dataSeed: subSeed(config.seed, 'data-1'),
       from,
       to,
@@ -225,6 +250,11 @@ export async function runTicketSearch(
     summary.accuracyAfterRetraining = retrain.result.testAccuracy;
     summary.epochsRetrained = epochsOf(retrain.training.iterations);
     addRetrainingFlops(summary, retrainEpochFlops);
+    // Measured step time per epoch (evaluation excluded), dense search against the ticket's retraining.
+    const secondsPerEpoch = (round: RoundResult) => (round.iterations > 0 ? round.trainSeconds / epochsOf(round.iterations) : null);
+    summary.shrunk = removed !== null;
+    summary.secondsPerEpochBefore = secondsPerEpoch(rounds[0]);
+    summary.secondsPerEpochAfter = secondsPerEpoch(retrain.result);
     options.views.summary(summary);
     save({ state: { ...state, finished: true }, tensors: {}, masks: {}, ticket });
     return { summary, rounds };

@@ -57,15 +57,14 @@ describe('WORM damping', () => {
     for (let epoch = 1; epoch <= searched; epoch++) {
       if (epoch !== ticket.epoch) expected.push(...bitsAt(epoch).map((keep) => ({ keep, chi: 0.1 })));
     }
-    // Retraining: the ticket's pruned channels get no gradient at all.
-    if (ticket.epoch !== null) expected.push(...bitsAt(ticket.epoch).map((keep) => ({ keep, chi: 0 })));
+    // Retraining: the ticket's pruned channels are cut out (earlybird.shrink), so nothing is damped.
     expect(expected.some((c) => c.chi === 0.1)).toBe(true);
     expect(dampingCalls).toEqual(expected);
   });
 });
 
 describe('EarlyBird retraining', () => {
-  it('keeps the pruned channels\' gamma and beta exactly 0 through retraining, with SGD momentum and weight decay', async () => {
+  it('zeroing instead of cutting out: keeps the pruned channels\' gamma and beta exactly 0 through retraining, with SGD momentum and weight decay', async () => {
     // The search model's BN parameters as they are when it is disposed, after retraining.
     const disposed: { gamma: Float32Array; beta: Float32Array }[][] = [];
     const dispose = Model.prototype.dispose;
@@ -80,7 +79,7 @@ describe('EarlyBird retraining', () => {
         ...tiny,
         method: 'earlybird',
         train: { ...tiny.train, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 1e-3 },
-        earlybird: { queueLength: 2, epsilon: 1 },
+        earlybird: { queueLength: 2, epsilon: 1, shrink: false },
       },
       { files: null, emit: (e) => events.push(e) },
     );
@@ -103,5 +102,24 @@ describe('EarlyBird retraining', () => {
     });
     expect(pruned).toBeGreaterThan(0);
     expect(keptMoved).toBeGreaterThan(0);
+  });
+
+  it('cutting the pruned channels out retrains a smaller network to the same result as zeroing them, and counts sparsity against the uncut one', async () => {
+    const run = async (shrink: boolean) => {
+      const config = { ...tiny, method: 'earlybird' as const, earlybird: { queueLength: 2, epsilon: 1, shrink } };
+      return resultsOf(await runExperiment(config, { files: null }), 'earlybird');
+    };
+    const [cut, zeroed] = [await run(true), await run(false)];
+    expect(cut.ticket.shrunk).toBe(true);
+    expect(zeroed.ticket.shrunk).toBe(false);
+    expect(cut.ticket.epoch).toBe(2);
+    // The same ticket: only how it retrains differs.
+    expect(cut.ticket.channelsKeptByLayer).toEqual(zeroed.ticket.channelsKeptByLayer);
+    expect(cut.rounds[1].sparsity).toBeCloseTo(zeroed.rounds[1].sparsity, 12);
+    expect(cut.rounds[1].layers.map((l) => l.weights)).toEqual(zeroed.rounds[1].layers.map((l) => l.weights));
+    // Same function, other summation order: the curves agree to float noise.
+    cut.rounds[1].curve.forEach((point, i) => expect(point.testLoss).toBeCloseTo(zeroed.rounds[1].curve[i].testLoss, 3));
+    expect(cut.ticket.epochFlopRatio).toBeLessThan(1);
+    expect(cut.ticket.secondsPerEpochAfter).toBeTypeOf('number');
   });
 });

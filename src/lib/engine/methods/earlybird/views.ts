@@ -21,6 +21,10 @@ export function comparisonRow(s: TicketSummary) {
     flopsToTicket: s.flopsToTicket,
     flopsTotal: s.flopsTotal,
     flopsDense: s.flopsDense,
+    shrunk: s.shrunk ?? false,
+    epochFlopRatio: s.epochFlopRatio ?? null,
+    secondsPerEpochBefore: s.secondsPerEpochBefore ?? null,
+    secondsPerEpochAfter: s.secondsPerEpochAfter ?? null,
   };
 }
 export type ComparisonRow = ReturnType<typeof comparisonRow>;
