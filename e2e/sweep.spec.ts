@@ -18,7 +18,7 @@ const tinySweep = {
   methods: ['dense', 'imp'],
   axes: [{ path: 'train.lr', values: [0.002, 0.004] }],
   seeds: [1, 2],
-};
+} as const;
 
 test('a tiny sweep runs in the page, survives a reload midway, and draws every view', async ({ page }) => {
   test.setTimeout(600_000);
