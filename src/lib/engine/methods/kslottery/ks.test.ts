@@ -8,14 +8,7 @@ import { effectiveSize, kolmogorovSf, ksStatistic, ksTwoSample, roundHalfEven } 
 
 const sines = (n: number, step: number, shift: number) => Array.from({ length: n }, (_, i) => Math.sin(i * step) + shift);
 
-function shuffled(values: Float32Array, rng: Rng): Float32Array {
-  const out = values.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
+const shuffled = (values: Float32Array, rng: Rng) => rng.shuffle(values.slice());
 
 function normals(n: number, rng: Rng, mean = 0, std = 1): Float32Array {
   return Float32Array.from({ length: n }, () => mean + std * rng.normal());
