@@ -118,7 +118,7 @@ function planArms(config: ExperimentConfig, layers: RowLayer[], stats: RowStat[]
  * leave Adam's and momentum's state at zero, so those values do not move at
  * all (checked after training).
  */
-function freezeOutside(model: Model, layers: readonly RowLayer[], selection: RowSelection, head: string): { hook: GradientHook; dispose(): void } {
+export function freezeOutside(model: Model, layers: readonly RowLayer[], selection: RowSelection, head: string): { hook: GradientHook; dispose(): void } {
   const factors = new Map<string, tf.Tensor | null>();
   for (const name of model.params.keys()) if (!name.startsWith(`${head}/`)) factors.set(name, null);
   for (const layer of layers) {

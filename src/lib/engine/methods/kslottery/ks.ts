@@ -134,7 +134,7 @@ export function durbinCdf(n: number, d: number): number {
   };
   let result: Float64Array | null = null;
   let resultExp = 0;
-  let base = H;
+  let base: Float64Array = H;
   let baseExp = 0;
   for (let p = n; p > 0; p = Math.floor(p / 2)) {
     if (p % 2 === 1) {
