@@ -180,6 +180,9 @@ export const kslottery: PruningMethod<typeof kslotterySpec, KsLotteryOutput, KsL
       const tensors: Record<string, SavedTensor> = saved ? { ...saved.tensors } : {};
       const checkpoint = () => ctx.checkpoint({ round: state.rounds.length + (state.pretrainCached ? 1 : 0), state, tensors, masks: {}, ticket: null });
       const key = pretrainKey(config);
+      // Every target training planned (the p < α arm counted, though no row may turn out significant), so the ETA covers the run.
+      const targetTrainings = kslottery.plannedRounds(config) - 1;
+      ctx.progress.add(targetCtx.iterations * (targetTrainings - (state.probeAccuracy === null ? 0 : 1) - state.arms.length));
 
       // θ0: from the checkpoint, the cache, or trained on the source now.
       let theta0 = saved ? withoutPrefix(tensors, 'theta0/') : null;
@@ -225,7 +228,6 @@ export const kslottery: PruningMethod<typeof kslotterySpec, KsLotteryOutput, KsL
       const probeTrains: RowSelection | 'all' = options.rows === 'embedding' ? new Map(layers.map((l) => [l.name, new Uint8Array(l.rows).fill(1)])) : 'all';
       let theta1 = withoutPrefix(tensors, 'theta1/');
       if (state.probeAccuracy === null) {
-        ctx.progress.add(targetCtx.iterations);
         const probe = await trainTarget('probe', probeTrains);
         state.probeAccuracy = probe.testAccuracy;
         theta1 = await saveModel(targetModel);
@@ -235,7 +237,6 @@ export const kslottery: PruningMethod<typeof kslotterySpec, KsLotteryOutput, KsL
       const stats = rowStatistics(layers, kernelsOf(start, layers), kernelsOf(theta1, layers));
       const arms = planArms(config, layers, stats, ks);
       const significant = selectSignificant(layers, stats, options.alpha);
-      ctx.progress.add(targetCtx.iterations * (arms.length - state.arms.length));
 
       const headOnly = arms[0];
       const emitViews = () => ctx.emit({ type: 'view', view: 'kslottery-accuracy', data: accuracyView(config, arms, state, layers) });
@@ -256,7 +257,7 @@ export const kslottery: PruningMethod<typeof kslotterySpec, KsLotteryOutput, KsL
         checkpoint();
         emitViews();
       }
-      return { rounds: state.rounds, kslottery: summarise(config, arms, state, layers, stats, significant, ks) };
+      return { rounds: state.rounds, kslottery: { ...summarise(config, arms, state, layers, stats, significant, ks), targetTestImages: target.test.size } };
     } finally {
       sourceModel.dispose();
       targetModel.dispose();
@@ -317,7 +318,7 @@ function summarise(
   stats: readonly RowStat[],
   significant: RowSelection,
   ks: number[],
-): KsLotteryOutput['kslottery'] {
+): Omit<KsLotteryOutput['kslottery'], 'targetTestImages'> {
   const view = accuracyView(config, arms, state, layers);
   const rows = rowsView(layers, stats, significant, arms, ks);
   const largest = ks.indexOf(Math.max(...ks));

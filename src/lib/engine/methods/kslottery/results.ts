@@ -38,6 +38,8 @@ export interface KsLotteryResults {
   rowKind: 'filters' | 'embedding';
   scope: 'global' | 'perLayer';
   alpha: number;
+  /** Test images of the target task: every accuracy here is measured on them. */
+  targetTestImages: number;
   rowsTotal: number;
   rowsSignificant: number;
   perLayer: LayerRows[];
