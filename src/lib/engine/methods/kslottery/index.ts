@@ -44,8 +44,13 @@ import {
 type Rule = 'ks' | 'l2' | 'random';
 const RULES: readonly Rule[] = ['ks', 'l2', 'random'];
 
-/** θ0 per pre-training setting, for the life of the worker or process: a change of K, α or probe reuses it. */
-const pretrained = new Map<string, { theta0: Record<string, SavedTensor>; sourceAccuracy: number }>();
+/**
+ * θ0 and its training's record per pre-training setting, for the life of the
+ * worker or process: a change of K, α or probe reuses it. Seeded training is
+ * repeatable, so a reused θ0 is the one the run would train, and its results
+ * are the same either way.
+ */
+const pretrained = new Map<string, { theta0: Record<string, SavedTensor>; round: RoundResult }>();
 const PRETRAINED_KEPT = 2;
 
 /** What fixes θ0: everything the source training reads. */
@@ -175,10 +180,10 @@ export const kslottery: PruningMethod<typeof kslotterySpec, KsLotteryOutput, KsL
       const sourceCtx: MethodContext<KsLotteryState> = { ...ctx, dataset: source, iterations: totalIterations(config.train, source.train.size) };
       const targetCtx: MethodContext<KsLotteryState> = { ...ctx, dataset: target, iterations: options.probeIterations };
       const saved = ctx.resume;
-      const state: KsLotteryState = saved?.state ?? { rounds: [], sourceAccuracy: 0, pretrainCached: false, probeAccuracy: null, arms: [] };
+      const state: KsLotteryState = saved?.state ?? { rounds: [], probeAccuracy: null, arms: [] };
       recordCompleted(ctx, state.rounds);
       const tensors: Record<string, SavedTensor> = saved ? { ...saved.tensors } : {};
-      const checkpoint = () => ctx.checkpoint({ round: state.rounds.length + (state.pretrainCached ? 1 : 0), state, tensors, masks: {}, ticket: null });
+      const checkpoint = () => ctx.checkpoint({ round: state.rounds.length, state, tensors, masks: {}, ticket: null });
       const key = pretrainKey(config);
       // Every target training planned (the p < α arm counted, though no row may turn out significant), so the ETA covers the run.
       const targetTrainings = kslottery.plannedRounds(config) - 1;
@@ -190,16 +195,15 @@ export const kslottery: PruningMethod<typeof kslotterySpec, KsLotteryOutput, KsL
         const cached = pretrained.get(key);
         if (cached) {
           theta0 = cached.theta0;
-          state.sourceAccuracy = cached.sourceAccuracy;
-          state.pretrainCached = true;
+          state.rounds.push(cached.round);
           ctx.emit({ type: 'status', message: `kslottery: reusing the pre-trained θ0 of this setting (source classes ${options.source.join(', ')})` });
+          ctx.emit({ type: 'round', series: 'source', result: cached.round });
         } else {
           ctx.progress.add(sourceCtx.iterations);
           const { result } = await trainRound(sourceCtx, { series: 'source', round: 0, model: sourceModel, masks: null, dataSeed: subSeed(config.seed, 'kslottery-source') });
           state.rounds.push(result);
-          state.sourceAccuracy = result.testAccuracy;
           theta0 = await saveModel(sourceModel);
-          pretrained.set(key, { theta0, sourceAccuracy: result.testAccuracy });
+          pretrained.set(key, { theta0, round: result });
           while (pretrained.size > PRETRAINED_KEPT) pretrained.delete(pretrained.keys().next().value!);
         }
         Object.assign(tensors, withPrefix(theta0, 'theta0/'));
@@ -331,12 +335,11 @@ function summarise(
     rowsTotal: rowCount(layers),
     rowsSignificant: selectionSize(significant),
     perLayer: rows.layers.map((l) => ({ name: l.name, rows: l.rows, rowLength: l.rowLength, significant: l.significant })),
-    sourceAccuracy: state.sourceAccuracy,
+    sourceAccuracy: state.rounds[0].testAccuracy,
     probeAccuracy: state.probeAccuracy!,
     arms: { headOnly: view.headOnly!, full: view.full!, significant: view.significant, ...view.rules },
     jaccardKsL2: rows.jaccardKsL2,
     frozenRowsUnchanged: true,
-    pretrainCached: state.pretrainCached,
     rowStats: layers.map((l, i) => ({
       name: l.name,
       d: rows.layers[i].d,

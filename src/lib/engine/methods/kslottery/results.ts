@@ -60,8 +60,6 @@ export interface KsLotteryResults {
   jaccardKsL2: number[];
   /** Checked after every partial tuning: no value outside its selection moved. */
   frozenRowsUnchanged: boolean;
-  /** θ0 came from the session's cache of pre-trainings rather than being trained in this run. */
-  pretrainCached: boolean;
   rowStats: LayerRowStats[];
 }
 
@@ -79,9 +77,8 @@ export interface FinishedArm {
 
 /** Checkpoint state; θ0 and θ1 travel as `theta0/…` and `theta1/…` tensors. */
 export interface KsLotteryState {
+  /** Every training so far: the source pre-training first, then the probe and the arms. */
   rounds: RoundResult[];
-  sourceAccuracy: number;
-  pretrainCached: boolean;
   probeAccuracy: number | null;
   arms: FinishedArm[];
 }
