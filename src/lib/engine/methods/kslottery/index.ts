@@ -286,7 +286,11 @@ function sweep(arms: Arm[], state: KsLotteryState, layers: readonly RowLayer[], 
 function accuracyView(config: ExperimentConfig, arms: Arm[], state: KsLotteryState, layers: readonly RowLayer[]) {
   const significantArm = arms.find((a) => a.rule === 'significant');
   const significant = significantArm && finishedArm(state, significantArm.id);
+  const last = state.arms.at(-1);
+  const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
   return {
+    // The CLI prints it: the arm that just finished.
+    line: last ? `kslottery ${last.id}: test ${percent(last.testAccuracy)}${last.transfer === null ? '' : `, partial transfer ${percent(last.transfer)}`}` : null,
     rowsTotal: rowCount(layers),
     alpha: config.kslottery.alpha,
     headOnly: finishedArm(state, 'head-only')?.testAccuracy ?? null,
@@ -299,7 +303,10 @@ function accuracyView(config: ExperimentConfig, arms: Arm[], state: KsLotterySta
 /** The 'kslottery-rows' view: significant rows per layer, every row's D and the KS selections, and KS-vs-L2 overlaps. */
 function rowsView(layers: readonly RowLayer[], stats: readonly RowStat[], significant: RowSelection, arms: Arm[], ks: number[]) {
   const selectionOf = (rule: Rule, kIndex: number) => arms.find((a) => a.rule === rule && a.kIndex === kIndex)!.trains as RowSelection;
+  const jaccardKsL2 = ks.map((_, kIndex) => jaccard(selectionOf('ks', kIndex), selectionOf('l2', kIndex)));
+  const perLayer = layers.map((l) => `${l.name} ${significant.get(l.name)!.reduce((n, f) => n + f, 0)}/${l.rows}`).join(', ');
   return {
+    line: `kslottery rows with p < α: ${selectionSize(significant)} of ${rowCount(layers)} (${perLayer}); Jaccard of KS and L2 at K = ${ks.join(', ')}: ${jaccardKsL2.map((j) => j.toFixed(2)).join(', ')}`,
     layers: layers.map((l) => ({
       name: l.name,
       rows: l.rows,
@@ -310,7 +317,7 @@ function rowsView(layers: readonly RowLayer[], stats: readonly RowStat[], signif
       selected: ks.map((_, kIndex) => [...selectionOf('ks', kIndex).get(l.name)!]),
     })),
     k: ks,
-    jaccardKsL2: ks.map((_, kIndex) => jaccard(selectionOf('ks', kIndex), selectionOf('l2', kIndex))),
+    jaccardKsL2,
   };
 }
 
