@@ -46,9 +46,8 @@ const RULES: readonly Rule[] = ['ks', 'l2', 'random'];
 
 /**
  * θ0 and its training's record per pre-training setting, for the life of the
- * worker or process: a change of K, α or probe reuses it. Seeded training is
- * repeatable, so a reused θ0 is the one the run would train, and its results
- * are the same either way.
+ * worker or process: a change of K, α or probe reuses it, and the run's
+ * `rounds` still start with the pre-training's record.
  */
 const pretrained = new Map<string, { theta0: Record<string, SavedTensor>; round: RoundResult }>();
 const PRETRAINED_KEPT = 2;
