@@ -91,6 +91,13 @@ const CASES: { name: string; config: object; rounds: (results: RunResults) => nu
     rounds: () => 6,
     later: () => 3,
   },
+  // Checkpoints: pre-training, probe, then one per arm; checkpoint 3 has θ0, θ1 and the head-only arm.
+  {
+    name: 'kslottery',
+    config: { method: 'kslottery', data, model: { arch: 'conv-2', width: 0.0625 }, train, kslottery: { source: [0, 1, 2], target: [3, 4, 5], probeIterations: 3, k: [2] } },
+    rounds: (r) => 3 + (resultsOf(r, 'kslottery').kslottery.arms.significant ? 1 : 0) + 3,
+    later: () => 3,
+  },
 ];
 
 describe('resuming an interrupted run gives the uninterrupted results', () => {

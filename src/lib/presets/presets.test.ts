@@ -11,6 +11,7 @@ import type { Preset } from './preset';
 import { activePreset, PRESETS, presetConfig, presetGuidance } from './presets';
 import { PRUNE_LENET } from './prune-lenet';
 import { TICKET_VS_RANDOM } from './ticket-vs-random';
+import { WHICH_FILTERS } from './which-filters';
 
 const PRESET_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../experiments/presets');
 
@@ -185,4 +186,27 @@ describe('guidance computed from the finished run', () => {
       'It first fell below the dense network by more than the noise of 500 test images (about 4.5 points) at 1.6% remaining, with 10.0%.',
     );
   });
+
+  it('which-filters quotes the significant rows, head-only, full, each rule at the largest K, and whether the winner beat the noise', () => {
+    const point = (k: number, partialTuning: number) => ({ k, partialTuning, partialTransfer: 0.3, perLayer: [] });
+    const run = (ks: number) =>
+      fabricated(WHICH_FILTERS, {
+        rounds: [round(0, 0, 0.5)],
+        kslottery: {
+          rowsSignificant: 40,
+          rowsTotal: 160,
+          alpha: 0.05,
+          targetTestImages: 250,
+          arms: { headOnly: 0.4, full: 0.6, significant: null, ks: [point(8, 0.41), point(40, ks)], l2: [point(8, 0.45), point(40, 0.5)], random: [point(8, 0.4), point(40, 0.44)] },
+        },
+      });
+    const text = WHICH_FILTERS.readRun(run(0.52));
+    expect(text).toContain(
+      'In your run (seed 3) 40 of 160 rows had p < 0.05. Head only reached 40.0%, full fine-tuning 60.0%; tuning 40 rows chosen by KS reached 52.0%, by L2 change 50.0%, at random 44.0%.',
+    );
+    // 2·sqrt((0.52·0.48 + 0.5·0.5) / 250) = 0.089.
+    expect(text).toContain('On 250 target test images a gap under about 8.9 points is within the noise: KS rows came first, but not by more than that.');
+    expect(WHICH_FILTERS.readRun(run(0.7))).toContain('KS rows won by more than that.');
+  });
 });
+

@@ -14,10 +14,11 @@ import { EARLY_BIRD } from './early-bird';
 import type { Preset } from './preset';
 import { PRUNE_LENET } from './prune-lenet';
 import { TICKET_VS_RANDOM } from './ticket-vs-random';
+import { WHICH_FILTERS } from './which-filters';
 
 export type { Preset } from './preset';
 
-export const PRESETS: readonly Preset[] = [TICKET_VS_RANDOM, EARLY_BIRD, COLT_VS_IMP, PRUNE_LENET];
+export const PRESETS: readonly Preset[] = [TICKET_VS_RANDOM, EARLY_BIRD, COLT_VS_IMP, PRUNE_LENET, WHICH_FILTERS];
 
 /** The preset's config as the builder holds it: validated, defaults filled in, a copy of its own. */
 export function presetConfig(preset: Preset): ExperimentConfig {
