@@ -43,6 +43,12 @@ export interface Ticket {
   masks: Record<string, SavedMask>;
   /** Every parameter and BN statistic to rewind to, by the model's variable name (`conv_1/kernel`). */
   weights: Record<string, SavedTensor>;
+  /**
+   * The mask search's scores by prunable layer name, where a method searched
+   * one (Lottery Jackpots, edge-popup); optional, and never what defines the
+   * mask: `masks` does (ties and swap history make scores ambiguous).
+   */
+  scores?: Record<string, SavedTensor>;
 }
 
 /**

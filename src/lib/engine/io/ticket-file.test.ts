@@ -39,6 +39,18 @@ function edited(edit: (file: ReturnType<typeof decodeSafetensors>) => void): Uin
 }
 
 describe('ticket files', () => {
+  it('carry a mask search\'s scores as an optional tensor beside the explicit mask', () => {
+    const scores = { conv_1: { shape: [3, 3, 3, 4], data: Float32Array.from({ length: 108 }, (_, i) => i / 100) } };
+    const withScores: Ticket = { ...ticket, scores };
+    const bytes = encodeTicket(withScores);
+    expect(decodeSafetensors(bytes).tensors['score/conv_1']).toMatchObject({ dtype: 'F32', shape: [3, 3, 3, 4] });
+    expect(decodeTicket(bytes)).toEqual(withScores);
+    expect('scores' in decodeTicket(encodeTicket(ticket))).toBe(false);
+    const misnamed = decodeSafetensors(bytes);
+    misnamed.tensors['score/__proto__'] = misnamed.tensors['score/conv_1'];
+    expect(() => decodeTicket(encodeSafetensors(misnamed.tensors, misnamed.metadata))).toThrow(/"__proto__" is not a prunable layer of conv-2/);
+  });
+
   it('round-trip every mask, weight and metadata field', () => {
     const bytes = encodeTicket(ticket);
     expect(decodeTicket(bytes)).toEqual(ticket);

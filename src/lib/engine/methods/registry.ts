@@ -7,6 +7,7 @@ import { colt } from './colt/index';
 import { dense } from './dense/index';
 import { earlybird } from './earlybird/index';
 import { imp } from './imp/index';
+import { jackpot } from './jackpot/index';
 import type { MethodContext, PruningMethod } from './method';
 import { retrain } from './retrain/index';
 import { worm } from './worm/index';
@@ -18,6 +19,7 @@ export const METHOD_REGISTRY = {
   worm,
   colt,
   retrain,
+  jackpot,
 };
 
 export type MethodRegistry = typeof METHOD_REGISTRY;

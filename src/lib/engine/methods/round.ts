@@ -5,9 +5,10 @@
 import { countOnes, measureLayers, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
 import type { Ticket } from '../checkpoint';
+import type { TrainConfig } from '../config';
 import type { CurvePoint, MethodOutput, RoundResult, SeriesName } from '../results';
 import { subSeed } from '../rng';
-import { train, type EvalPoint, type GradientHook, type TrainResult } from '../train/trainer';
+import { train, type EvalPoint, type GradientHook, type TrainOptions, type TrainResult } from '../train/trainer';
 import type { MethodContext } from './method';
 
 export interface RoundOptions {
@@ -22,6 +23,10 @@ export interface RoundOptions {
   onSnapshot?: (state: ModelState) => void;
   gradientHook?: GradientHook;
   onEpochEnd?: (epoch: number, iteration: number) => Promise<boolean | void> | boolean | void;
+  /** The schedule to train with, in place of the config's `train` block (a method's own search schedule). */
+  train?: TrainConfig;
+  takeStep?: TrainOptions['takeStep'];
+  learningRate?: TrainOptions['learningRate'];
 }
 
 export function curvePoint(point: EvalPoint): CurvePoint {
@@ -85,7 +90,7 @@ export async function trainRound(
   const training = await train({
     model: options.model,
     dataset: ctx.dataset,
-    train: ctx.config.train,
+    train: options.train ?? ctx.config.train,
     dataSeed: options.dataSeed,
     from,
     to,
@@ -94,6 +99,8 @@ export async function trainRound(
     onSnapshot: options.onSnapshot,
     gradientHook: options.gradientHook,
     onEpochEnd: options.onEpochEnd,
+    takeStep: options.takeStep,
+    learningRate: options.learningRate,
     control: ctx.control,
     onProgress: (p) => {
       const elapsed = (performance.now() - startedAt) / 1000;
