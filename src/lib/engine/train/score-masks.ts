@@ -135,7 +135,10 @@ export class ScoreMasks {
     this.layers = options.layers.map((layer) => {
       const values = options.initialScores(layer);
       if (values.length !== layer.size) throw new Error(`Layer ${layer.name} needs ${layer.size} scores, got ${values.length}`);
-      const scores = tf.variable(tf.tensor(values, layer.shape), true, `${model.kernel(layer.name).name}/scores${nextScoresId++}`);
+      // tf.variable shares the initial tensor's data and leaves it counted: dispose it, as Model's variables do.
+      const initial = tf.tensor(values, layer.shape);
+      const scores = tf.variable(initial, true, `${model.kernel(layer.name).name}/scores${nextScoresId++}`);
+      initial.dispose();
       return { layer, weights: tf.clone(model.kernel(layer.name)), scores, mask: tf.zeros(layer.shape) };
     });
     for (const scored of this.layers) this.replaceMask(scored, tf.tidy(() => rule.initial(scored)));

@@ -321,7 +321,7 @@ export const jackpot: PruningMethod<typeof jackpotSpec, JackpotOutput, JackpotSt
           maskOverlap: state.maskOverlap!,
           weightsUnchanged: state.search!.weightsUnchanged && (state.randomSearch?.weightsUnchanged ?? true),
           pretrained: state.pretrained!,
-          budgets: Object.fromEntries([...budgets].map(([name, pruned]) => [name, sizeOf(model, name) - pruned])),
+          budgets: Object.fromEntries(setup.searched.map((l) => [l.name, l.size - budgets.get(l.name)!])),
           search: state.search!,
           randomSearch: state.randomSearch,
           finetunedEpochs: state.arms.finetuned ? epochAccuracies(state.arms.finetuned, stepsPerEpoch) : null,
