@@ -7,6 +7,7 @@ import type { Component } from 'svelte';
 import ChannelMaskView from './ChannelMaskView.svelte';
 import ColtOverlapView from './ColtOverlapView.svelte';
 import EbComparisonView from './EbComparisonView.svelte';
+import JackpotSearchView from './JackpotSearchView.svelte';
 import MaskDistanceView from './MaskDistanceView.svelte';
 import RoundsToSparsityView from './RoundsToSparsityView.svelte';
 
@@ -19,3 +20,4 @@ VIEW_COMPONENTS['channel-masks'] = ChannelMaskView;
 VIEW_COMPONENTS['eb-comparison'] = EbComparisonView;
 VIEW_COMPONENTS['colt-overlap'] = ColtOverlapView;
 VIEW_COMPONENTS['rounds-to-sparsity'] = RoundsToSparsityView;
+VIEW_COMPONENTS['jackpot-search'] = JackpotSearchView;
