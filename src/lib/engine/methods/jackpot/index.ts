@@ -223,7 +223,7 @@ async function pretrain(ctx: MethodContext<JackpotState>, model: Model): Promise
   if (cached) {
     ctx.emit({ type: 'status', message: 'Using the dense network pre-trained earlier in this session on the same settings' });
     ctx.emit({ type: 'round', series: 'ticket', result: cached.dense });
-    return { network: cached, source: 'cached' };
+    return { network: cached, source: 'trained' };
   }
   ctx.progress.add(ctx.iterations);
   // The dense method's own data seed: the pre-training is the dense run of the same config.
@@ -286,7 +286,8 @@ export const jackpot: PruningMethod<typeof jackpotSpec, JackpotOutput, JackpotSt
       const done = (arm: keyof JackpotState['arms'], result: RoundResult) => {
         state.arms[arm] = result;
         view();
-        ctx.checkpoint({ round: 1, state, tensors: pretrained, masks: {}, ticket });
+        // One checkpoint per phase: the pre-training, then each arm.
+        ctx.checkpoint({ round: 1 + Object.keys(state.arms).length, state, tensors: pretrained, masks: {}, ticket });
       };
 
       if (!state.arms.magnitude) done('magnitude', await magnitudeArm(setup, 'magnitude', { to: 0 }));

@@ -91,11 +91,13 @@ describe('Lottery Jackpots', () => {
     const first = await run({ ...TINY, jackpot: { ...TINY.jackpot, randomScores: false, finetune: false } });
     const second = await run({ ...TINY, jackpot: { ...TINY.jackpot, sparsity: 0.8, randomScores: false, finetune: false } });
     expect(first.results.jackpot.pretrained).toBe('trained');
-    expect(second.results.jackpot.pretrained).toBe('cached');
+    expect(second.results.jackpot.pretrained).toBe('trained');
+    expect(second.events).toContainEqual({ type: 'status', message: 'Using the dense network pre-trained earlier in this session on the same settings' });
     expect(second.results.jackpot.dense).toBe(first.results.jackpot.dense);
     expect(second.events.some((e) => e.type === 'progress' && e.round === 0)).toBe(false);
+    expect(first.events.some((e) => e.type === 'progress' && e.round === 0)).toBe(true);
     const otherSeed = await run({ ...TINY, seed: 5, jackpot: { ...TINY.jackpot, randomScores: false, finetune: false } });
-    expect(otherSeed.results.jackpot.pretrained).toBe('trained');
+    expect(otherSeed.events.some((e) => e.type === 'progress' && e.round === 0)).toBe(true);
   });
 
   it('searches on imported dense weights, and refuses a network of another architecture before training', async () => {

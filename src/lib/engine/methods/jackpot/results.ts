@@ -34,8 +34,8 @@ export interface JackpotResults {
   /** Share of the magnitude mask's kept weights the searched mask keeps at the end. */
   maskOverlap: number;
   weightsUnchanged: boolean;
-  /** Where the dense network came from. */
-  pretrained: 'trained' | 'cached' | 'imported';
+  /** Where the dense network came from: trained by this config (in this run, or earlier in the session and reused), or imported. */
+  pretrained: 'trained' | 'imported';
   /** Each pruned layer's kept count (the budget). */
   budgets: Record<string, number>;
   search: SearchArm;
