@@ -6,6 +6,7 @@
 import { colt } from './colt/index';
 import { dense } from './dense/index';
 import { earlybird } from './earlybird/index';
+import { edgepopup } from './edgepopup/index';
 import { imp } from './imp/index';
 import type { MethodContext, PruningMethod } from './method';
 import { retrain } from './retrain/index';
@@ -18,6 +19,7 @@ export const METHOD_REGISTRY = {
   worm,
   colt,
   retrain,
+  edgepopup,
 };
 
 export type MethodRegistry = typeof METHOD_REGISTRY;

@@ -4,9 +4,11 @@
  * gets its drawing here, and until it has one MethodViews shows its data.
  */
 import type { Component } from 'svelte';
+import AccuracyVsKView from './AccuracyVsKView.svelte';
 import ChannelMaskView from './ChannelMaskView.svelte';
 import ColtOverlapView from './ColtOverlapView.svelte';
 import EbComparisonView from './EbComparisonView.svelte';
+import MaskChangeView from './MaskChangeView.svelte';
 import MaskDistanceView from './MaskDistanceView.svelte';
 import RoundsToSparsityView from './RoundsToSparsityView.svelte';
 
@@ -19,3 +21,5 @@ VIEW_COMPONENTS['channel-masks'] = ChannelMaskView;
 VIEW_COMPONENTS['eb-comparison'] = EbComparisonView;
 VIEW_COMPONENTS['colt-overlap'] = ColtOverlapView;
 VIEW_COMPONENTS['rounds-to-sparsity'] = RoundsToSparsityView;
+VIEW_COMPONENTS['accuracy-vs-k'] = AccuracyVsKView;
+VIEW_COMPONENTS['mask-change'] = MaskChangeView;

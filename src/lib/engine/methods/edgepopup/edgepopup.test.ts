@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config';
+import { runExperiment } from '../../experiment';
+import { MaskSet } from '../../masks/mask';
+import { createModel } from '../../models/registry';
+import { resultsOf, type EngineEvent } from '../../results';
+import { initBackend } from '../../runtime/backend';
+import { fanIn, keptCount } from '../../train/score-masks';
+import { initialiseFrozenWeights, maskChange } from './index';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const tiny = {
+  method: 'edgepopup',
+  data: { syntheticTrain: 120, syntheticTest: 60, validation: 20 },
+  model: { arch: 'conv-2', width: 0.0625 },
+  train: { batchSize: 25, epochs: 3, evalEvery: 4 },
+};
+
+describe('edge-popup config', () => {
+  it('refuses k outside (0, 1] with a message saying what k is', () => {
+    for (const k of [0, -0.2, 1.5]) {
+      expect(() => parseConfig({ method: 'edgepopup', edgepopup: { k } })).toThrow(/edgepopup\.k: k is the fraction of weights kept in every layer: it must be above 0 and at most 1/);
+    }
+    expect(() => parseConfig({ method: 'edgepopup', edgepopup: { sweep: [0.3, 0] } })).toThrow(/edgepopup\.sweep\.1: k is the fraction/);
+    expect(parseConfig({ method: 'edgepopup', edgepopup: { k: 1 } }).edgepopup.k).toBe(1);
+  });
+
+  it('defaults to the reference: k 0.5, signed constant weights, SGD 0.1 / 0.9 / 1e-4 on the scores', () => {
+    const { edgepopup } = parseConfig({ method: 'edgepopup' });
+    expect(edgepopup).toMatchObject({ k: 0.5, sweep: [], weightInit: 'signed-constant', lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+  });
+});
+
+describe('frozen random weights', () => {
+  it('are ±√(2/fan-in) with both signs (signed constant) or spread with that std (Kaiming normal)', async () => {
+    const model = createModel('conv-2', 0.125, 10, 1);
+    initialiseFrozenWeights(model, 'signed-constant', 5);
+    for (const layer of model.prunable) {
+      const std = Math.fround(Math.sqrt(2 / fanIn(layer)));
+      const values = await model.kernel(layer.name).data();
+      const positive = values.filter((x) => x === std).length;
+      expect(positive + values.filter((x) => x === -std).length, layer.name).toBe(layer.size);
+      expect(positive / layer.size).toBeGreaterThan(0.4);
+      expect(positive / layer.size).toBeLessThan(0.6);
+    }
+    initialiseFrozenWeights(model, 'kaiming-normal', 5);
+    const dense1 = model.prunable.find((l) => l.name === 'dense_1')!;
+    const values = await model.kernel('dense_1').data();
+    const variance = values.reduce((s, x) => s + x * x, 0) / values.length;
+    expect(variance / (2 / fanIn(dense1))).toBeCloseTo(1, 1);
+    model.dispose();
+  });
+});
+
+describe('maskChange', () => {
+  it('is the share of keep-bits that differ', () => {
+    const of = (bits: number[]) => new MaskSet(new Map([['a', { name: 'a', shape: [bits.length], keep: Uint8Array.from(bits) }]]));
+    expect(maskChange(of([1, 0, 1, 0]), of([1, 1, 0, 0]))).toBe(0.5);
+    expect(maskChange(of([1, 0]), of([1, 0]))).toBe(0);
+  });
+});
+
+describe('an edge-popup run', () => {
+  it('searches every k on frozen weights, keeps exactly k per layer, and reports the contract keys', async () => {
+    const events: EngineEvent[] = [];
+    const results = resultsOf(
+      await runExperiment({ ...tiny, edgepopup: { k: 0.5, sweep: [1] } }, { emit: (e) => events.push(e) }),
+      'edgepopup',
+    );
+    const { edgepopup, rounds } = results;
+    expect(edgepopup.k).toBe(0.5);
+    expect(edgepopup.weightsUnchanged).toBe(true);
+    expect(edgepopup.searches.map((s) => s.k)).toEqual([0.5, 1]);
+    expect(edgepopup.searches.every((s) => s.weightsUnchanged)).toBe(true);
+    expect(rounds).toHaveLength(2);
+    expect(rounds[0].testAccuracy).toBe(edgepopup.searches[0].testAccuracy);
+    // Signed constants are never 0, so the measured zeros are exactly the pruned weights.
+    for (const layer of rounds[0].layers) expect(layer.remaining, layer.name).toBe(keptCount(layer.weights, 0.5));
+    for (const layer of rounds[1].layers) expect(layer.remaining, layer.name).toBe(layer.weights);
+    // 3 epochs: a share of flipped bits per epoch, some flips at k = 0.5 and none possible at k = 1.
+    expect(edgepopup.maskChangePerEpoch).toHaveLength(3);
+    expect(edgepopup.maskChangePerEpoch[0]).toBeGreaterThan(0);
+    expect(edgepopup.searches[1].maskChangePerEpoch).toEqual([0, 0, 0]);
+    expect(edgepopup.dense).toBeGreaterThan(0);
+    const view = events.filter((e) => e.type === 'view' && e.view === 'accuracy-vs-k').at(-1);
+    expect(view && view.type === 'view' && (view.data as { points: unknown[]; dense: number | null })).toMatchObject({ dense: edgepopup.dense });
+    expect(events.some((e) => e.type === 'view' && e.view === 'mask-change')).toBe(true);
+    const checkpoint = events.filter((e) => e.type === 'checkpoint').at(-1);
+    expect(checkpoint?.type === 'checkpoint' && checkpoint.checkpoint.ticket?.sparsity).toBeCloseTo(0.5, 1);
+    expect(tf.memory().numTensors).toBeLessThan(50);
+  });
+});
