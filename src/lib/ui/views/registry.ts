@@ -11,6 +11,7 @@ import EbComparisonView from './EbComparisonView.svelte';
 import MaskChangeView from './MaskChangeView.svelte';
 import MaskDistanceView from './MaskDistanceView.svelte';
 import RoundsToSparsityView from './RoundsToSparsityView.svelte';
+import TransferView from './TransferView.svelte';
 
 export type ViewComponent = Component<{ data: unknown }>;
 
@@ -23,3 +24,4 @@ VIEW_COMPONENTS['colt-overlap'] = ColtOverlapView;
 VIEW_COMPONENTS['rounds-to-sparsity'] = RoundsToSparsityView;
 VIEW_COMPONENTS['accuracy-vs-k'] = AccuracyVsKView;
 VIEW_COMPONENTS['mask-change'] = MaskChangeView;
+VIEW_COMPONENTS['transfer'] = TransferView;

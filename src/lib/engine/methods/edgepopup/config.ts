@@ -1,5 +1,6 @@
 /** edge-popup's config block, option panel and help (strong tickets: a mask searched on frozen random weights). */
 import * as v from 'valibot';
+import { classListSchema } from '../../data/task';
 import type { MethodSpec } from '../spec';
 
 const K_MESSAGE = 'k is the fraction of weights kept in every layer: it must be above 0 and at most 1';
@@ -23,6 +24,18 @@ export const EdgePopupSchema = v.strictObject({
   denseBaseline: v.optional(v.boolean(), true),
   /** The dense baseline's SGD learning rate, cosine schedule (the reference: 0.01). */
   denseLr: v.optional(v.pipe(v.number(), v.gtValue(0)), 0.01),
+  /**
+   * The universal-ticket transfer test: search on the source classes, then
+   * reuse the ticket with a fresh head trained on the target classes.
+   */
+  transfer: v.optional(
+    v.strictObject({
+      source: classListSchema,
+      target: classListSchema,
+      /** Adam's learning rate for the fresh heads (logistic regression on frozen features). */
+      headLr: v.optional(v.pipe(v.number(), v.gtValue(0)), 1e-3),
+    }),
+  ),
 });
 
 export const edgepopupSpec: MethodSpec<'edgepopup', typeof EdgePopupSchema> = {
@@ -116,6 +129,6 @@ export const edgepopupSpec: MethodSpec<'edgepopup', typeof EdgePopupSchema> = {
       'Papers report the best test accuracy over 100 epochs; the lab reports the end of its (much shorter) budget and the validation early stop, so expect lower numbers here.',
     ],
   },
-  views: ['accuracy-vs-k', 'mask-change'],
+  views: ['accuracy-vs-k', 'mask-change', 'transfer'],
   runsBeside: false,
 };

@@ -94,3 +94,47 @@ describe('an edge-popup run', () => {
     expect(tf.memory().numTensors).toBeLessThan(50);
   });
 });
+
+describe('the transfer test', () => {
+  const transferConfig = (transfer: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    ...tiny,
+    ...extra,
+    edgepopup: { k: 0.5, denseBaseline: false, transfer },
+  });
+
+  it('refuses overlapping tasks, a class the data lacks, and data.classes beside it, before training', async () => {
+    await expect(runExperiment(transferConfig({ source: [0, 1, 2], target: [2, 3] }), {})).rejects.toThrow(
+      /edgepopup\.transfer\.source and edgepopup\.transfer\.target both hold class 2/,
+    );
+    await expect(runExperiment(transferConfig({ source: [0, 1], target: [8, 12] }), {})).rejects.toThrow(/edgepopup\.transfer\.target: class 12 is not in synthetic/);
+    await expect(runExperiment(transferConfig({ source: [0, 1], target: [2, 3] }, { data: { ...tiny.data, classes: [0, 1, 2, 3] } }), {})).rejects.toThrow(
+      /data\.classes: leave it unset with edgepopup\.transfer/,
+    );
+    expect(() => parseConfig(transferConfig({ source: [0], target: [2, 3] }))).toThrow(/edgepopup\.transfer\.source: a task needs at least 2 classes/);
+  });
+
+  it('runs the five arms on the target task with frozen features where they should be, and gives a verdict', async () => {
+    const events: EngineEvent[] = [];
+    const results = resultsOf(
+      await runExperiment(transferConfig({ source: [0, 1, 2, 3, 4], target: [5, 6, 7, 8, 9] }), { emit: (e) => events.push(e) }),
+      'edgepopup',
+    );
+    const { transfer } = results;
+    expect(transfer?.source).toEqual([0, 1, 2, 3, 4]);
+    expect(transfer?.target).toEqual([5, 6, 7, 8, 9]);
+    expect(Object.keys(transfer!.arms).sort()).toEqual(['denseOnTarget', 'denseRandomHead', 'randomMaskHead', 'searchedOnTarget', 'ticketHead']);
+    for (const accuracy of Object.values(transfer!.arms)) expect(accuracy).toBeGreaterThanOrEqual(0);
+    const rounds = new Map(events.flatMap((e) => (e.type === 'round' ? [[e.series, e.result] as const] : [])));
+    const hidden = (series: string) => rounds.get(series)!.layers.filter((l) => l.name !== 'dense_3');
+    // The ticket's and the random mask's features stay masked at k per layer (head-only training left them), the dense ones stay dense.
+    for (const series of ['ticketHead', 'randomMaskHead', 'searchedOnTarget']) {
+      for (const layer of hidden(series)) expect(layer.remaining, `${series} ${layer.name}`).toBe(keptCount(layer.weights, 0.5));
+    }
+    for (const layer of hidden('denseRandomHead')) expect(layer.remaining).toBe(layer.weights);
+    // The searches ran on the 5 source classes: the ticket's head has 5 outputs.
+    expect(rounds.get('ticket')!.layers.find((l) => l.name === 'dense_3')!.weights).toBe(rounds.get('ticketHead')!.layers.find((l) => l.name === 'dense_3')!.weights);
+    expect(transfer!.arms.ticketHead).toBe(rounds.get('ticketHead')!.testAccuracy);
+    const view = events.filter((e) => e.type === 'view' && e.view === 'transfer').at(-1);
+    expect(view?.type === 'view' && (view.data as { verdict: unknown }).verdict).toEqual(transfer);
+  });
+});

@@ -27,8 +27,41 @@ export interface EdgePopupResults {
   dense: number | null;
 }
 
+export type TransferArm = 'ticketHead' | 'randomMaskHead' | 'denseRandomHead' | 'searchedOnTarget' | 'denseOnTarget';
+
+/** results.json's `transfer`: test accuracy on the target task of each arm, all on the same budget. */
+export interface TransferResults {
+  /** The source task's classes (of the data source), in label order. */
+  source: number[];
+  target: number[];
+  /**
+   * ticketHead: the source ticket's mask and weights frozen, a fresh head trained on the target;
+   * randomMaskHead: a random mask of the same per-layer count, head trained; denseRandomHead: the
+   * dense random network, head trained; searchedOnTarget: edge-popup on the target; denseOnTarget:
+   * the dense network's weights trained on the target.
+   */
+  arms: Record<TransferArm, number>;
+  /** Target test images each arm was measured on. */
+  testImages: number;
+  /** The ticket's head beat the better random-features arm by more than `margin`; false: the small net is not in the theory's regime. */
+  ticketBeatsRandomFeatures: boolean;
+  /** About two standard errors of the difference between the ticket's and the better random-features arm. */
+  margin: number;
+}
+
 export interface EdgePopupOutput extends MethodOutput {
   edgepopup: EdgePopupResults;
+  /** Present when the run had `edgepopup.transfer`. */
+  transfer?: TransferResults;
+}
+
+/** The 'transfer' view: the arms measured so far, and the verdict once all are. */
+export interface TransferView {
+  source: number[];
+  target: number[];
+  chance: number;
+  arms: Partial<Record<TransferArm, number>>;
+  verdict: TransferResults | null;
 }
 
 /** The 'accuracy-vs-k' view: one point per search, the dense baseline as a line, and chance. */
@@ -43,9 +76,10 @@ export interface MaskChangeView {
   series: { k: number; perEpoch: number[] }[];
 }
 
-/** Checkpoint state: the searches done (each its round), then the dense baseline once trained. */
+/** Checkpoint state: the searches done (each its round), the dense baseline once trained, then each transfer arm. */
 export interface EdgePopupState {
   rounds: RoundResult[];
   searches: EdgePopupSearch[];
   dense: RoundResult | null;
+  transfer: Partial<Record<TransferArm, RoundResult>>;
 }
