@@ -50,7 +50,7 @@ describe('frozen random weights', () => {
     initialiseFrozenWeights(model, 'kaiming-normal', 5);
     const dense1 = model.prunable.find((l) => l.name === 'dense_1')!;
     const values = await model.kernel('dense_1').data();
-    const variance = values.reduce((s, x) => s + x * x, 0) / values.length;
+    const variance = Array.from(values).reduce((s, x) => s + x * x, 0) / values.length;
     expect(variance / (2 / fanIn(dense1))).toBeCloseTo(1, 1);
     model.dispose();
   });
@@ -68,7 +68,7 @@ describe('an edge-popup run', () => {
   it('searches every k on frozen weights, keeps exactly k per layer, and reports the contract keys', async () => {
     const events: EngineEvent[] = [];
     const results = resultsOf(
-      await runExperiment({ ...tiny, edgepopup: { k: 0.5, sweep: [1] } }, { emit: (e) => events.push(e) }),
+      await runExperiment({ ...tiny, edgepopup: { k: 0.5, sweep: [1] } }, { files: null, emit: (e) => events.push(e) }),
       'edgepopup',
     );
     const { edgepopup, rounds } = results;
@@ -103,11 +103,11 @@ describe('the transfer test', () => {
   });
 
   it('refuses overlapping tasks, a class the data lacks, and data.classes beside it, before training', async () => {
-    await expect(runExperiment(transferConfig({ source: [0, 1, 2], target: [2, 3] }), {})).rejects.toThrow(
+    await expect(runExperiment(transferConfig({ source: [0, 1, 2], target: [2, 3] }), { files: null })).rejects.toThrow(
       /edgepopup\.transfer\.source and edgepopup\.transfer\.target both hold class 2/,
     );
-    await expect(runExperiment(transferConfig({ source: [0, 1], target: [8, 12] }), {})).rejects.toThrow(/edgepopup\.transfer\.target: class 12 is not in synthetic/);
-    await expect(runExperiment(transferConfig({ source: [0, 1], target: [2, 3] }, { data: { ...tiny.data, classes: [0, 1, 2, 3] } }), {})).rejects.toThrow(
+    await expect(runExperiment(transferConfig({ source: [0, 1], target: [8, 12] }), { files: null })).rejects.toThrow(/edgepopup\.transfer\.target: class 12 is not in synthetic/);
+    await expect(runExperiment(transferConfig({ source: [0, 1], target: [2, 3] }, { data: { ...tiny.data, classes: [0, 1, 2, 3] } }), { files: null })).rejects.toThrow(
       /data\.classes: leave it unset with edgepopup\.transfer/,
     );
     expect(() => parseConfig(transferConfig({ source: [0], target: [2, 3] }))).toThrow(/edgepopup\.transfer\.source: a task needs at least 2 classes/);
@@ -116,7 +116,7 @@ describe('the transfer test', () => {
   it('runs the five arms on the target task with frozen features where they should be, and gives a verdict', async () => {
     const events: EngineEvent[] = [];
     const results = resultsOf(
-      await runExperiment(transferConfig({ source: [0, 1, 2, 3, 4], target: [5, 6, 7, 8, 9] }), { emit: (e) => events.push(e) }),
+      await runExperiment(transferConfig({ source: [0, 1, 2, 3, 4], target: [5, 6, 7, 8, 9] }), { files: null, emit: (e) => events.push(e) }),
       'edgepopup',
     );
     const { transfer } = results;

@@ -9,7 +9,7 @@
 import type { ExperimentConfig } from '../../config';
 import { createTicket, saveModel } from '../../io/saved';
 import { subSeed } from '../../rng';
-import type { MethodContext, PruningMethod } from '../method';
+import type { PruningMethod } from '../method';
 import { recordCompleted } from '../round';
 import { edgepopupSpec } from './config';
 import type { AccuracyVsKView, EdgePopupOutput, EdgePopupState, MaskChangeView } from './results';
