@@ -6,8 +6,10 @@
  */
 import { expect, test } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
-import { PRESETS, presetConfig } from '../src/lib/presets/presets';
+// ./lab loads the engine's config module before the presets load a method
+// module: the registry and the methods import each other through config.ts.
 import { chartDatasets, openLab, runToEnd } from './lab';
+import { PRESETS, presetConfig } from '../src/lib/presets/presets';
 
 const HIDDEN_NETWORK = PRESETS.find((p) => p.id === 'hidden-network')!;
 

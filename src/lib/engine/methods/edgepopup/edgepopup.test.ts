@@ -90,7 +90,11 @@ describe('an edge-popup run', () => {
     expect(view && view.type === 'view' && (view.data as { points: unknown[]; dense: number | null })).toMatchObject({ dense: edgepopup.dense });
     expect(events.some((e) => e.type === 'view' && e.view === 'mask-change')).toBe(true);
     const checkpoint = events.filter((e) => e.type === 'checkpoint').at(-1);
-    expect(checkpoint?.type === 'checkpoint' && checkpoint.checkpoint.ticket?.sparsity).toBeCloseTo(0.5, 1);
+    const ticket = checkpoint?.type === 'checkpoint' ? checkpoint.checkpoint.ticket : null;
+    expect(ticket?.sparsity).toBeCloseTo(0.5, 1);
+    // The ticket carries the scores it was searched with, one per weight.
+    expect(Object.keys(ticket?.scores ?? {})).toEqual(rounds[0].layers.map((l) => l.name));
+    expect(ticket!.scores!.conv_1.shape).toEqual(ticket!.masks.conv_1.shape);
     expect(tf.memory().numTensors).toBeLessThan(50);
   });
 });

@@ -62,7 +62,7 @@ export const edgepopup: PruningMethod<typeof edgepopupSpec, EdgePopupOutput, Edg
         await ctx.control.checkpoint();
         const model = edgepopupModel(ctx, source.numClasses);
         try {
-          const { result, search, masks } = await searchTicket(ctx, model, {
+          const { result, search, masks, scores } = await searchTicket(ctx, model, {
             series: 'ticket',
             round: i,
             k: ks[i],
@@ -72,7 +72,7 @@ export const edgepopup: PruningMethod<typeof edgepopupSpec, EdgePopupOutput, Edg
           });
           state.rounds.push(result);
           state.searches.push(search);
-          if (i === 0) ticket = createTicket(config, model, { round: 0, masks, weights: await saveModel(model), iteration: 0 });
+          if (i === 0) ticket = { ...createTicket(config, model, { round: 0, masks, weights: await saveModel(model), iteration: 0 }), scores };
         } finally {
           model.dispose();
         }

@@ -4,6 +4,7 @@
  * and the dense SGD baseline on the same budget.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { SavedTensor } from '../../checkpoint';
 import type { ExperimentConfig, TrainConfig } from '../../config';
 import type { Dataset } from '../../data/types';
 import type { MaskSet } from '../../masks/mask';
@@ -78,7 +79,7 @@ export async function searchTicket(
   ctx: MethodContext,
   model: Model,
   options: SearchOptions,
-): Promise<{ result: RoundResult; search: EdgePopupSearch; masks: MaskSet }> {
+): Promise<{ result: RoundResult; search: EdgePopupSearch; masks: MaskSet; scores: Record<string, SavedTensor> }> {
   const settings = ctx.config.edgepopup;
   const hashBefore = await hashTensors(model.params);
   const rng = new Rng(options.scoreSeed);
@@ -107,7 +108,8 @@ export async function searchTicket(
     });
     const weightsUnchanged = (await scored.frozenHash()) === hashBefore && (await scored.kernelsMatchMasks());
     const search: EdgePopupSearch = { k: options.k, testAccuracy: result.testAccuracy, untrainedMaskAccuracy, weightsUnchanged, maskChangePerEpoch };
-    return { result, search, masks: await scored.readMasks() };
+    const scores = Object.fromEntries([...(await scored.readScores())].map(([name, data]) => [name, { shape: model.kernel(name).shape, data }]));
+    return { result, search, masks: await scored.readMasks(), scores };
   } finally {
     scored.dispose();
   }
