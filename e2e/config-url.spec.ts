@@ -46,3 +46,15 @@ test('a link with a number JSON cannot hold names the field; the experiment iden
   }, config);
   expect(inPage).toEqual(await experimentIdentity(config));
 });
+
+test('a class-subset task goes into the link; a class the source lacks is refused, naming data.classes', async ({ page }) => {
+  await openLab(page, null);
+  await page.getByTestId('data-classes').fill('5, 6, 7');
+  await expect(page).toHaveURL(/#.+/);
+  await page.reload();
+  await expect(page.getByTestId('data-classes')).toHaveValue('5, 6, 7');
+
+  const missing = Buffer.from(JSON.stringify({ data: { classes: [5, 12] } })).toString('base64url');
+  await page.goto(`/#${missing}`);
+  await expect(page.getByTestId('config-error')).toContainText('data.classes: class 12 is not in synthetic, whose classes are 0..9');
+});

@@ -44,9 +44,8 @@ export interface Ticket {
   /** Every parameter and BN statistic to rewind to, by the model's variable name (`conv_1/kernel`). */
   weights: Record<string, SavedTensor>;
   /**
-   * The mask search's scores by prunable layer name, where a method searched
-   * one (Lottery Jackpots, edge-popup); optional, and never what defines the
-   * mask: `masks` does (ties and swap history make scores ambiguous).
+   * The scores a mask was searched with (edge-popup), by prunable layer name;
+   * metadata only: the mask above is the ticket, whatever ties the scores hold.
    */
   scores?: Record<string, SavedTensor>;
 }

@@ -205,6 +205,16 @@ export const DATA_FIELDS = {
     hint: 'Test on only the first n test images, for quick runs.',
     section: 'data',
   },
+  classes: {
+    kind: 'numbers',
+    id: 'data-classes',
+    label: 'Classes (task)',
+    path: 'data.classes',
+    min: 0,
+    placeholder: 'all',
+    hint: 'Train and test on these classes only, relabelled 0..n-1 in the order typed (e.g. 5, 6, 7, 8, 9); empty uses every class.',
+    section: 'data',
+  },
   augment: {
     kind: 'boolean',
     id: 'data-augment',

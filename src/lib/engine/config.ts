@@ -6,6 +6,8 @@
  */
 import * as v from 'valibot';
 import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
+import { ConfigError } from './config-error';
+import { checkClassList, classListSchema } from './data/task';
 
 export { METHODS, type MethodName };
 
@@ -44,6 +46,8 @@ const DataSchema = v.strictObject({
   /** Size of the built-in synthetic set. */
   syntheticTrain: v.optional(positiveInt, 6000),
   syntheticTest: v.optional(positiveInt, 1000),
+  /** The task: these classes only, relabelled 0..n-1 in the order given (e.g. CIFAR-10 classes 5-9). */
+  classes: v.optional(classListSchema),
 });
 
 const ModelSchema = v.strictObject({
@@ -140,12 +144,7 @@ export type DataConfig = ExperimentConfig['data'];
 export type TrainConfig = ExperimentConfig['train'];
 export type PruneConfig = ExperimentConfig['prune'];
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /**
  * The dot path of the first number in `value` that is not finite, or null.
@@ -181,6 +180,7 @@ export function parseConfig(input: unknown): ExperimentConfig {
   if (config.data.source !== 'synthetic' && !config.data.dir && !config.data.archive) {
     throw new ConfigError(`Invalid experiment config: data.dir: source "${config.data.source}" needs a data folder`);
   }
+  if (config.data.classes) checkClassList('data.classes', config.data.classes, config.data);
   return config;
 }
 

@@ -11,13 +11,14 @@ import type { ExperimentConfig } from '../engine/config';
 import type { RunResults } from '../engine/results';
 import { COLT_VS_IMP } from './colt-vs-imp';
 import { EARLY_BIRD } from './early-bird';
+import { HIDDEN_NETWORK } from './hidden-network';
 import type { Preset } from './preset';
 import { PRUNE_LENET } from './prune-lenet';
 import { TICKET_VS_RANDOM } from './ticket-vs-random';
 
 export type { Preset } from './preset';
 
-export const PRESETS: readonly Preset[] = [TICKET_VS_RANDOM, EARLY_BIRD, COLT_VS_IMP, PRUNE_LENET];
+export const PRESETS: readonly Preset[] = [TICKET_VS_RANDOM, EARLY_BIRD, COLT_VS_IMP, PRUNE_LENET, HIDDEN_NETWORK];
 
 /** The preset's config as the builder holds it: validated, defaults filled in, a copy of its own. */
 export function presetConfig(preset: Preset): ExperimentConfig {

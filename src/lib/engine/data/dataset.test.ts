@@ -332,14 +332,14 @@ describe('batches', () => {
 });
 
 describe('classSubset', () => {
-  it('keeps the classes [from, to), relabelled from 0, with its own tensors', async () => {
+  it('keeps the listed classes, relabelled from 0, with its own tensors', async () => {
     const before = tf.memory().numTensors;
     const dataset = await loadDataset(
       dataConfig({ source: 'cifar10', train: ['data_batch_1.bin', 'data_batch_2.bin'], validation: 40 }),
       2,
       mapFileSource(cifar10Files(), 'fake'),
     );
-    const subset = dataset.classSubset(2, 5);
+    const subset = dataset.classSubset([2, 3, 4]);
     expect(subset.numClasses).toBe(3);
     expect(subset.classNames).toEqual(['bird', 'cat', 'deer']);
     expect(subset.mean).toEqual(dataset.mean);
@@ -355,20 +355,50 @@ describe('classSubset', () => {
     const batch = subset.batches(16, 1).next();
     expect(batch.x.shape).toEqual([16, 32, 32, 3]);
     tf.dispose([batch.x, batch.y]);
-    const inner = subset.classSubset(1, 3);
+    const inner = subset.classSubset([1, 2]);
     expect(inner.classNames).toEqual(['cat', 'deer']);
     expect([...inner.test.y.dataSync()].sort()).toEqual([...new Array(5).fill(0), ...new Array(5).fill(1)]);
     subset.dispose();
     inner.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    expect(() => dataset.classSubset(0, 11)).toThrow(DataError);
+    expect(() => dataset.classSubset([0, 10])).toThrow(DataError);
   });
 
-  it('rejects an empty or out-of-range class range', async () => {
-    const dataset = await loadDataset(dataConfig({ syntheticTrain: 30, syntheticTest: 10, validation: 0 }), 1, null);
-    expect(() => dataset.classSubset(3, 3)).toThrow('Class subset [3, 3) is not a non-empty range within 0..10');
-    expect(() => dataset.classSubset(-1, 2)).toThrow(DataError);
+  it('relabels in the order given, not in label order', async () => {
+    const dataset = await loadDataset(dataConfig({ syntheticTrain: 200, syntheticTest: 50, validation: 0 }), 1, null);
+    const labels = [...dataset.train.y.dataSync()];
+    const subset = dataset.classSubset([7, 2]);
+    expect(subset.classNames).toEqual([dataset.classNames[7], dataset.classNames[2]]);
+    expect([...subset.train.y.dataSync()]).toEqual(labels.filter((l) => l === 7 || l === 2).map((l) => (l === 7 ? 0 : 1)));
+    subset.dispose();
     dataset.dispose();
+  });
+
+  it('rejects an empty, repeated or out-of-range class list', async () => {
+    const dataset = await loadDataset(dataConfig({ syntheticTrain: 30, syntheticTest: 10, validation: 0 }), 1, null);
+    expect(() => dataset.classSubset([])).toThrow('Class subset [] is not a list of distinct classes within 0..9');
+    expect(() => dataset.classSubset([-1, 2])).toThrow(DataError);
+    expect(() => dataset.classSubset([2, 2])).toThrow(DataError);
+    dataset.dispose();
+  });
+});
+
+describe('data.classes', () => {
+  it('trains and tests on the task only, relabelled, with validation from its classes', async () => {
+    const before = tf.memory().numTensors;
+    const full = await loadDataset(dataConfig({ syntheticTrain: 300, syntheticTest: 100, validation: 0 }), 3, null);
+    const fullTest = [...full.test.y.dataSync()];
+    full.dispose();
+    const task = await loadDataset(dataConfig({ syntheticTrain: 300, syntheticTest: 100, validation: 20, classes: [5, 6, 7, 8, 9] }), 3, null);
+    expect(task.numClasses).toBe(5);
+    expect(task.classNames).toHaveLength(5);
+    expect([...task.test.y.dataSync()]).toEqual(fullTest.filter((l) => l >= 5).map((l) => l - 5));
+    for (const split of [task.train, task.validation!]) {
+      expect([...split.y.dataSync()].every((l) => l >= 0 && l < 5)).toBe(true);
+    }
+    expect(task.validation!.size).toBe(20);
+    task.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 
@@ -413,9 +443,9 @@ describe('classSubset without held-out images of its classes', () => {
       mapFileSource(cifar10Files(), 'fake'),
     );
     const heldOut = dataset.validation!.y.dataSync()[0];
-    const withIt = dataset.classSubset(heldOut, heldOut + 1);
+    const withIt = dataset.classSubset([heldOut]);
     const other = (heldOut + 5) % 10;
-    const without = dataset.classSubset(other, other + 1);
+    const without = dataset.classSubset([other]);
     expect(withIt.validation!.size).toBe(1);
     expect(without.validation).toBeNull();
     expect(without.train.size).toBe(10);

@@ -74,6 +74,31 @@ function pick(raw: RawImages, indices: ArrayLike<number>): RawImages {
 }
 
 /**
+ * The images whose label is one of `classes`, in their original order, and
+ * their new labels: a label's position in `classes`.
+ */
+function selectClasses(labels: ArrayLike<number>, classes: readonly number[]): { kept: number[]; relabelled: number[] } {
+  const newLabel = new Map(classes.map((label, i) => [label, i]));
+  const kept: number[] = [];
+  const relabelled: number[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const label = newLabel.get(labels[i]);
+    if (label === undefined) continue;
+    kept.push(i);
+    relabelled.push(label);
+  }
+  return { kept, relabelled };
+}
+
+/** Raw images of `classes` only, relabelled 0..n-1 in the order given. */
+function rawClassSubset(raw: RawImages, classes: readonly number[]): RawImages {
+  const { kept, relabelled } = selectClasses(raw.labels, classes);
+  const subset = pick(raw, kept);
+  subset.labels.set(relabelled);
+  return { ...subset, numClasses: classes.length };
+}
+
+/**
  * A split on the device plus a host copy of its labels: class subsets and
  * per-class counts need the labels, and reading them back from the device
  * would stall a GPU pipeline.
@@ -214,15 +239,15 @@ class TensorDataset implements Dataset {
     return new ShuffledBatches(this, batchSize, seed, this.augment);
   }
 
-  classSubset(from: number, to: number): Dataset {
+  classSubset(classes: readonly number[]): Dataset {
     if (this.disposed) throw new DataError('This dataset was disposed; load it again to take a class subset');
-    if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > this.numClasses || from >= to) {
-      throw new DataError(`Class subset [${from}, ${to}) is not a non-empty range within 0..${this.numClasses}`);
+    const valid = classes.every((label) => Number.isInteger(label) && label >= 0 && label < this.numClasses);
+    if (classes.length === 0 || !valid || new Set(classes).size !== classes.length) {
+      throw new DataError(`Class subset [${classes.join(', ')}] is not a list of distinct classes within 0..${this.numClasses - 1}`);
     }
     const subset = (split: DeviceSplit): DeviceSplit => {
-      const kept: number[] = [];
-      for (let i = 0; i < split.size; i++) if (split.hostLabels[i] >= from && split.hostLabels[i] < to) kept.push(i);
-      const hostLabels = Int32Array.from(kept, (i) => split.hostLabels[i] - from);
+      const { kept, relabelled } = selectClasses(split.hostLabels, classes);
+      const hostLabels = Int32Array.from(relabelled);
       // New tensors, gathered on the device: the subset owns them and never
       // frees the parent's.
       const x = tf.tidy(() => tf.gather(split.x, tf.tensor1d(kept, 'int32')) as tf.Tensor4D);
@@ -230,11 +255,11 @@ class TensorDataset implements Dataset {
     };
     // A hold-out that drew none of these classes is no validation split: an
     // empty one would give a NaN loss and freeze the early stop.
-    const validationCount = this.validation?.hostLabels.filter((label) => label >= from && label < to).length ?? 0;
+    const validationCount = this.validation ? selectClasses(this.validation.hostLabels, classes).kept.length : 0;
     return new TensorDataset(
       this.source,
-      to - from,
-      this.classNames.slice(from, to),
+      classes.length,
+      classes.map((label) => this.classNames[label]),
       subset(this.train),
       validationCount > 0 ? subset(this.validation!) : null,
       subset(this.test),
@@ -338,6 +363,16 @@ export async function loadDataset(config: DataConfig, seed: number, files: FileS
   } else {
     ({ train, test } = await readCifar(config.source, config, files));
     classNames = cifarClassNames(config.source, config.labels);
+  }
+  if (config.classes) {
+    // Before the hold-out, so validation comes from the task's own classes.
+    const classes = config.classes;
+    const missing = classes.filter((label) => label >= train.numClasses);
+    if (missing.length > 0) throw new DataError(`data.classes: class ${missing.join(', ')} is not in the data, whose classes are 0..${train.numClasses - 1}`);
+    train = rawClassSubset(train, classes);
+    test = rawClassSubset(test, classes);
+    classNames = classes.map((label) => classNames[label]);
+    if (train.count === 0) throw new DataError(`data.classes: the training images hold none of classes ${classes.join(', ')}`);
   }
 
   const holdOut = config.validation;

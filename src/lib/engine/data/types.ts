@@ -59,9 +59,10 @@ export interface Dataset {
   /** Training batches, shuffled with `seed`, augmented when the config asks. */
   batches(batchSize: number, seed: number): BatchStream;
   /**
-   * The classes [from, to) only, relabelled to 0..to-from-1 (COLT's segments).
-   * Shares nothing that `dispose` of either dataset would free twice.
+   * These classes only, relabelled 0..n-1 in the order given (COLT's
+   * segments, transfer tasks). Mean and std stay the parent's. Shares nothing
+   * that `dispose` of either dataset would free twice.
    */
-  classSubset(from: number, to: number): Dataset;
+  classSubset(classes: readonly number[]): Dataset;
   dispose(): void;
 }

@@ -4,7 +4,8 @@
  *   mask/<layer>       U8, the kernel's shape, 1 = weight kept (`mask/conv_1`)
  *   weight/<variable>  F32, every parameter and BN statistic to rewind to
  *                      (`weight/conv_1/kernel`, `weight/conv_1/bn_mean`)
- *   score/<layer>      F32, optional: a mask search's scores, the kernel's shape
+ *   score/<layer>      F32, optional: the scores a mask was searched with
+ *                      (edge-popup), the kernel's shape; the mask decides
  *   __metadata__       format, version, arch, width, numClasses, method,
  *                      round, sparsity, iteration (all strings)
  *
@@ -32,8 +33,8 @@ export function encodeTicket(ticket: Ticket): Uint8Array {
   for (const [variable, weight] of Object.entries(ticket.weights)) {
     tensors[`${WEIGHT_PREFIX}${variable}`] = { dtype: 'F32', shape: weight.shape, data: weight.data };
   }
-  for (const [layer, scores] of Object.entries(ticket.scores ?? {})) {
-    tensors[`${SCORE_PREFIX}${layer}`] = { dtype: 'F32', shape: scores.shape, data: scores.data };
+  for (const [layer, score] of Object.entries(ticket.scores ?? {})) {
+    tensors[`${SCORE_PREFIX}${layer}`] = { dtype: 'F32', shape: score.shape, data: score.data };
   }
   return encodeSafetensors(tensors, {
     format: TICKET_FORMAT,
@@ -111,8 +112,14 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
       if (bad >= 0) throw new Error(`Ticket tensor "${name}" holds ${tensor.data[bad]} at index ${bad}: scores must be finite numbers`);
       scores[layer] = { shape: tensor.shape, data: tensor.data as Float32Array };
     } else {
-      throw new Error(`Unexpected tensor "${name}" in the ticket: its tensors are ${MASK_PREFIX}<layer>, ${WEIGHT_PREFIX}<variable> and optionally ${SCORE_PREFIX}<layer>`);
+      throw new Error(
+        `Unexpected tensor "${name}" in the ticket: its tensors are ${MASK_PREFIX}<layer>, ${WEIGHT_PREFIX}<variable> and optionally ${SCORE_PREFIX}<layer>`,
+      );
     }
+  }
+  const misshapen = Object.keys(scores).find((layer) => masks[layer] && scores[layer].shape.join() !== masks[layer].shape.join());
+  if (misshapen) {
+    throw new Error(`Ticket tensor "${SCORE_PREFIX}${misshapen}" has shape [${scores[misshapen].shape.join(', ')}], its mask [${masks[misshapen].shape.join(', ')}]`);
   }
   // A layer without its mask would train dense without a word.
   const unmasked = layers.find((layer) => !Object.hasOwn(masks, layer));

@@ -6,6 +6,7 @@
 import { colt } from './colt/index';
 import { dense } from './dense/index';
 import { earlybird } from './earlybird/index';
+import { edgepopup } from './edgepopup/index';
 import { imp } from './imp/index';
 import { jackpot } from './jackpot/index';
 import type { MethodContext, PruningMethod } from './method';
@@ -20,6 +21,7 @@ export const METHOD_REGISTRY = {
   colt,
   retrain,
   jackpot,
+  edgepopup,
 };
 
 export type MethodRegistry = typeof METHOD_REGISTRY;

@@ -5,9 +5,10 @@
 import { countOnes, measureLayers, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
 import type { Ticket } from '../checkpoint';
-import type { TrainConfig } from '../config';
 import type { CurvePoint, MethodOutput, RoundResult, SeriesName } from '../results';
 import { subSeed } from '../rng';
+import type { TrainConfig } from '../config';
+import type { Dataset } from '../data/types';
 import { train, type EvalPoint, type GradientHook, type TrainOptions, type TrainResult } from '../train/trainer';
 import type { MethodContext } from './method';
 
@@ -23,10 +24,15 @@ export interface RoundOptions {
   onSnapshot?: (state: ModelState) => void;
   gradientHook?: GradientHook;
   onEpochEnd?: (epoch: number, iteration: number) => Promise<boolean | void> | boolean | void;
-  /** The schedule to train with, in place of the config's `train` block (a method's own search schedule). */
+  /** The data to train and evaluate on, in place of the run's (a class-subset task). */
+  dataset?: Dataset;
+  /** The schedule to train with, in place of the config's `train` block (a method's own optimiser settings). */
   train?: TrainConfig;
+  /** See TrainOptions: a step of other variables than the weights, and a learning-rate schedule. */
   takeStep?: TrainOptions['takeStep'];
   learningRate?: TrainOptions['learningRate'];
+  /** Share of prunable weights pruned, for the live points, where `masks` does not say (a mask that score training keeps). */
+  sparsity?: number;
 }
 
 export function curvePoint(point: EvalPoint): CurvePoint {
@@ -86,11 +92,13 @@ export async function trainRound(
   const from = options.from ?? 0;
   const to = options.to ?? ctx.iterations;
   const startedAt = performance.now();
-  const sparsityAtStart = prunedFraction(options.model, options.masks);
+  const sparsityAtStart = options.sparsity ?? prunedFraction(options.model, options.masks);
   const training = await train({
     model: options.model,
-    dataset: ctx.dataset,
+    dataset: options.dataset ?? ctx.dataset,
     train: options.train ?? ctx.config.train,
+    takeStep: options.takeStep,
+    learningRate: options.learningRate,
     dataSeed: options.dataSeed,
     from,
     to,
@@ -99,8 +107,6 @@ export async function trainRound(
     onSnapshot: options.onSnapshot,
     gradientHook: options.gradientHook,
     onEpochEnd: options.onEpochEnd,
-    takeStep: options.takeStep,
-    learningRate: options.learningRate,
     control: ctx.control,
     onProgress: (p) => {
       const elapsed = (performance.now() - startedAt) / 1000;

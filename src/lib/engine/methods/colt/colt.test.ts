@@ -1,3 +1,4 @@
+import { classRange } from '../../data/task';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, totalIterations } from '../../config';
@@ -49,7 +50,7 @@ describe('class segments', () => {
     try {
       const labels = await dataset.train.y.array();
       for (const { from, to } of classSegments(10, 2)) {
-        const subset = dataset.classSubset(from, to);
+        const subset = dataset.classSubset(classRange(from, to));
         try {
           expect(subset.numClasses).toBe(5);
           const subsetLabels = await subset.train.y.array();
@@ -223,7 +224,7 @@ describe('COLT rounds', () => {
         const masks = loadMasks(checkpoints[round - 1].masks);
         for (const segment of classSegments(10, 2)) {
           const series = `colt-segment-${segment.from}-${segment.to - 1}`;
-          const data = dataset.classSubset(segment.from, segment.to);
+          const data = dataset.classSubset(classRange(segment.from, segment.to));
           const model = createModel(config.model.arch, config.model.width, 5, 1);
           const init = segmentInitialState(theta0, output, segment);
           try {

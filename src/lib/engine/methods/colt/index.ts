@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig } from '../../config';
 import { totalIterations } from '../../config';
+import { classRange } from '../../data/task';
 import type { Dataset } from '../../data/types';
 import type { SavedTensor, Ticket } from '../../checkpoint';
 import { createTicket, loadMasks, masksMismatch, saveMasks, saveState } from '../../io/saved';
@@ -203,7 +204,7 @@ async function runColt(ctx: MethodContext<ColtState>, pruningRounds: number): Pr
     if (saved?.finished) return done();
 
     for (const segment of segments) {
-      const data = ctx.dataset.classSubset(segment.from, segment.to);
+      const data = ctx.dataset.classSubset(classRange(segment.from, segment.to));
       const series = `colt-segment-${segment.from}-${segment.to - 1}`;
       models.push({
         segment,

@@ -18,7 +18,7 @@ import type { RoundResult } from '../../results';
 import { Rng, subSeed } from '../../rng';
 import { ScoreMasks, cosineLearningRate, hashTensors, uniformScores, type MaskRule, type ScoredLayer } from '../../train/score-masks';
 import type { MethodContext, PruningMethod } from '../method';
-import { recordCompleted, trainRound, type RoundOptions } from '../round';
+import { prunedFraction, recordCompleted, trainRound, type RoundOptions } from '../round';
 import { jackpotPrunedLayers, keptOverlap, magnitudeMask, prunedCounts } from './budgets';
 import { jackpotSpec } from './config';
 import { cachePretrained, cachedPretrained, checkImportedNetwork, type PretrainedNetwork } from './pretrained';
@@ -145,6 +145,8 @@ async function search(
       dataSeed: setup.dataSeed,
       train: optimizerSchedule,
       to: optimizerSchedule.iterations,
+      // The mask lives in the scored layers, not in `masks`: every search keeps the magnitude mask's counts.
+      sparsity: prunedFraction(model, magnitude),
       learningRate: (e) => cosineLearningRate(jackpot.lr, e, setup.epochs),
       takeStep: (optimizer, batch, iteration) => {
         epoch = Math.floor(iteration / setup.stepsPerEpoch);
