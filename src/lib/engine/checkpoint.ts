@@ -43,6 +43,11 @@ export interface Ticket {
   masks: Record<string, SavedMask>;
   /** Every parameter and BN statistic to rewind to, by the model's variable name (`conv_1/kernel`). */
   weights: Record<string, SavedTensor>;
+  /**
+   * The scores a mask was searched with (edge-popup), by prunable layer name;
+   * metadata only: the mask above is the ticket, whatever ties the scores hold.
+   */
+  scores?: Record<string, SavedTensor>;
 }
 
 /**

@@ -98,6 +98,13 @@ const CASES: { name: string; config: object; rounds: (results: RunResults) => nu
     rounds: (r) => 3 + (resultsOf(r, 'kslottery').kslottery.arms.significant ? 1 : 0) + 3,
     later: () => 3,
   },
+  // Checkpoints: the pre-training, then each arm; checkpoint 4 is after the search, before its random-score arm.
+  {
+    name: 'jackpot with every arm',
+    config: { method: 'jackpot', data, model: { arch: 'conv-4-bn', width: 0.125 }, train, jackpot: { epochs: 1 } },
+    rounds: () => 6,
+    later: () => 3,
+  },
 ];
 
 describe('resuming an interrupted run gives the uninterrupted results', () => {

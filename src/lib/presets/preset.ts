@@ -30,14 +30,8 @@ export function definePreset(file: unknown, preset: Omit<Preset, 'config'>): Pre
   }
 }
 
-/**
- * About two standard errors of the difference between two accuracies, each
- * measured on `testImages` images: a gap smaller than this is within what
- * another seed or another test set could change.
- */
-export function noiseMargin(a: number, b: number, testImages: number): number {
-  return 2 * Math.sqrt((a * (1 - a) + b * (1 - b)) / testImages);
-}
+/** The noise of a gap between two accuracies (the engine's transfer verdict uses the same). */
+export { noiseMargin } from '../engine/stats';
 
 /** 0.034 → "3.4 points". */
 export function formatPoints(fraction: number): string {

@@ -7,6 +7,7 @@ import { METHOD_REGISTRY } from '../engine/methods/registry';
 import type { MethodOutput, RoundResult, RunResults } from '../engine/results';
 import { COLT_VS_IMP } from './colt-vs-imp';
 import { EARLY_BIRD } from './early-bird';
+import { HIDDEN_NETWORK } from './hidden-network';
 import type { Preset } from './preset';
 import { activePreset, PRESETS, presetConfig, presetGuidance } from './presets';
 import { PRUNE_LENET } from './prune-lenet';
@@ -170,6 +171,30 @@ describe('guidance computed from the finished run', () => {
       "At COLT's sparsest round (54.0%) its full network reached 21.0% test accuracy, IMP's nearest round (48.0%) 28.0%; on 500 test images a gap under about 5.4 points is within the noise.",
     );
     expect(text).toContain('COLT keeps only the weights every class-segment model keeps');
+  });
+
+  it('hidden-network quotes the searched ticket, the random mask, the other k, chance and dense, and says whether the ticket beat chance beyond the noise', () => {
+    const search = (k: number, testAccuracy: number, untrainedMaskAccuracy: number) => ({ k, testAccuracy, untrainedMaskAccuracy, weightsUnchanged: true, maskChangePerEpoch: [0.1] });
+    const run = (ticketAccuracy: number) =>
+      fabricated(HIDDEN_NETWORK, {
+        rounds: [round(0, 0.5, ticketAccuracy), round(1, 0.9, 0.2), round(2, 0, 0.1)],
+        edgepopup: {
+          k: 0.5,
+          weightsUnchanged: true,
+          maskChangePerEpoch: [0.1],
+          weightInit: 'signed-constant',
+          searches: [search(0.5, ticketAccuracy, 0.1), search(0.1, 0.2, 0.1), search(1, 0.1, 0.1)],
+          dense: 0.45,
+        },
+      });
+    const above = HIDDEN_NETWORK.readRun(run(0.3));
+    expect(above).toContain(
+      'In your run (seed 3) the mask searched at k = 0.5 reached 30.0% test accuracy with every weight bit-identical to its random start; ' +
+        'the same random network under a random mask of that k scored 10.0%, and the other searches k = 0.1 20.0%, k = 1 10.0% (chance 10.0%, dense network trained on the same budget 45.0%).',
+    );
+    // 2·sqrt((0.3·0.7 + 0.1·0.9) / 500) = 0.049
+    expect(above).toContain('a gap under about 4.9 points is within the noise: the ticket is above chance by more than that.');
+    expect(HIDDEN_NETWORK.readRun(run(0.12))).toContain('the ticket is not clearly above chance in this run.');
   });
 
   it('prune-lenet quotes the accuracy from dense to the sparsest round and where it first fell beyond the noise, if it did', () => {

@@ -60,7 +60,22 @@ describe('ticket files', () => {
     expect(Object.keys(tensors).filter((n) => n.startsWith('mask/'))).toEqual(['mask/conv_1', 'mask/conv_2', 'mask/dense_1', 'mask/dense_2', 'mask/dense_3']);
   });
 
+  it('carry optional scores (edge-popup) as score/<layer>, round-tripped exactly', () => {
+    const scores = { conv_1: { shape: [3, 3, 3, 4], data: Float32Array.from({ length: 108 }, (_, i) => i / 7 - 3) } };
+    const withScores: Ticket = { ...ticket, scores };
+    const bytes = encodeTicket(withScores);
+    expect(decodeSafetensors(bytes).tensors['score/conv_1']).toMatchObject({ dtype: 'F32', shape: [3, 3, 3, 4] });
+    expect(decodeTicket(bytes)).toEqual(withScores);
+    expect('scores' in decodeTicket(encodeTicket(ticket))).toBe(false);
+  });
+
+  const withScore = (data: Float32Array, shape: number[]) =>
+    edited((f) => (f.tensors['score/conv_2'] = { dtype: 'F32', shape, data }));
+
   const broken: [string, () => Uint8Array, RegExp][] = [
+    ['a score of a layer the arch lacks', () => edited((f) => (f.tensors['score/__proto__'] = { dtype: 'F32', shape: [1], data: new Float32Array(1) })), /"score\/__proto__": "__proto__" is not a prunable layer of conv-2/],
+    ['a score that is not finite', () => withScore(Float32Array.from({ length: 144 }, (_, i) => (i === 9 ? NaN : 0)), [3, 3, 4, 4]), /"score\/conv_2" holds NaN at index 9/],
+    ['scores shaped unlike the mask', () => withScore(new Float32Array(144), [144]), /"score\/conv_2" has shape \[144\], its mask \[3, 3, 4, 4\]/],
     ['a file that is not safetensors', () => new Uint8Array(3), /Not a valid \.safetensors file: file too short/],
     ['safetensors that is not a ticket', () => encodeSafetensors({}, { format: 'pytorch' }), /Not a Lottery Lab ticket: metadata "format" is "pytorch"/],
     ['an unknown arch', () => edited((f) => (f.metadata.arch = 'resnet-50')), /metadata "arch" is "resnet-50", expected one of lenet-300-100/],

@@ -4,6 +4,8 @@
  *   mask/<layer>       U8, the kernel's shape, 1 = weight kept (`mask/conv_1`)
  *   weight/<variable>  F32, every parameter and BN statistic to rewind to
  *                      (`weight/conv_1/kernel`, `weight/conv_1/bn_mean`)
+ *   score/<layer>      F32, optional: the scores a mask was searched with
+ *                      (edge-popup), the kernel's shape; the mask decides
  *   __metadata__       format, version, arch, width, numClasses, method,
  *                      round, sparsity, iteration (all strings)
  *
@@ -21,6 +23,7 @@ export const TICKET_FORMAT_VERSION = '1';
 
 const MASK_PREFIX = 'mask/';
 const WEIGHT_PREFIX = 'weight/';
+const SCORE_PREFIX = 'score/';
 
 export function encodeTicket(ticket: Ticket): Uint8Array {
   const tensors: Record<string, SafetensorsTensor> = {};
@@ -29,6 +32,9 @@ export function encodeTicket(ticket: Ticket): Uint8Array {
   }
   for (const [variable, weight] of Object.entries(ticket.weights)) {
     tensors[`${WEIGHT_PREFIX}${variable}`] = { dtype: 'F32', shape: weight.shape, data: weight.data };
+  }
+  for (const [layer, score] of Object.entries(ticket.scores ?? {})) {
+    tensors[`${SCORE_PREFIX}${layer}`] = { dtype: 'F32', shape: score.shape, data: score.data };
   }
   return encodeSafetensors(tensors, {
     format: TICKET_FORMAT,
@@ -79,6 +85,7 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   // each must name a layer of the network before it is used.
   const masks: Record<string, SavedMask> = Object.create(null);
   const weights: Record<string, SavedTensor> = Object.create(null);
+  const scores: Record<string, SavedTensor> = Object.create(null);
   for (const [name, tensor] of Object.entries(tensors)) {
     if (name.startsWith(MASK_PREFIX)) {
       const layer = name.slice(MASK_PREFIX.length);
@@ -97,9 +104,22 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
       const bad = tensor.data.findIndex((value) => !Number.isFinite(value));
       if (bad >= 0) throw new Error(`Ticket tensor "${name}" holds ${tensor.data[bad]} at index ${bad}: weights must be finite numbers`);
       weights[variable] = { shape: tensor.shape, data: tensor.data as Float32Array };
+    } else if (name.startsWith(SCORE_PREFIX)) {
+      const layer = name.slice(SCORE_PREFIX.length);
+      if (!layers.includes(layer)) throw new Error(`Ticket tensor "${name}": "${layer}" is not a prunable layer of ${arch} (${layers.join(', ')})`);
+      if (tensor.dtype !== 'F32') throw new Error(`Ticket tensor "${name}" must be F32, not ${tensor.dtype}`);
+      const bad = tensor.data.findIndex((value) => !Number.isFinite(value));
+      if (bad >= 0) throw new Error(`Ticket tensor "${name}" holds ${tensor.data[bad]} at index ${bad}: scores must be finite numbers`);
+      scores[layer] = { shape: tensor.shape, data: tensor.data as Float32Array };
     } else {
-      throw new Error(`Unexpected tensor "${name}" in the ticket: its tensors are ${MASK_PREFIX}<layer> and ${WEIGHT_PREFIX}<variable>`);
+      throw new Error(
+        `Unexpected tensor "${name}" in the ticket: its tensors are ${MASK_PREFIX}<layer>, ${WEIGHT_PREFIX}<variable> and optionally ${SCORE_PREFIX}<layer>`,
+      );
     }
+  }
+  const misshapen = Object.keys(scores).find((layer) => masks[layer] && scores[layer].shape.join() !== masks[layer].shape.join());
+  if (misshapen) {
+    throw new Error(`Ticket tensor "${SCORE_PREFIX}${misshapen}" has shape [${scores[misshapen].shape.join(', ')}], its mask [${masks[misshapen].shape.join(', ')}]`);
   }
   // A layer without its mask would train dense without a word.
   const unmasked = layers.find((layer) => !Object.hasOwn(masks, layer));
@@ -114,6 +134,7 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     iteration: number('iteration', (n) => Number.isInteger(n) && n >= 0),
     masks,
     weights,
+    ...(Object.keys(scores).length > 0 ? { scores } : {}),
   };
 }
 

@@ -6,8 +6,10 @@
 import { colt } from './colt/index';
 import { dense } from './dense/index';
 import { earlybird } from './earlybird/index';
+import { edgepopup } from './edgepopup/index';
 import { imp } from './imp/index';
 import { kslottery } from './kslottery/index';
+import { jackpot } from './jackpot/index';
 import type { MethodContext, PruningMethod } from './method';
 import { retrain } from './retrain/index';
 import { worm } from './worm/index';
@@ -20,6 +22,8 @@ export const METHOD_REGISTRY = {
   colt,
   retrain,
   kslottery,
+  jackpot,
+  edgepopup,
 };
 
 export type MethodRegistry = typeof METHOD_REGISTRY;

@@ -7,7 +7,9 @@ import type { Model, ModelState } from '../models/model';
 import type { Ticket } from '../checkpoint';
 import type { CurvePoint, MethodOutput, RoundResult, SeriesName } from '../results';
 import { subSeed } from '../rng';
-import { train, type EvalPoint, type GradientHook, type TrainResult } from '../train/trainer';
+import type { TrainConfig } from '../config';
+import type { Dataset } from '../data/types';
+import { train, type EvalPoint, type GradientHook, type TrainOptions, type TrainResult } from '../train/trainer';
 import type { MethodContext } from './method';
 
 export interface RoundOptions {
@@ -29,6 +31,15 @@ export interface RoundOptions {
    * a zeroed one report the same sparsity.
    */
   uncutWeights?: ReadonlyMap<string, number>;
+  /** The data to train and evaluate on, in place of the run's (a class-subset task). */
+  dataset?: Dataset;
+  /** The schedule to train with, in place of the config's `train` block (a method's own optimiser settings). */
+  train?: TrainConfig;
+  /** See TrainOptions: a step of other variables than the weights, and a learning-rate schedule. */
+  takeStep?: TrainOptions['takeStep'];
+  learningRate?: TrainOptions['learningRate'];
+  /** Share of prunable weights pruned, for the live points, where `masks` does not say (a mask that score training keeps). */
+  sparsity?: number;
 }
 
 export function curvePoint(point: EvalPoint): CurvePoint {
@@ -97,11 +108,13 @@ export async function trainRound(
   const from = options.from ?? 0;
   const to = options.to ?? ctx.iterations;
   const startedAt = performance.now();
-  const sparsityAtStart = prunedFraction(options.model, options.masks, options.uncutWeights);
+  const sparsityAtStart = options.sparsity ?? prunedFraction(options.model, options.masks, options.uncutWeights);
   const training = await train({
     model: options.model,
-    dataset: ctx.dataset,
-    train: ctx.config.train,
+    dataset: options.dataset ?? ctx.dataset,
+    train: options.train ?? ctx.config.train,
+    takeStep: options.takeStep,
+    learningRate: options.learningRate,
     dataSeed: options.dataSeed,
     from,
     to,

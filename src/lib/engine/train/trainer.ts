@@ -74,6 +74,14 @@ export interface TrainOptions {
   /** Called after each completed epoch; return true to stop training there. */
   onEpochEnd?: (epoch: number, iteration: number) => Promise<boolean | void> | boolean | void;
   control?: RunControl;
+  /**
+   * Takes each step in place of `trainStep`, with the loop's optimiser and
+   * batch, for methods that train other variables than the weights (the
+   * scores of score-masks.ts, a fresh head); returns the batch loss.
+   */
+  takeStep?: (optimizer: tf.Optimizer, batch: Batch, iteration: number) => tf.Scalar;
+  /** The learning rate at an epoch, in place of the config's step decay (a cosine schedule). */
+  learningRate?: (epoch: number) => number;
 }
 
 const EVAL_BATCH = 500;
@@ -209,8 +217,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   try {
+    const rateAt = options.learningRate ?? ((epoch: number) => learningRateAt(config, epoch));
     let epoch = Math.floor(from / stream.stepsPerEpoch);
-    setLearningRate(optimizer, learningRateAt(config, epoch));
+    setLearningRate(optimizer, rateAt(epoch));
     // Keep the batch order of a resumed schedule aligned with a run from 0.
     for (let skipped = 0; skipped < from % stream.stepsPerEpoch; skipped++) tf.dispose(Object.values(stream.next()));
 
@@ -218,17 +227,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       await control?.checkpoint();
       const started = performance.now();
       const batch = stream.next();
-      const value = trainStep({
-        model,
-        optimizer,
-        batch,
-        numClasses: dataset.numClasses,
-        weightDecay: config.weightDecay,
-        masks,
-        variables,
-        gradientHook: options.gradientHook,
-        iteration,
-      });
+      const value = options.takeStep
+        ? options.takeStep(optimizer, batch, iteration)
+        : trainStep({
+            model,
+            optimizer,
+            batch,
+            numClasses: dataset.numClasses,
+            weightDecay: config.weightDecay,
+            masks,
+            variables,
+            gradientHook: options.gradientHook,
+            iteration,
+          });
       const nextLoss = tf.add(lossSum, value) as tf.Scalar;
       lossSum.dispose();
       lossSum = nextLoss;
@@ -251,7 +262,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if ((iteration - from) % config.evalEvery === 0 && iteration !== to) await runEval();
       if (iteration % stream.stepsPerEpoch === 0) {
         epoch = iteration / stream.stepsPerEpoch;
-        setLearningRate(optimizer, learningRateAt(config, epoch));
+        setLearningRate(optimizer, rateAt(epoch));
         if (options.onEpochEnd && (await options.onEpochEnd(epoch, iteration))) {
           endedEarly = iteration < to;
           break;
