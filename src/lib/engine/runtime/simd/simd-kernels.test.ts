@@ -34,19 +34,28 @@ describe('SIMD kernel module', () => {
     const dy = tf.randomNormal([19, 9, 10, 12], 0, 1, 'float32', 3);
     const a = tf.randomNormal([19, 300], 0, 1, 'float32', 4);
     const b = tf.randomNormal([300, 13], 0, 1, 'float32', 5);
+    const gamma = tf.randomNormal([12], 1, 0.5, 'float32', 6);
+    const beta = tf.randomNormal([12], 0, 0.5, 'float32', 7);
     const read = (out: tf.TensorInfo): Float32Array => {
       const values = backend.readSync(out.dataId) as Float32Array;
       backend.disposeData(out.dataId);
       return values;
     };
+    const batchNorm = (k: SimdKernels): Float32Array[] => {
+      const forward = k.batchNormRelu(backend, dy, gamma, beta, 1e-5);
+      const [y, mean, variance] = forward;
+      const backward = k.batchNormReluBackprop(backend, dy, y!, dy, mean!, variance!, gamma, 1e-5);
+      return [...forward, ...backward].map(read);
+    };
     const results = (k: SimdKernels): Float32Array[] => [
       read(k.conv2dBackpropFilter(backend, x, dy, info)),
       read(k.conv2d(backend, x, filter, info)),
       read(k.matMul(backend, a, b, 19, 300, 13, [19, 13])),
+      ...batchNorm(k),
     ];
     const [one, ...more] = kernels.map(results);
     for (const other of more) other.forEach((values, i) => expect(values).toEqual(one![i]));
-    tf.dispose([x, filter, dy, a, b]);
+    tf.dispose([x, filter, dy, a, b, gamma, beta]);
   });
 
   it.skipIf(!clangAvailable())('is built from the committed kernels.c (needs clang and wasm-ld)', () => {

@@ -2,8 +2,9 @@
  * Our own wasm SIMD kernels (kernels.c), run beside tfjs's wasm backend for
  * the training steps it has no fast kernel for: the convolution and its
  * filter gradient, the max-pool gradient, sums over leading axes (bias
- * gradients) and matrix products whose right operand is new each call
- * (XNNPACK repacks it every time, slowly).
+ * gradients), matrix products whose right operand is new each call
+ * (XNNPACK repacks it every time, slowly) and BatchNorm + ReLU in training,
+ * forward and backward, one kernel each way.
  *
  * The module has its own memory. Each call copies its operands out of the
  * backend's heap into ours, runs one C function and copies the result into
@@ -33,6 +34,14 @@ interface KernelExports {
   ): void;
   sum_rows(x: number, out: number, partial: number, rows: number, cols: number): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  batch_norm_relu(
+    x: number, gamma: number, beta: number, y: number, mean: number, variance: number, scratch: number,
+    rows: number, cols: number, epsilon: number,
+  ): void;
+  batch_norm_relu_backprop(
+    x: number, y: number, dy: number, mean: number, variance: number, gamma: number, dx: number, dgamma: number,
+    dbeta: number, scratch: number, rows: number, cols: number, epsilon: number,
+  ): void;
 }
 
 const FLOAT_BYTES = 4;
@@ -92,6 +101,8 @@ function output(backend: BackendWasm, shape: number[], values: Float32Array): Te
   heap(backend, out).set(values);
   return out;
 }
+
+const elementCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** `count` items cut into `parts` contiguous [start, end) shares, as even as can be. */
 function shares(count: number, parts: number): Array<[number, number]> {
@@ -250,6 +261,76 @@ export class SimdKernels {
       })),
     );
     return output(backend, shape, layout.view(cAt, m * n));
+  }
+
+  /**
+   * relu(batchNorm(x)) with the batch's own statistics, over the last axis:
+   * [y, mean, variance] (the variance biased, as tfjs's moments). One
+   * thread: three passes over memory, each far shorter than the copies a
+   * handshake with helpers would save.
+   */
+  batchNormRelu(backend: BackendWasm, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, epsilon: number): TensorInfo[] {
+    const cols = x.shape[x.shape.length - 1]!;
+    const size = elementCount(x.shape);
+    const layout = this.layout();
+    const xAt = layout.block(size);
+    const gammaAt = layout.block(cols);
+    const betaAt = layout.block(cols);
+    const yAt = layout.block(size);
+    const meanAt = layout.block(cols);
+    const varianceAt = layout.block(cols);
+    const scratchAt = layout.block(2 * cols);
+    layout.commit();
+    layout.view(xAt, size).set(heap(backend, x));
+    layout.view(gammaAt, cols).set(heap(backend, gamma));
+    layout.view(betaAt, cols).set(heap(backend, beta));
+    this.kernels.batch_norm_relu(xAt, gammaAt, betaAt, yAt, meanAt, varianceAt, scratchAt, size / cols, cols, epsilon);
+    return [
+      output(backend, x.shape, layout.view(yAt, size)),
+      output(backend, [cols], layout.view(meanAt, cols)),
+      output(backend, [cols], layout.view(varianceAt, cols)),
+    ];
+  }
+
+  /** The gradients [dx, dgamma, dbeta] of `batchNormRelu`, from its input x, its output y and dy. */
+  batchNormReluBackprop(
+    backend: BackendWasm,
+    x: TensorInfo,
+    y: TensorInfo,
+    dy: TensorInfo,
+    mean: TensorInfo,
+    variance: TensorInfo,
+    gamma: TensorInfo,
+    epsilon: number,
+  ): TensorInfo[] {
+    const cols = x.shape[x.shape.length - 1]!;
+    const size = elementCount(x.shape);
+    const layout = this.layout();
+    const xAt = layout.block(size);
+    const yAt = layout.block(size);
+    const dyAt = layout.block(size);
+    const meanAt = layout.block(cols);
+    const varianceAt = layout.block(cols);
+    const gammaAt = layout.block(cols);
+    const dxAt = layout.block(size);
+    const dgammaAt = layout.block(cols);
+    const dbetaAt = layout.block(cols);
+    const scratchAt = layout.block(2 * cols);
+    layout.commit();
+    layout.view(xAt, size).set(heap(backend, x));
+    layout.view(yAt, size).set(heap(backend, y));
+    layout.view(dyAt, size).set(heap(backend, dy));
+    layout.view(meanAt, cols).set(heap(backend, mean));
+    layout.view(varianceAt, cols).set(heap(backend, variance));
+    layout.view(gammaAt, cols).set(heap(backend, gamma));
+    this.kernels.batch_norm_relu_backprop(
+      xAt, yAt, dyAt, meanAt, varianceAt, gammaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
+    );
+    return [
+      output(backend, x.shape, layout.view(dxAt, size)),
+      output(backend, [cols], layout.view(dgammaAt, cols)),
+      output(backend, [cols], layout.view(dbetaAt, cols)),
+    ];
   }
 
   /** Sums x, viewed as [rows, cols], over its rows; the result takes `shape`. */
