@@ -48,6 +48,14 @@ const FLOAT_BYTES = 4;
 const PAGE_BYTES = 65536;
 /** Images per partial sum of the filter gradient (see conv2d_backprop_filter in kernels.c). */
 const FILTER_GRADIENT_GROUP = 8;
+/**
+ * Multiply-adds below which a call runs all its slices on the calling
+ * thread. Waking a helper costs tens of µs on an idle machine and
+ * milliseconds on a busy one (the helper waits for a core): a Conv-4 ×0.25
+ * step's small dense-layer products took 3-9 ms each when shared, for
+ * 0.3 MFLOP. The slices are the same either way, so results do not change.
+ */
+export const THREADED_MIN_MULTIPLY_ADDS = 1 << 21;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
 
@@ -117,6 +125,8 @@ export class SimdKernels {
     private readonly kernels: KernelExports,
     private readonly memory: WebAssembly.Memory,
     private readonly threads: KernelThreads | null,
+    /** Calls with fewer multiply-adds stay on the calling thread (tests lower it to share small calls). */
+    private readonly threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
   ) {
     const heapBase = kernels.__heap_base.value as number;
     this.callStart = heapBase + controlBytes(this.threadCount);
@@ -131,9 +141,13 @@ export class SimdKernels {
     return new CallLayout(this.memory, this.callStart);
   }
 
-  /** One slice per thread, run at once; returns when all are done. */
-  private run(slices: Slice[]): void {
-    if (this.threads != null) this.threads.run(slices);
+  /**
+   * One slice per thread, run at once on the helpers when the call has
+   * `multiplyAdds` enough to pay for waking them, else one after another
+   * here; returns when all are done.
+   */
+  private run(slices: Slice[], multiplyAdds: number): void {
+    if (this.threads != null && multiplyAdds >= this.threadedMinMultiplyAdds) this.threads.run(slices);
     else for (const { fn, args } of slices) (this.kernels[fn] as (...values: number[]) => void)(...args);
   }
 
@@ -185,6 +199,7 @@ export class SimdKernels {
           end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
         ],
       })),
+      n * oh * ow * co * kh * kw * ci,
     );
     return output(backend, [n, oh, ow, co], layout.view(yAt, n * oh * ow * co));
   }
@@ -220,6 +235,7 @@ export class SimdKernels {
           ],
         };
       }),
+      n * oh * ow * co * kh * kw * ci,
     );
     this.kernels.sum_rows(partsAt, dwAt, scratchAt, groups, size);
     return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
@@ -259,6 +275,7 @@ export class SimdKernels {
         fn: 'matmul',
         args: [aAt + first * k * FLOAT_BYTES, bAt, cAt + first * n * FLOAT_BYTES, end - first, k, n],
       })),
+      m * k * n,
     );
     return output(backend, shape, layout.view(cAt, m * n));
   }
@@ -372,10 +389,11 @@ function sharedMemory(): WebAssembly.Memory | null {
 
 /**
  * A new instance of our kernels sharing large calls among `threads` threads
- * (fewer where helper threads cannot start). Most callers want the one
- * `loadSimdKernels` keeps for the realm.
+ * (fewer where helper threads cannot start); calls of fewer than
+ * `threadedMinMultiplyAdds` multiply-adds stay on the calling thread. Most
+ * callers want the one `loadSimdKernels` keeps for the realm.
  */
-export async function createSimdKernels(threads: number): Promise<SimdKernels> {
+export async function createSimdKernels(threads: number, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<SimdKernels> {
   const memory = threads > 1 && canBlock() ? sharedMemory() : null;
   if (memory == null) {
     const plain = new WebAssembly.Memory({ initial: INITIAL_PAGES });
@@ -391,7 +409,7 @@ export async function createSimdKernels(threads: number): Promise<SimdKernels> {
     const pool = await KernelThreads.start(module, memory, controlAt, threads, ({ fn, args }) =>
       (kernels[fn] as (...values: number[]) => void)(...args),
     );
-    return new SimdKernels(kernels, memory, pool);
+    return new SimdKernels(kernels, memory, pool, threadedMinMultiplyAdds);
   } catch (error) {
     console.warn(`Our SIMD kernels run on one thread: ${error instanceof Error ? error.message : String(error)}`);
     return new SimdKernels(kernels, memory, null);
@@ -403,11 +421,12 @@ export async function createSimdKernels(threads: number): Promise<SimdKernels> {
  * may not compile over 4 KB synchronously), sharing large calls among
  * `threads` threads where helper threads are possible: a shared memory
  * (cross-origin isolation in a browser) and a thread that may block (a
- * worker, or Node). The first call's `threads` holds for the realm. False
+ * worker, or Node). The first call's `threads` (and threshold, as for
+ * `createSimdKernels`) holds for the realm. False
  * where wasm SIMD is missing, and then the callers keep tfjs's own kernels.
  */
-export function loadSimdKernels(threads = 1): Promise<boolean> {
-  loading ??= createSimdKernels(Math.max(1, Math.floor(threads))).then(
+export function loadSimdKernels(threads = 1, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<boolean> {
+  loading ??= createSimdKernels(Math.max(1, Math.floor(threads)), threadedMinMultiplyAdds).then(
     (kernels) => {
       loaded = kernels;
       return true;
