@@ -70,9 +70,16 @@ async function main(): Promise<void> {
 
   step(); // warm-up: kernels compile, Adam creates its moments
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < steps; i++) step();
   const ms = (performance.now() - start) / steps;
-  console.log(`step ${ms.toFixed(0)} ms = ${((batch * 1000) / ms).toFixed(1)} img/s (mean of ${steps})`);
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
+  // CPU time (all threads of this process) reads through load from other jobs, which stretches only the wall time.
+  console.log(
+    `step ${ms.toFixed(0)} ms = ${((batch * 1000) / ms).toFixed(1)} img/s; ${cpuMs.toFixed(0)} ms CPU (user+sys) = ` +
+      `${((batch * 1000) / cpuMs).toFixed(1)} img per CPU-second (mean of ${steps})`,
+  );
 
   // Several profiled steps, summed: one step on a loaded machine is noisy.
   const byKernel = new Map<string, { ms: number; calls: number }>();
