@@ -50,6 +50,8 @@ interface TorchResult {
   optimizer: BenchCase['optimizer'];
   threads: number;
   imagesPerSecond: Stat;
+  /** Images per CPU-second of the Python process (all its threads). */
+  cpuImagesPerSecond: Stat;
 }
 
 type TorchReference = { torch: string; results: TorchResult[] } | { skipped: string };
