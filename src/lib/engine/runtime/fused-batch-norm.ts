@@ -11,8 +11,32 @@
  * gradients of x, gamma and beta, the statistics' own gradients included.
  */
 import * as tf from '@tensorflow/tfjs';
-import { simdKernels } from './simd/simd-kernels';
-import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, type BatchNormReluAttrs } from './wasm-kernels';
+
+// This module is imported by the models, so it imports no backend: importing
+// tfjs-backend-wasm registers that backend, which then outranks cpu
+// wherever no backend is chosen.
+
+/** relu(batchNorm(x)) with x's own batch statistics: outputs y, mean, variance. */
+export const BATCH_NORM_RELU = 'LotteryLabBatchNormRelu';
+/** Its gradient: inputs x, y, dy, mean, variance, gamma; outputs dx, dgamma, dbeta. */
+export const BATCH_NORM_RELU_GRAD = 'LotteryLabBatchNormReluGrad';
+
+export interface BatchNormReluAttrs {
+  epsilon: number;
+}
+
+/**
+ * A registered kernel config may carry this function, saying whether it can
+ * run now (wasm's need our SIMD module, loaded after registration).
+ */
+export const KERNEL_READY = Symbol.for('lottery-lab.kernel-ready');
+
+type ReadyKernelConfig = tf.KernelConfig & { [KERNEL_READY]?: () => boolean };
+
+function kernelReady(name: string, backend: string): boolean {
+  const config = tf.getKernel(name, backend) as ReadyKernelConfig | undefined;
+  return config != null && (config[KERNEL_READY]?.() ?? true);
+}
 
 export interface BatchNormReluResult {
   y: tf.Tensor;
@@ -24,7 +48,7 @@ export interface BatchNormReluResult {
 /** Whether the active backend runs `fusedBatchNormRelu`. */
 export function fusedBatchNormReluAvailable(): boolean {
   const backend = tf.getBackend();
-  return simdKernels() != null && tf.getKernel(BATCH_NORM_RELU, backend) != null && tf.getKernel(BATCH_NORM_RELU_GRAD, backend) != null;
+  return kernelReady(BATCH_NORM_RELU, backend) && kernelReady(BATCH_NORM_RELU_GRAD, backend);
 }
 
 /**

@@ -7,9 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { fusedBatchNormRelu, fusedBatchNormReluAvailable } from './fused-batch-norm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable } from './fused-batch-norm';
 import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
-import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
+import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
 function values(count: number, seed: number): Float32Array {

@@ -28,6 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 // before we can look up and wrap the ones we replace.
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
 import { simdKernels } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
@@ -46,7 +47,7 @@ interface KernelArgs {
  */
 const REPLACEMENT_MARK = Symbol.for('lottery-lab.wasm-training-kernel');
 
-type MarkedKernelConfig = tf.KernelConfig & { [REPLACEMENT_MARK]?: true };
+type MarkedKernelConfig = tf.KernelConfig & { [REPLACEMENT_MARK]?: true; [KERNEL_READY]?: () => boolean };
 
 const WASM = 'wasm';
 
@@ -406,15 +407,6 @@ function identity(args: KernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/** relu(batchNorm(x)) with x's own batch statistics: outputs y, mean, variance. */
-export const BATCH_NORM_RELU = 'LotteryLabBatchNormRelu';
-/** Its gradient: inputs x, y, dy, mean, variance, gamma; outputs dx, dgamma, dbeta. */
-export const BATCH_NORM_RELU_GRAD = 'LotteryLabBatchNormReluGrad';
-
-export interface BatchNormReluAttrs {
-  epsilon: number;
-}
-
 function requireSimd(kernel: string): NonNullable<ReturnType<typeof simdKernels>> {
   const simd = simdKernels();
   if (simd == null) throw new Error(`${kernel} needs our SIMD kernels, which are not loaded`);
@@ -520,7 +512,11 @@ function isOurs(config: tf.KernelConfig | undefined): boolean {
  * for registered configs when the backend is set, and the stock kernel we
  * delegate to needs its wasm function bindings.
  */
-function replaceKernel(kernelName: string, kernelFunc: (args: KernelArgs) => TensorInfo | TensorInfo[]): tf.KernelConfig | null {
+function replaceKernel(
+  kernelName: string,
+  kernelFunc: (args: KernelArgs) => TensorInfo | TensorInfo[],
+  ready?: () => boolean,
+): tf.KernelConfig | null {
   const original = tf.getKernel(kernelName, WASM) ?? null;
   if (original != null) tf.unregisterKernel(kernelName, WASM);
   const replacement: MarkedKernelConfig = {
@@ -530,6 +526,7 @@ function replaceKernel(kernelName: string, kernelFunc: (args: KernelArgs) => Ten
     setupFunc: original?.setupFunc,
     disposeFunc: original?.disposeFunc,
     [REPLACEMENT_MARK]: true,
+    ...(ready ? { [KERNEL_READY]: ready } : {}),
   };
   tf.registerKernel(replacement);
   return original;
@@ -550,8 +547,10 @@ export function registerWasmTrainingKernels(): void {
   originalMaxPoolGrad = replaceKernel(tf.MaxPoolGrad, maxPoolGrad);
   originalSum = replaceKernel(tf.Sum, sum);
   originalIdentity = replaceKernel(tf.Identity, identity);
-  replaceKernel(BATCH_NORM_RELU, batchNormRelu);
-  replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad);
+  // Offered only while our SIMD module is loaded (fused-batch-norm.ts asks).
+  const simdLoaded = (): boolean => simdKernels() != null;
+  replaceKernel(BATCH_NORM_RELU, batchNormRelu, simdLoaded);
+  replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
 }
 
 /** True once our kernels are the ones registered for wasm. */
