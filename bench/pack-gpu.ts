@@ -9,7 +9,7 @@
  * - the tfjs wasm binaries beside it, where tfjs looks for them in Node;
  * - node_modules/webgpu: Dawn for Node, its Linux x64 build only (21 MB of
  *   the package's 132 MB);
- * - torch_conv2.py, for the PyTorch reference;
+ * - torch_reference.py, for the PyTorch reference;
  * - node: this machine's Node binary (the GPU image has none).
  *
  * xz, because gzip left it too close to the carry limit (64 MiB, working tree
@@ -59,7 +59,7 @@ for (const binary of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', '
 for (const file of ['package.json', 'index.js', 'dist/linux-x64/dawn.node']) {
   await copyFile(path.join(modules, 'webgpu', file), path.join(out, 'node_modules/webgpu', file));
 }
-await copyFile(path.join(root, 'bench/torch_conv2.py'), path.join(out, 'torch_conv2.py'));
+await copyFile(path.join(root, 'bench/torch_reference.py'), path.join(out, 'torch_reference.py'));
 await copyFile(process.execPath, path.join(out, 'node'));
 
 await mkdir(path.dirname(archive), { recursive: true });

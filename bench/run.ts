@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: the lab's speed on every backend, side by side.
  *
- *   npm run bench -- [--quick] [--only node|browser] [--backends webgpu,wasm,...] [--out bench.json]
+ *   npm run bench -- [--quick] [--only node|browser] [--backends webgpu,wasm,...] [--cases conv-4@0.25,...] [--out bench.json]
  *
  * Runs bench/suite.ts in Node (wasm and cpu; webgpu too when --backends names
  * it, through the `webgpu` npm package, Dawn for Node) and in headless
  * Chromium (webgpu, webgl, wasm, cpu, each started by name), times the same
- * Conv-2 step in PyTorch on the CPU for reference, prints a table and writes
- * JSON.
+ * steps in PyTorch on the CPU for reference (bench/torch_reference.py, given
+ * each network's layers as the engine builds them), prints a table with the
+ * wasm/PyTorch ratio of every case and writes JSON.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,21 +16,45 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { BackendName } from '../src/lib/engine/config';
+import { type ArchName, type BackendName } from '../src/lib/engine/config';
+import { walkLayers } from '../src/lib/engine/models/layers';
+import { ARCH_DEFINITIONS, archLayers } from '../src/lib/engine/models/registry';
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium';
-import { benchRuntime, defaultOptions, isStat, type BackendReport, type Measurement, type RuntimeReport, type Stat } from './suite';
+import {
+  benchRuntime,
+  DEFAULT_CASES,
+  defaultOptions,
+  isStat,
+  NUM_CLASSES,
+  type BackendReport,
+  type BenchCase,
+  type Measurement,
+  type RuntimeReport,
+  type Stat,
+} from './suite';
 
 interface Cli {
   quick: boolean;
   only: 'node' | 'browser' | null;
   /** Backends to measure in each runtime; null for each runtime's default list. */
   backends: BackendName[] | null;
+  /** The cases to run: DEFAULT_CASES, or those of the networks named by --cases. */
+  cases: BenchCase[];
   out: string;
 }
 
-type TorchReference =
-  | { torch: string; results: { batch: number; threads: number; imagesPerSecond: Stat }[] }
-  | { skipped: string };
+interface TorchResult {
+  /** The network, as `networkName` writes it. */
+  name: string;
+  batch: number;
+  optimizer: BenchCase['optimizer'];
+  threads: number;
+  imagesPerSecond: Stat;
+  /** Images per CPU-second of the Python process (all its threads). */
+  cpuImagesPerSecond: Stat;
+}
+
+type TorchReference = { torch: string; results: TorchResult[] } | { skipped: string };
 
 interface BenchReport {
   date: string;
@@ -47,6 +72,8 @@ const NODE_BACKENDS: BackendName[] = ['webgpu', 'wasm', 'cpu'];
 const NODE_DEFAULT_BACKENDS: BackendName[] = ['wasm', 'cpu'];
 /** The issue's target for wasm training throughput relative to PyTorch on the same CPU. */
 const TORCH_RATIO_TARGET = 0.5;
+/** Issue #15's target for the narrow networks users train. */
+const NARROW_TORCH_RATIO_TARGET = 0.6;
 const MASK_OVERHEAD_TARGET = 1.03;
 const PRUNE_TARGET_MS = 100;
 
@@ -57,8 +84,23 @@ function parseBackends(value: string | undefined): BackendName[] {
   return names as BackendName[];
 }
 
+/**
+ * `arch@width` items, comma-separated: the default cases of those networks
+ * (all their batches and optimisers).
+ */
+function parseCases(value: string | undefined): BenchCase[] {
+  const wanted = (value ?? '').split(',').filter(Boolean);
+  const cases = DEFAULT_CASES.filter((c) => wanted.includes(networkName(c)));
+  const unknown = wanted.filter((name) => !DEFAULT_CASES.some((c) => networkName(c) === name));
+  if (wanted.length === 0 || unknown.length > 0) {
+    const names = [...new Set(DEFAULT_CASES.map(networkName))];
+    throw new Error(`--cases takes a comma-separated list of ${names.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  }
+  return cases;
+}
+
 function parseCli(argv: string[]): Cli {
-  const cli: Cli = { quick: false, only: null, backends: null, out: 'bench.json' };
+  const cli: Cli = { quick: false, only: null, backends: null, cases: DEFAULT_CASES, out: 'bench.json' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') cli.quick = true;
@@ -67,8 +109,9 @@ function parseCli(argv: string[]): Cli {
       if (value !== 'node' && value !== 'browser') throw new Error('--only takes node or browser');
       cli.only = value;
     } else if (arg === '--backends') cli.backends = parseBackends(argv[++i]);
+    else if (arg === '--cases') cli.cases = parseCases(argv[++i]);
     else if (arg === '--out') cli.out = argv[++i] ?? cli.out;
-    else throw new Error(`Unknown option ${arg} (use --quick, --only node|browser, --backends LIST, --out FILE)`);
+    else throw new Error(`Unknown option ${arg} (use --quick, --only node|browser, --backends LIST, --cases LIST, --out FILE)`);
   }
   return cli;
 }
@@ -77,14 +120,43 @@ function log(line: string): void {
   console.log(line);
 }
 
-/** The PyTorch reference, or why there is none. */
-async function torchReference(quick: boolean): Promise<TorchReference> {
+/** `conv-4-bn@0.25`: a network as --cases and the PyTorch results name it. */
+function networkName(c: { arch: ArchName; width: number }): string {
+  return `${c.arch}@${c.width}`;
+}
+
+type TorchLayer =
+  | { type: 'conv'; filters: number; batchNorm: boolean }
+  | { type: 'maxPool' }
+  | { type: 'flatten' }
+  | { type: 'dense'; units: number; relu: boolean };
+
+/**
+ * The network as bench/torch_reference.py builds it, read from the engine's
+ * own layer list (conv layers are named conv_*, dense ones dense_*, the last
+ * gives the logits), so the two cannot drift apart.
+ */
+function torchLayers(arch: ArchName, width: number): TorchLayer[] {
+  const steps = [...walkLayers(archLayers(arch, width, NUM_CLASSES), [32, 32, 3])];
+  return steps.map(({ layer, output }, i): TorchLayer => {
+    if (layer.name.startsWith('conv_')) return { type: 'conv', filters: output[2]!, batchNorm: ARCH_DEFINITIONS[arch].batchNorm };
+    if (layer.name.startsWith('dense_')) return { type: 'dense', units: output[0]!, relu: i < steps.length - 1 };
+    return output.length === 1 ? { type: 'flatten' } : { type: 'maxPool' };
+  });
+}
+
+/** The PyTorch reference for every distinct network, batch and optimiser of `cases`, or why there is none. */
+async function torchReference(quick: boolean, cases: BenchCase[]): Promise<TorchReference> {
   const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-  const script = path.join(import.meta.dirname, 'torch_conv2.py');
+  const script = path.join(import.meta.dirname, 'torch_reference.py');
   const threads = [...new Set([1, os.cpus().length])].map(String);
-  const args = [script, '--batches', '64', '60', '--threads', ...threads, '--repeats', quick ? '3' : '7', '--max-seconds', quick ? '8' : '40'];
+  const specs = new Set(
+    cases.map((c) => JSON.stringify({ name: networkName(c), batch: c.batch, optimizer: c.optimizer, layers: torchLayers(c.arch, c.width) })),
+  );
+  const args = [script, ...[...specs].flatMap((spec) => ['--case', spec]), '--threads', ...threads, '--repeats', quick ? '3' : '7'];
+  args.push('--max-seconds', quick ? '8' : '40');
   try {
-    const { stdout } = await promisify(execFile)(python, args, { timeout: 600_000 });
+    const { stdout } = await promisify(execFile)(python, args, { timeout: 3_600_000 });
     return JSON.parse(stdout) as TorchReference;
   } catch (error) {
     const text = String((error as { stderr?: string }).stderr ?? (error as Error).message);
@@ -123,7 +195,7 @@ async function runNode(cli: Cli): Promise<RuntimeReport> {
   const backends = cli.backends?.filter((name) => NODE_BACKENDS.includes(name)) ?? NODE_DEFAULT_BACKENDS;
   const webGpuMissing = backends.includes('webgpu') ? await installNodeWebGpu() : null;
   const measured = webGpuMissing ? backends.filter((name) => name !== 'webgpu') : backends;
-  const report = await benchRuntime('node', process.version, measured, defaultOptions(cli.quick, log));
+  const report = await benchRuntime('node', process.version, measured, defaultOptions(cli.quick, log, cli.cases));
   if (webGpuMissing) {
     log(`[node] webgpu: skipped, ${webGpuMissing}`);
     report.backends.unshift({ requested: 'webgpu', info: null, skipped: webGpuMissing, cases: [] });
@@ -148,9 +220,10 @@ async function runBrowser(cli: Cli): Promise<RuntimeReport> {
     page.on('pageerror', (error) => log(`page error: ${error.message}`));
     await page.exposeFunction('__benchLog', log);
     await page.goto(new URL('bench.html', server.resolvedUrls!.local[0]).href);
-    return await page.evaluate(({ quick, backends }) => window.__labBench(quick, backends), {
+    return await page.evaluate(({ quick, backends, cases }) => window.__labBench(quick, backends, cases), {
       quick: cli.quick,
       backends: cli.backends ?? BROWSER_BACKENDS,
+      cases: cli.cases,
     });
   } finally {
     await browser.close();
@@ -176,9 +249,15 @@ function padTable(rows: string[][]): string {
   return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col])).join(' | ').trimEnd()).join('\n');
 }
 
-function torchRate(reference: TorchReference, batch: number, threads: number): number | null {
+function torchResult(reference: TorchReference, c: BenchCase, threads: number): TorchResult | null {
   if ('skipped' in reference) return null;
-  return reference.results.find((r) => r.batch === batch && r.threads === threads)?.imagesPerSecond.median ?? null;
+  const name = networkName(c);
+  return reference.results.find((r) => r.name === name && r.batch === c.batch && r.optimizer === c.optimizer && r.threads === threads) ?? null;
+}
+
+/** The threads a wasm case ran on, for the PyTorch figure on as many; null on other backends. */
+function wasmThreads(b: BackendReport): number | null {
+  return b.requested === 'wasm' ? (b.info?.threads ?? 1) : null;
 }
 
 function formatReport(report: BenchReport): string {
@@ -188,7 +267,10 @@ function formatReport(report: BenchReport): string {
       'backend',
       'model',
       'batch',
+      'optimizer',
       'train img/s median [min-max]',
+      'PyTorch img/s, same threads',
+      'ratio',
       'masked/dense step time',
       '1 + mask cost/dense step',
       'eval img/s',
@@ -198,18 +280,24 @@ function formatReport(report: BenchReport): string {
   for (const runtime of report.runtimes) {
     for (const b of runtime.backends) {
       if (b.skipped) {
-        rows.push([runtime.runtime, b.requested, '-', '-', `skipped (${b.skipped})`, '', '', '', '']);
+        rows.push([runtime.runtime, b.requested, '-', '-', '-', `skipped (${b.skipped})`, '', '', '', '', '', '']);
         continue;
       }
       for (const c of b.cases) {
         const memory = c.memory ? `${(c.memory.peakBytes / 2 ** 20).toFixed(1)} / ${c.memory.peakTensors}` : '-';
         const evalImages = isStat(c.evalImagesPerSecond) ? ` (${c.evalImages} img)` : '';
+        const threads = wasmThreads(b);
+        const torch = threads == null ? null : torchResult(report.pytorch, c, threads);
+        const ratio = torch && isStat(c.trainImagesPerSecond) ? `${(c.trainImagesPerSecond.median / torch.imagesPerSecond.median).toFixed(2)}x` : '';
         rows.push([
           runtime.runtime,
           backendLabel(b),
           `${c.arch} w${c.width}`,
           String(c.batch),
+          c.optimizer,
           formatStat(c.trainImagesPerSecond, 1),
+          torch ? formatStat(torch.imagesPerSecond, 1) : '',
+          ratio,
           formatStat(c.maskedOverDense, 3),
           formatStat(c.maskCostOverDense, 4),
           formatStat(c.evalImagesPerSecond, 0) + evalImages,
@@ -218,22 +306,25 @@ function formatReport(report: BenchReport): string {
       }
     }
   }
-  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', 'conv-2 w1', '64, 60', `skipped (${report.pytorch.skipped})`, '', '', '', '']);
+  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', '-', '-', '-', `skipped (${report.pytorch.skipped})`, '', '', '', '', '', '']);
   else {
     for (const r of report.pytorch.results) {
-      rows.push([`pytorch ${report.pytorch.torch}`, `cpu (${r.threads} thread${r.threads > 1 ? 's' : ''})`, 'conv-2 w1', String(r.batch), formatStat(r.imagesPerSecond, 1), '', '', '', '']);
+      const threads = `cpu (${r.threads} thread${r.threads > 1 ? 's' : ''})`;
+      const model = r.name.replace('@', ' w');
+      rows.push([`pytorch ${report.pytorch.torch}`, threads, model, String(r.batch), r.optimizer, formatStat(r.imagesPerSecond, 1), '', '', '', '', '', '']);
     }
   }
   const lines = [padTable(rows), ''];
   for (const runtime of report.runtimes) {
     const wasm = runtime.backends.find((b) => b.requested === 'wasm' && !b.skipped);
     for (const c of wasm?.cases ?? []) {
-      const threads = wasm?.info?.threads ?? 1;
-      const torch = torchRate(report.pytorch, c.batch, threads);
-      if (c.arch !== 'conv-2' || c.width !== 1 || torch == null || !isStat(c.trainImagesPerSecond)) continue;
-      const ratio = c.trainImagesPerSecond.median / torch;
+      const threads = wasmThreads(wasm!) ?? 1;
+      const torch = torchResult(report.pytorch, c, threads);
+      const target = c.arch === 'conv-2' && c.width === 1 ? TORCH_RATIO_TARGET : c.width < 1 && c.arch.startsWith('conv-4') ? NARROW_TORCH_RATIO_TARGET : null;
+      if (target == null || torch == null || !isStat(c.trainImagesPerSecond)) continue;
+      const ratio = c.trainImagesPerSecond.median / torch.imagesPerSecond.median;
       lines.push(
-        `${runtime.runtime} wasm / PyTorch, Conv-2 batch ${c.batch}, ${threads} thread(s) each: ${ratio.toFixed(2)}x (target >= ${TORCH_RATIO_TARGET}x)`,
+        `${runtime.runtime} wasm / PyTorch, ${c.arch} w${c.width} batch ${c.batch} ${c.optimizer}, ${threads} thread(s) each: ${ratio.toFixed(2)}x (target >= ${target}x)`,
       );
     }
     for (const b of runtime.backends) {
@@ -261,7 +352,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     quick: cli.quick,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', loadAverage: os.loadavg(), platform: `${os.platform()} ${os.release()}` },
-    pytorch: await torchReference(cli.quick),
+    pytorch: await torchReference(cli.quick, cli.cases),
     runtimes: [],
     errors: [],
   };

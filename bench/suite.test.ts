@@ -11,8 +11,8 @@ import { benchBackend, benchPruning, defaultOptions, isStat, type BenchOptions, 
 const options: BenchOptions = {
   ...defaultOptions(true, () => {}),
   cases: [
-    { arch: 'lenet-300-100', width: 0.1, batch: 8, masked: true },
-    { arch: 'conv-2', width: 0.0625, batch: 4, masked: false },
+    { arch: 'lenet-300-100', width: 0.1, batch: 8, optimizer: 'adam', masked: true },
+    { arch: 'conv-4-bn', width: 0.0625, batch: 4, optimizer: 'sgd', masked: false },
   ],
 };
 

@@ -6,6 +6,7 @@
  * whose pruned channels are physically removed) is one more object here.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedBatchNormRelu } from '../runtime/fused-batch-norm';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
 export type ActivationShape = readonly number[];
@@ -155,6 +156,11 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
       return (x, pass) => {
         const convolved = tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same');
         if (!pass.training) return tf.relu(tf.batchNorm(convolved, runningMean, runningVariance, beta, gamma, BN_EPSILON));
+        const fused = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
+        if (fused) {
+          pass.queueBatchStats({ mean: fused.mean, variance: fused.variance, runningMean, runningVariance });
+          return fused.y;
+        }
         const { mean, variance } = tf.moments(convolved, [0, 1, 2]);
         pass.queueBatchStats({ mean: tf.keep(mean), variance: tf.keep(variance), runningMean, runningVariance });
         return tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON));

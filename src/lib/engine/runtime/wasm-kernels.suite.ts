@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable } from './fused-batch-norm';
 import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
@@ -130,6 +131,64 @@ async function matMulResults(backend: string, c: MatMulCase): Promise<Float32Arr
   });
 }
 
+interface BatchNormCase {
+  x: number[];
+  /** Shift and spread of x, so that the statistics are not those of [-1, 1) alone. */
+  offset: number;
+  spread: number;
+}
+
+const BN_EPSILON = 1e-5;
+
+/**
+ * relu(batchNorm(x)) with x's batch statistics over all axes but the last,
+ * and the gradients of Σ it ⊙ upstream w.r.t. x, gamma and beta: through
+ * our fused kernels, or composed from tfjs ops as the model does elsewhere
+ * (moments, batchNorm, relu, differentiated by tfjs). Gamma and beta are
+ * drawn so that some channels are mostly cut off by the ReLU.
+ */
+async function batchNormResults(backend: string, c: BatchNormCase, fused: boolean): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const channels = c.x[c.x.length - 1]!;
+  const axes = c.x.slice(0, -1).map((_, i) => i);
+  const stats: tf.Tensor[] = [];
+  const results = tf.tidy(() => {
+    const x = tf.add(tf.mul(tf.tensor(values(size(c.x), 41), c.x), c.spread), c.offset);
+    const gamma = tf.tensor1d(values(channels, 43)).mul(1.5);
+    const beta = tf.tensor1d(values(channels, 47));
+    const forward = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+      if (fused) {
+        const result = fusedBatchNormRelu(a, g, b, BN_EPSILON);
+        if (result == null) throw new Error('the fused BatchNorm kernels are not available');
+        stats.push(result.mean, result.variance);
+        return result.y;
+      }
+      const { mean, variance } = tf.moments(a, axes);
+      stats.push(tf.keep(mean), tf.keep(variance));
+      return tf.relu(tf.batchNorm(a, mean, variance, b, g, BN_EPSILON));
+    };
+    const y = forward(x, gamma, beta);
+    const upstream = tf.tensor(values(size(c.x), 53), c.x);
+    const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.sum(tf.mul(forward(a, g, b), upstream));
+    const grads = tf.grads(loss)([x, gamma, beta]);
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+  const [mean, variance] = stats.slice(0, 2).map((t) => t.dataSync() as Float32Array);
+  tf.dispose(stats);
+  return [...results, mean!, variance!];
+}
+
+const batchNormCases: BatchNormCase[] = [
+  // Conv-4-BN ×0.25's first layer, at a small batch.
+  { x: [4, 8, 8, 16], offset: 0.3, spread: 2 },
+  // 13 channels: vectors of 4 and a leftover of 1; 3 channels: the leftover alone.
+  { x: [3, 7, 9, 13], offset: -0.5, spread: 1 },
+  { x: [2, 5, 5, 3], offset: 2, spread: 0.5 },
+  // Over 64 rows in one channel: the statistics' blocks of 64 and their leftover.
+  { x: [150, 1, 1, 1], offset: 1, spread: 3 },
+  { x: [70, 6], offset: 0, spread: 1 },
+];
+
 const TOLERANCE = 1e-4;
 
 const convCases: ConvCase[] = [
@@ -210,11 +269,22 @@ async function broadcastProduct(backend: string, c: MatMulCase): Promise<Float32
   });
 }
 
-const REPLACED = [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.BatchMatMul, tf.MaxPoolGrad, tf.Sum];
+const REPLACED = [
+  tf.Conv2D,
+  tf.Conv2DBackpropFilter,
+  tf.Conv2DBackpropInput,
+  tf.BatchMatMul,
+  tf.MaxPoolGrad,
+  tf.Sum,
+  tf.Identity,
+  BATCH_NORM_RELU,
+  BATCH_NORM_RELU_GRAD,
+];
 
 /**
  * Defines the suite; `simd` says whether our SIMD module must be loaded for
- * it, `threads` how many threads it shares large calls among.
+ * it, `threads` how many threads it shares its calls among (all of them,
+ * however small: the cases here are far below the threshold for sharing).
  */
 export function describeWasmKernels(simd: boolean, threads = 1): void {
 const label = simd ? `SIMD module loaded, ${threads} thread(s)` : 'no SIMD module';
@@ -222,7 +292,7 @@ describe(`wasm training kernels (${label})`, () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     registerWasmTrainingKernels();
-    expect(await loadSimdKernels(threads)).toBe(simd);
+    expect(await loadSimdKernels(threads, 0)).toBe(simd);
     expect(simdKernels() != null).toBe(simd);
     if (simd) expect(simdKernels()!.threadCount).toBe(threads);
   });
@@ -277,6 +347,38 @@ describe(`wasm training kernels (${label})`, () => {
       expect(relativeError(actual, expected)).toBeLessThan(TOLERANCE);
     },
   );
+
+  it.each(simd ? batchNormCases : [])(
+    'fused BatchNorm + ReLU and its gradients match cpu composed from tfjs ops: x $x',
+    async (c) => {
+      const expected = await batchNormResults('cpu', c, false);
+      const actual = await batchNormResults('wasm', c, true);
+      const names = ['y', 'dx', 'dgamma', 'dbeta', 'mean', 'variance'];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+    },
+  );
+
+  it(`offers the fused BatchNorm kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
+    await tf.setBackend('wasm');
+    expect(fusedBatchNormReluAvailable()).toBe(simd);
+    await tf.setBackend('cpu');
+    expect(fusedBatchNormReluAvailable()).toBe(false);
+    await tf.setBackend('wasm');
+  });
+
+  it('clones by sharing data, and a clone outlives its original', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const buffers = backend.numDataIds();
+    const copy = tf.clone(x);
+    expect(backend.numDataIds()).toBe(buffers);
+    x.dispose();
+    expect(copy.shape).toEqual([2, 3]);
+    expect(Array.from(await copy.data())).toEqual([1, 2, 3, 4, 5, 6]);
+    copy.dispose();
+    expect(backend.numDataIds()).toBe(buffers - 1);
+  });
 
   it('leaks no tensors or wasm buffers through a gradient step', async () => {
     await tf.setBackend('wasm');

@@ -18,12 +18,17 @@
  *   compiled them. Where wasm SIMD is missing they stay unloaded, and the
  *   filter gradient falls back to a composition while the other two keep
  *   tfjs's own kernels.
+ *
+ * Two kernels are new, not replacements: BatchNorm + ReLU in training and its
+ * gradient (BATCH_NORM_RELU, used by fused-batch-norm.ts only while our SIMD
+ * module is loaded).
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
 // before we can look up and wrap the ones we replace.
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
 import { simdKernels } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
@@ -42,7 +47,7 @@ interface KernelArgs {
  */
 const REPLACEMENT_MARK = Symbol.for('lottery-lab.wasm-training-kernel');
 
-type MarkedKernelConfig = tf.KernelConfig & { [REPLACEMENT_MARK]?: true };
+type MarkedKernelConfig = tf.KernelConfig & { [REPLACEMENT_MARK]?: true; [KERNEL_READY]?: () => boolean };
 
 const WASM = 'wasm';
 
@@ -52,6 +57,7 @@ let originalConv2DBackpropInput: tf.KernelConfig | null = null;
 let originalConv2D: tf.KernelConfig | null = null;
 let originalMaxPoolGrad: tf.KernelConfig | null = null;
 let originalSum: tf.KernelConfig | null = null;
+let originalIdentity: tf.KernelConfig | null = null;
 
 function onlyOutput(result: TensorInfo | TensorInfo[]): TensorInfo {
   if (Array.isArray(result)) {
@@ -382,6 +388,45 @@ function sum(args: KernelArgs): TensorInfo {
   return simd.sumRows(backend, x, rows, elementCount(kept), shape);
 }
 
+/**
+ * A tensor's identity, sharing its data. tfjs runs Identity for every clone,
+ * and the engine clones each tensor a gradient needs (saved at every kernel
+ * of a training step's forward pass); the stock wasm kernel copies the
+ * data each time, which cost 4% of a Conv-4-BN ×0.25 step. Backends hold
+ * tensor data immutable (a variable's assign takes new data), so sharing
+ * it, counted like Reshape's, is what the cpu and WebGL backends do.
+ */
+function identity(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const x = requireInput(inputs, 'x');
+  if (x.dtype === 'string') {
+    if (originalIdentity == null) throw new Error('original Identity is missing');
+    return runKernel(originalIdentity, backend, inputs, args.attrs);
+  }
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function requireSimd(kernel: string): NonNullable<ReturnType<typeof simdKernels>> {
+  const simd = simdKernels();
+  if (simd == null) throw new Error(`${kernel} needs our SIMD kernels, which are not loaded`);
+  return simd;
+}
+
+function batchNormRelu(args: KernelArgs): TensorInfo[] {
+  const { inputs, backend } = args;
+  const { epsilon } = args.attrs as unknown as BatchNormReluAttrs;
+  const x = requireInput(inputs, 'x');
+  return requireSimd(BATCH_NORM_RELU).batchNormRelu(backend, x, requireInput(inputs, 'gamma'), requireInput(inputs, 'beta'), epsilon);
+}
+
+function batchNormReluGrad(args: KernelArgs): TensorInfo[] {
+  const { inputs, backend } = args;
+  const { epsilon } = args.attrs as unknown as BatchNormReluAttrs;
+  const [x, y, dy, mean, variance, gamma] = ['x', 'y', 'dy', 'mean', 'variance', 'gamma'].map((name) => requireInput(inputs, name));
+  return requireSimd(BATCH_NORM_RELU_GRAD).batchNormReluBackprop(backend, x!, y!, dy!, mean!, variance!, gamma!, epsilon);
+}
+
 /** Swaps the last two axes. */
 function lastTwoAxesSwapped(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -467,7 +512,11 @@ function isOurs(config: tf.KernelConfig | undefined): boolean {
  * for registered configs when the backend is set, and the stock kernel we
  * delegate to needs its wasm function bindings.
  */
-function replaceKernel(kernelName: string, kernelFunc: (args: KernelArgs) => TensorInfo): tf.KernelConfig | null {
+function replaceKernel(
+  kernelName: string,
+  kernelFunc: (args: KernelArgs) => TensorInfo | TensorInfo[],
+  ready?: () => boolean,
+): tf.KernelConfig | null {
   const original = tf.getKernel(kernelName, WASM) ?? null;
   if (original != null) tf.unregisterKernel(kernelName, WASM);
   const replacement: MarkedKernelConfig = {
@@ -477,6 +526,7 @@ function replaceKernel(kernelName: string, kernelFunc: (args: KernelArgs) => Ten
     setupFunc: original?.setupFunc,
     disposeFunc: original?.disposeFunc,
     [REPLACEMENT_MARK]: true,
+    ...(ready ? { [KERNEL_READY]: ready } : {}),
   };
   tf.registerKernel(replacement);
   return original;
@@ -496,6 +546,11 @@ export function registerWasmTrainingKernels(): void {
   originalConv2D = replaceKernel(tf.Conv2D, conv2d);
   originalMaxPoolGrad = replaceKernel(tf.MaxPoolGrad, maxPoolGrad);
   originalSum = replaceKernel(tf.Sum, sum);
+  originalIdentity = replaceKernel(tf.Identity, identity);
+  // Offered only while our SIMD module is loaded (fused-batch-norm.ts asks).
+  const simdLoaded = (): boolean => simdKernels() != null;
+  replaceKernel(BATCH_NORM_RELU, batchNormRelu, simdLoaded);
+  replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
 }
 
 /** True once our kernels are the ones registered for wasm. */
@@ -506,6 +561,9 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(tf.Conv2DBackpropFilter, WASM)) &&
     isOurs(tf.getKernel(tf.Conv2D, WASM)) &&
     isOurs(tf.getKernel(tf.MaxPoolGrad, WASM)) &&
-    isOurs(tf.getKernel(tf.Sum, WASM))
+    isOurs(tf.getKernel(tf.Sum, WASM)) &&
+    isOurs(tf.getKernel(tf.Identity, WASM)) &&
+    isOurs(tf.getKernel(BATCH_NORM_RELU, WASM)) &&
+    isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM))
   );
 }

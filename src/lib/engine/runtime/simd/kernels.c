@@ -265,3 +265,118 @@ void sum_rows(const f32 *x, f32 *out, f32 *partial, int rows, int cols) {
     for (; j < cols; j++) out[j] += partial[j];
   }
 }
+
+/*
+ * Σ over rows of f(row) for a [rows][cols] matrix, column by column, in
+ * blocks of 64 rows summed into `partial` and then into `out`, as in
+ * sum_rows. The BatchNorm kernels below use it for their per-channel sums.
+ */
+#define SUM_BLOCKED_ROWS(out, partial, rows, cols, vectorTerm, scalarTerm)                                  \
+  do {                                                                                                      \
+    const int blocked_ = (cols) & ~3;                                                                       \
+    __builtin_memset(out, 0, sizeof(f32) * (cols));                                                         \
+    for (int start_ = 0; start_ < (rows); start_ += 64) {                                                   \
+      const int end_ = start_ + 64 < (rows) ? start_ + 64 : (rows);                                         \
+      __builtin_memset(partial, 0, sizeof(f32) * (cols));                                                   \
+      for (int i = start_; i < end_; i++) {                                                                 \
+        int j = 0;                                                                                          \
+        for (; j < blocked_; j += 4) wasm_v128_store(partial + j, wasm_f32x4_add(wasm_v128_load(partial + j), vectorTerm)); \
+        for (; j < (cols); j++) partial[j] += scalarTerm;                                                   \
+      }                                                                                                     \
+      int j = 0;                                                                                            \
+      for (; j < blocked_; j += 4) wasm_v128_store(out + j, wasm_f32x4_add(wasm_v128_load(out + j), wasm_v128_load(partial + j))); \
+      for (; j < (cols); j++) out[j] += partial[j];                                                         \
+    }                                                                                                       \
+  } while (0)
+
+/*
+ * BatchNorm with the batch's statistics, then ReLU, over x viewed as
+ * [rows][cols] (NHWC with cols = channels): the training forward pass.
+ *
+ *   mean[c] = Σ_i x[i][c] / rows,  variance[c] = Σ_i (x[i][c] − mean[c])² / rows
+ *   y[i][c] = max(0, (x[i][c] − mean[c]) · gamma[c] / √(variance[c] + ε) + beta[c])
+ *
+ * Two passes for the statistics (as tfjs's moments: the variance from the
+ * deviations, not from Σx² − rows·mean², which cancels badly) and one for y.
+ * `scratch` holds 2·cols floats.
+ */
+EXPORT(batch_norm_relu)
+void batch_norm_relu(const f32 *x, const f32 *gamma, const f32 *beta, f32 *y, f32 *mean, f32 *variance, f32 *scratch,
+                     int rows, int cols, f32 epsilon) {
+  f32 *partial = scratch, *scale = scratch + cols;
+  const f32 perRow = 1.0f / (f32)rows;
+  SUM_BLOCKED_ROWS(mean, partial, rows, cols, wasm_v128_load(x + i * cols + j), x[i * cols + j]);
+  for (int j = 0; j < cols; j++) mean[j] *= perRow;
+  SUM_BLOCKED_ROWS(variance, partial, rows, cols,
+                   ({
+                     v128_t d_ = wasm_f32x4_sub(wasm_v128_load(x + i * cols + j), wasm_v128_load(mean + j));
+                     wasm_f32x4_mul(d_, d_);
+                   }),
+                   (x[i * cols + j] - mean[j]) * (x[i * cols + j] - mean[j]));
+  for (int j = 0; j < cols; j++) {
+    variance[j] *= perRow;
+    scale[j] = gamma[j] / __builtin_sqrtf(variance[j] + epsilon);
+  }
+  const int blocked = cols & ~3;
+  const v128_t zero = wasm_f32x4_splat(0);
+  for (int i = 0; i < rows; i++) {
+    const f32 *row = x + i * cols;
+    f32 *out = y + i * cols;
+    int j = 0;
+    for (; j < blocked; j += 4) {
+      v128_t v = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(row + j), wasm_v128_load(mean + j)), wasm_v128_load(scale + j));
+      wasm_v128_store(out + j, wasm_f32x4_max(zero, wasm_f32x4_add(v, wasm_v128_load(beta + j))));
+    }
+    for (; j < cols; j++) {
+      f32 v = (row[j] - mean[j]) * scale[j] + beta[j];
+      out[j] = v > 0 ? v : 0;
+    }
+  }
+}
+
+/*
+ * The gradients of batch_norm_relu, the batch statistics included, from its
+ * input x, its output y and dy. With g = dy where y > 0 (else 0), x̂ the
+ * normalised x and s = 1/√(variance + ε):
+ *
+ *   dbeta[c] = Σ_i g[i][c],  dgamma[c] = Σ_i g[i][c] · x̂[i][c]
+ *   dx[i][c] = gamma[c] · s[c] · (g[i][c] − dbeta[c]/rows − x̂[i][c] · dgamma[c]/rows)
+ *
+ * One pass for the two sums, one for dx. `scratch` holds 2·cols floats.
+ */
+EXPORT(batch_norm_relu_backprop)
+void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f32 *mean, const f32 *variance,
+                              const f32 *gamma, f32 *dx, f32 *dgamma, f32 *dbeta, f32 *scratch, int rows, int cols,
+                              f32 epsilon) {
+  f32 *partial = scratch, *inverse = scratch + cols;
+  for (int j = 0; j < cols; j++) inverse[j] = 1.0f / __builtin_sqrtf(variance[j] + epsilon);
+  const v128_t zero = wasm_f32x4_splat(0);
+#define GATED_VECTOR(i, j) wasm_v128_and(wasm_v128_load(dy + (i) * cols + (j)), wasm_f32x4_gt(wasm_v128_load(y + (i) * cols + (j)), zero))
+#define GATED_SCALAR(i, j) (y[(i) * cols + (j)] > 0 ? dy[(i) * cols + (j)] : 0.0f)
+#define NORMALISED_VECTOR(i, j) \
+  wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + (i) * cols + (j)), wasm_v128_load(mean + (j))), wasm_v128_load(inverse + (j)))
+#define NORMALISED_SCALAR(i, j) ((x[(i) * cols + (j)] - mean[j]) * inverse[j])
+  SUM_BLOCKED_ROWS(dbeta, partial, rows, cols, GATED_VECTOR(i, j), GATED_SCALAR(i, j));
+  SUM_BLOCKED_ROWS(dgamma, partial, rows, cols, wasm_f32x4_mul(GATED_VECTOR(i, j), NORMALISED_VECTOR(i, j)),
+                   GATED_SCALAR(i, j) * NORMALISED_SCALAR(i, j));
+  const f32 perRow = 1.0f / (f32)rows;
+  const int blocked = cols & ~3;
+  for (int i = 0; i < rows; i++) {
+    int j = 0;
+    for (; j < blocked; j += 4) {
+      v128_t centred = wasm_f32x4_sub(GATED_VECTOR(i, j), wasm_f32x4_mul(wasm_v128_load(dbeta + j), wasm_f32x4_splat(perRow)));
+      v128_t slope = wasm_f32x4_mul(wasm_v128_load(dgamma + j), wasm_f32x4_splat(perRow));
+      v128_t coefficient = wasm_f32x4_mul(wasm_v128_load(gamma + j), wasm_v128_load(inverse + j));
+      v128_t value = wasm_f32x4_sub(centred, wasm_f32x4_mul(NORMALISED_VECTOR(i, j), slope));
+      wasm_v128_store(dx + i * cols + j, wasm_f32x4_mul(coefficient, value));
+    }
+    for (; j < cols; j++) {
+      f32 value = GATED_SCALAR(i, j) - dbeta[j] * perRow - NORMALISED_SCALAR(i, j) * dgamma[j] * perRow;
+      dx[i * cols + j] = gamma[j] * inverse[j] * value;
+    }
+  }
+#undef GATED_VECTOR
+#undef GATED_SCALAR
+#undef NORMALISED_VECTOR
+#undef NORMALISED_SCALAR
+}

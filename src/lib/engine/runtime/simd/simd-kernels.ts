@@ -2,8 +2,9 @@
  * Our own wasm SIMD kernels (kernels.c), run beside tfjs's wasm backend for
  * the training steps it has no fast kernel for: the convolution and its
  * filter gradient, the max-pool gradient, sums over leading axes (bias
- * gradients) and matrix products whose right operand is new each call
- * (XNNPACK repacks it every time, slowly).
+ * gradients), matrix products whose right operand is new each call
+ * (XNNPACK repacks it every time, slowly) and BatchNorm + ReLU in training,
+ * forward and backward, one kernel each way.
  *
  * The module has its own memory. Each call copies its operands out of the
  * backend's heap into ours, runs one C function and copies the result into
@@ -33,12 +34,28 @@ interface KernelExports {
   ): void;
   sum_rows(x: number, out: number, partial: number, rows: number, cols: number): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  batch_norm_relu(
+    x: number, gamma: number, beta: number, y: number, mean: number, variance: number, scratch: number,
+    rows: number, cols: number, epsilon: number,
+  ): void;
+  batch_norm_relu_backprop(
+    x: number, y: number, dy: number, mean: number, variance: number, gamma: number, dx: number, dgamma: number,
+    dbeta: number, scratch: number, rows: number, cols: number, epsilon: number,
+  ): void;
 }
 
 const FLOAT_BYTES = 4;
 const PAGE_BYTES = 65536;
 /** Images per partial sum of the filter gradient (see conv2d_backprop_filter in kernels.c). */
 const FILTER_GRADIENT_GROUP = 8;
+/**
+ * Multiply-adds below which a call runs all its slices on the calling
+ * thread. Waking a helper costs tens of µs on an idle machine and
+ * milliseconds on a busy one (the helper waits for a core): a Conv-4 ×0.25
+ * step's small dense-layer products took 3-9 ms each when shared, for
+ * 0.3 MFLOP. The slices are the same either way, so results do not change.
+ */
+export const THREADED_MIN_MULTIPLY_ADDS = 1 << 21;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
 
@@ -93,6 +110,8 @@ function output(backend: BackendWasm, shape: number[], values: Float32Array): Te
   return out;
 }
 
+const elementCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
 /** `count` items cut into `parts` contiguous [start, end) shares, as even as can be. */
 function shares(count: number, parts: number): Array<[number, number]> {
   return Array.from({ length: parts }, (_, i) => [Math.floor((count * i) / parts), Math.floor((count * (i + 1)) / parts)]);
@@ -106,6 +125,8 @@ export class SimdKernels {
     private readonly kernels: KernelExports,
     private readonly memory: WebAssembly.Memory,
     private readonly threads: KernelThreads | null,
+    /** Calls with fewer multiply-adds stay on the calling thread (tests lower it to share small calls). */
+    private readonly threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
   ) {
     const heapBase = kernels.__heap_base.value as number;
     this.callStart = heapBase + controlBytes(this.threadCount);
@@ -120,9 +141,13 @@ export class SimdKernels {
     return new CallLayout(this.memory, this.callStart);
   }
 
-  /** One slice per thread, run at once; returns when all are done. */
-  private run(slices: Slice[]): void {
-    if (this.threads != null) this.threads.run(slices);
+  /**
+   * One slice per thread, run at once on the helpers when the call has
+   * `multiplyAdds` enough to pay for waking them, else one after another
+   * here; returns when all are done.
+   */
+  private run(slices: Slice[], multiplyAdds: number): void {
+    if (this.threads != null && multiplyAdds >= this.threadedMinMultiplyAdds) this.threads.run(slices);
     else for (const { fn, args } of slices) (this.kernels[fn] as (...values: number[]) => void)(...args);
   }
 
@@ -174,6 +199,7 @@ export class SimdKernels {
           end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
         ],
       })),
+      n * oh * ow * co * kh * kw * ci,
     );
     return output(backend, [n, oh, ow, co], layout.view(yAt, n * oh * ow * co));
   }
@@ -209,6 +235,7 @@ export class SimdKernels {
           ],
         };
       }),
+      n * oh * ow * co * kh * kw * ci,
     );
     this.kernels.sum_rows(partsAt, dwAt, scratchAt, groups, size);
     return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
@@ -248,8 +275,79 @@ export class SimdKernels {
         fn: 'matmul',
         args: [aAt + first * k * FLOAT_BYTES, bAt, cAt + first * n * FLOAT_BYTES, end - first, k, n],
       })),
+      m * k * n,
     );
     return output(backend, shape, layout.view(cAt, m * n));
+  }
+
+  /**
+   * relu(batchNorm(x)) with the batch's own statistics, over the last axis:
+   * [y, mean, variance] (the variance biased, as tfjs's moments). One
+   * thread: three passes over memory, each far shorter than the copies a
+   * handshake with helpers would save.
+   */
+  batchNormRelu(backend: BackendWasm, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, epsilon: number): TensorInfo[] {
+    const cols = x.shape[x.shape.length - 1]!;
+    const size = elementCount(x.shape);
+    const layout = this.layout();
+    const xAt = layout.block(size);
+    const gammaAt = layout.block(cols);
+    const betaAt = layout.block(cols);
+    const yAt = layout.block(size);
+    const meanAt = layout.block(cols);
+    const varianceAt = layout.block(cols);
+    const scratchAt = layout.block(2 * cols);
+    layout.commit();
+    layout.view(xAt, size).set(heap(backend, x));
+    layout.view(gammaAt, cols).set(heap(backend, gamma));
+    layout.view(betaAt, cols).set(heap(backend, beta));
+    this.kernels.batch_norm_relu(xAt, gammaAt, betaAt, yAt, meanAt, varianceAt, scratchAt, size / cols, cols, epsilon);
+    return [
+      output(backend, x.shape, layout.view(yAt, size)),
+      output(backend, [cols], layout.view(meanAt, cols)),
+      output(backend, [cols], layout.view(varianceAt, cols)),
+    ];
+  }
+
+  /** The gradients [dx, dgamma, dbeta] of `batchNormRelu`, from its input x, its output y and dy. */
+  batchNormReluBackprop(
+    backend: BackendWasm,
+    x: TensorInfo,
+    y: TensorInfo,
+    dy: TensorInfo,
+    mean: TensorInfo,
+    variance: TensorInfo,
+    gamma: TensorInfo,
+    epsilon: number,
+  ): TensorInfo[] {
+    const cols = x.shape[x.shape.length - 1]!;
+    const size = elementCount(x.shape);
+    const layout = this.layout();
+    const xAt = layout.block(size);
+    const yAt = layout.block(size);
+    const dyAt = layout.block(size);
+    const meanAt = layout.block(cols);
+    const varianceAt = layout.block(cols);
+    const gammaAt = layout.block(cols);
+    const dxAt = layout.block(size);
+    const dgammaAt = layout.block(cols);
+    const dbetaAt = layout.block(cols);
+    const scratchAt = layout.block(2 * cols);
+    layout.commit();
+    layout.view(xAt, size).set(heap(backend, x));
+    layout.view(yAt, size).set(heap(backend, y));
+    layout.view(dyAt, size).set(heap(backend, dy));
+    layout.view(meanAt, cols).set(heap(backend, mean));
+    layout.view(varianceAt, cols).set(heap(backend, variance));
+    layout.view(gammaAt, cols).set(heap(backend, gamma));
+    this.kernels.batch_norm_relu_backprop(
+      xAt, yAt, dyAt, meanAt, varianceAt, gammaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
+    );
+    return [
+      output(backend, x.shape, layout.view(dxAt, size)),
+      output(backend, [cols], layout.view(dgammaAt, cols)),
+      output(backend, [cols], layout.view(dbetaAt, cols)),
+    ];
   }
 
   /** Sums x, viewed as [rows, cols], over its rows; the result takes `shape`. */
@@ -291,10 +389,11 @@ function sharedMemory(): WebAssembly.Memory | null {
 
 /**
  * A new instance of our kernels sharing large calls among `threads` threads
- * (fewer where helper threads cannot start). Most callers want the one
- * `loadSimdKernels` keeps for the realm.
+ * (fewer where helper threads cannot start); calls of fewer than
+ * `threadedMinMultiplyAdds` multiply-adds stay on the calling thread. Most
+ * callers want the one `loadSimdKernels` keeps for the realm.
  */
-export async function createSimdKernels(threads: number): Promise<SimdKernels> {
+export async function createSimdKernels(threads: number, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<SimdKernels> {
   const memory = threads > 1 && canBlock() ? sharedMemory() : null;
   if (memory == null) {
     const plain = new WebAssembly.Memory({ initial: INITIAL_PAGES });
@@ -310,7 +409,7 @@ export async function createSimdKernels(threads: number): Promise<SimdKernels> {
     const pool = await KernelThreads.start(module, memory, controlAt, threads, ({ fn, args }) =>
       (kernels[fn] as (...values: number[]) => void)(...args),
     );
-    return new SimdKernels(kernels, memory, pool);
+    return new SimdKernels(kernels, memory, pool, threadedMinMultiplyAdds);
   } catch (error) {
     console.warn(`Our SIMD kernels run on one thread: ${error instanceof Error ? error.message : String(error)}`);
     return new SimdKernels(kernels, memory, null);
@@ -322,11 +421,12 @@ export async function createSimdKernels(threads: number): Promise<SimdKernels> {
  * may not compile over 4 KB synchronously), sharing large calls among
  * `threads` threads where helper threads are possible: a shared memory
  * (cross-origin isolation in a browser) and a thread that may block (a
- * worker, or Node). The first call's `threads` holds for the realm. False
+ * worker, or Node). The first call's `threads` (and threshold, as for
+ * `createSimdKernels`) holds for the realm. False
  * where wasm SIMD is missing, and then the callers keep tfjs's own kernels.
  */
-export function loadSimdKernels(threads = 1): Promise<boolean> {
-  loading ??= createSimdKernels(Math.max(1, Math.floor(threads))).then(
+export function loadSimdKernels(threads = 1, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<boolean> {
+  loading ??= createSimdKernels(Math.max(1, Math.floor(threads)), threadedMinMultiplyAdds).then(
     (kernels) => {
       loaded = kernels;
       return true;
