@@ -5,6 +5,7 @@
  * field on error.
  */
 import * as v from 'valibot';
+import { SYNTHETIC_DIFFICULTIES } from './data/synthetic';
 import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
 
 export { METHODS, type MethodName };
@@ -44,6 +45,17 @@ const DataSchema = v.strictObject({
   /** Size of the built-in synthetic set. */
   syntheticTrain: v.optional(positiveInt, 6000),
   syntheticTest: v.optional(positiveInt, 1000),
+  /**
+   * The built-in set's nuisance. 'standard' is validated to absent, so
+   * configs from before this field, and ones that write it out, keep one
+   * identity.
+   */
+  syntheticDifficulty: v.optional(
+    v.pipe(
+      v.picklist(SYNTHETIC_DIFFICULTIES),
+      v.transform((difficulty) => (difficulty === 'standard' ? undefined : difficulty)),
+    ),
+  ),
 });
 
 const ModelSchema = v.strictObject({
