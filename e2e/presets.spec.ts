@@ -161,8 +161,12 @@ const QUOTED: Record<string, (runs: RunResults[]) => string> = {
     runs.every((r) => (r as unknown as { ticket: { epoch: number | null } }).ticket.epoch === null)
       ? 'no ticket was drawn'
       : `(${runs.flatMap((r) => (r as unknown as { ticket: { epoch: number | null } }).ticket.epoch ?? []).join(', ')} by seed)`,
-  'colt-vs-imp': (runs) =>
-    `COLT with 2 segments had pruned ${formatSpread(spreadOf(runs.map((r) => (r as unknown as { colt: { rounds: { sparsity: number }[] } }).colt.rounds[1].sparsity)))} of the conv weights`,
+  'colt-vs-imp': (runs) => {
+    const colts = runs.map((r) => (r as unknown as { colt: { rounds: { sparsity: number }[]; imp: { rounds: unknown[] } } }).colt);
+    // After the rounds that COLT and IMP both completed in every seed.
+    const last = Math.min(...colts.map((c) => Math.min(c.rounds.length, c.imp.rounds.length))) - 1;
+    return `after ${last} rounds COLT with 2 segments had pruned ${formatSpread(spreadOf(colts.map((c) => c.rounds[last].sparsity)))} of the conv weights`;
+  },
   'prune-lenet': (runs) =>
     `went from ${formatSpread(spreadOf(runs.map((r) => r.rounds[0].testAccuracy)))} dense to ${formatSpread(spreadOf(runs.map((r) => r.rounds.at(-1)!.testAccuracy)))}`,
 };

@@ -16,7 +16,7 @@ export const LAB_DEFAULTS: ExperimentConfig = parseConfig(file);
 /** One sentence beside the first view: what to look at. */
 export const FIRST_VIEW_CAPTION =
   'Press Run: in about a minute the accuracy chart shows a ticket (the network pruned to 3% of its weights and rewound to its start) ' +
-  'training to far above a random mask of the same size, which stays near chance (10%).';
+  'ending well above a random mask of the same size trained the same way, at the far right of the chart.';
 
 /** Whether `config` is still the first view's experiment (name, description and backend aside). */
 export function isFirstView(config: ExperimentConfig | null): boolean {
