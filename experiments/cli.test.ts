@@ -158,7 +158,7 @@ describe('experiment CLI on hostile and broken input: refused before training', 
     expect(trained(result.lines)).toBe(0);
   });
 
-  it('reads a config saved with a UTF-8 byte-order mark', async () => {
+  it('reads a config saved with a UTF-8 byte-order mark, and --seed replaces its seed', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'bom.json'), `\uFEFF${JSON.stringify(tinyConfig)}`);
     expect((await loadConfig(parseArgs([path.join(dir, 'bom.json')]))).name).toBe('cli-tiny');
