@@ -195,11 +195,14 @@ test('every preset, shortened, runs all its seeds in the page, and its guidance 
     await waitForRunEnd(page, 600_000);
     await expect(guidance).toHaveAttribute('data-finished', 'true');
 
-    // The runs as stored, one per seed: the guidance reads these, and so does this test.
-    const stored = (await storedRecords<StoredRun>(page, 'runs')).filter((run) => run.config.name === preset.config.name && run.results);
-    expect(stored.map((run) => run.config.seed).sort(), preset.id).toEqual([...preset.seeds].sort());
+    // The runs as stored, one per seed: the guidance reads these, and so does this test. The last
+    // run's results are stored a moment after its end shows.
+    const storedRuns = async () => (await storedRecords<StoredRun>(page, 'runs')).filter((run) => run.config.name === preset.config.name && run.results);
+    await expect.poll(async () => (await storedRuns()).map((run) => run.config.seed).sort(), { message: preset.id }).toEqual([...preset.seeds].sort());
+    const stored = await storedRuns();
     const runs = preset.seeds.map((seed) => stored.find((run) => run.config.seed === seed)!.results!);
     expectedIds.push(preset.id);
+    await expect(guidance.locator('p')).not.toContainText('still to run');
     const text = await guidance.locator('p').innerText();
     expect(text, preset.id).toContain(`In your run (seeds ${preset.seeds.join(', ')})`);
     expect(text, preset.id).toContain(QUOTED[preset.id](runs));
