@@ -11,6 +11,6 @@ export default defineConfig({
   testDir: 'scripts',
   testMatch: 'screenshots.spec.ts',
   // Full-length presets on wasm take minutes each on a 2-core CPU.
-  timeout: 1_800_000,
+  timeout: 7_200_000,
   projects: [{ name: 'screenshots' }],
 });

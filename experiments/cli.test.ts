@@ -26,12 +26,13 @@ const tinyConfig = {
 
 describe('experiment CLI arguments', () => {
   it('parses every option', () => {
-    expect(parseArgs(['c.json', '--out', 'o', '--runtime', 'browser', '--backend', 'wasm', '--data-dir', 'd'])).toEqual({
+    expect(parseArgs(['c.json', '--out', 'o', '--runtime', 'browser', '--backend', 'wasm', '--data-dir', 'd', '--seed', '4'])).toEqual({
       configPath: 'c.json',
       out: 'o',
       runtime: 'browser',
       backend: 'wasm',
       dataDir: 'd',
+      seed: 4,
     });
   });
 
@@ -39,6 +40,7 @@ describe('experiment CLI arguments', () => {
     expect((await runCli(['c.json', '--backend', 'tpu'])).errors).toMatch(/Unknown backend "tpu"/);
     expect((await runCli(['c.json', '--runtime', 'deno'])).errors).toMatch(/--runtime must be node or browser/);
     expect((await runCli(['c.json', '--frobnicate'])).errors).toMatch(/Unknown option --frobnicate/);
+    expect((await runCli(['c.json', '--seed', '1.5'])).errors).toMatch(/--seed must be a whole number of 0 or more, not "1.5"/);
     expect((await runCli([])).code).toBe(1);
   });
 });
@@ -156,10 +158,11 @@ describe('experiment CLI on hostile and broken input: refused before training', 
     expect(trained(result.lines)).toBe(0);
   });
 
-  it('reads a config saved with a UTF-8 byte-order mark', async () => {
+  it('reads a config saved with a UTF-8 byte-order mark, and --seed replaces its seed', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'bom.json'), `\uFEFF${JSON.stringify(tinyConfig)}`);
     expect((await loadConfig(parseArgs([path.join(dir, 'bom.json')]))).name).toBe('cli-tiny');
+    expect((await loadConfig(parseArgs([path.join(dir, 'bom.json'), '--seed', '7']))).seed).toBe(7);
   });
 
   it('projects the whole run from the first measured speed, warning when it runs to many hours', () => {

@@ -1,6 +1,6 @@
 /**
  * npm run experiment -- <config.json> [--out <dir>] [--resume] [--runtime node|browser]
- *                       [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>]
+ *                       [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>] [--seed <n>]
  *                       [--ticket <in.safetensors>] [--save-ticket <out.safetensors>]
  *
  * Runs one experiment headless and writes <out>/results.json (keys as in
@@ -32,6 +32,8 @@ export interface CliOptions {
   runtime: 'node' | 'browser';
   backend: string | null;
   dataDir: string | null;
+  /** Overrides the config's seed: a classroom preset's seeds are one config run once per seed. */
+  seed?: number;
   /** A .safetensors ticket for the `retrain` method. */
   ticket?: string;
   /** Where to write the run's final ticket as .safetensors. */
@@ -43,7 +45,7 @@ export interface CliOptions {
 export class UsageError extends Error {}
 
 const USAGE =
-  'usage: npm run experiment -- <config.json> [--out <dir>] [--resume] [--runtime node|browser] [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>] ' +
+  'usage: npm run experiment -- <config.json> [--out <dir>] [--resume] [--runtime node|browser] [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>] [--seed <n>] ' +
   '[--ticket <in.safetensors>] [--save-ticket <out.safetensors>]';
 
 export function parseArgs(argv: string[]): CliOptions {
@@ -67,7 +69,11 @@ export function parseArgs(argv: string[]): CliOptions {
       }
       options.backend = backend;
     } else if (arg === '--data-dir') options.dataDir = value();
-    else if (arg === '--ticket') options.ticket = value();
+    else if (arg === '--seed') {
+      const seed = value();
+      if (!/^\d+$/.test(seed)) throw new UsageError(`--seed must be a whole number of 0 or more, not "${seed}"`);
+      options.seed = Number(seed);
+    } else if (arg === '--ticket') options.ticket = value();
     else if (arg === '--save-ticket') options.saveTicket = value();
     else if (arg === '--resume') options.resume = true;
     else if (arg.startsWith('--')) throw new UsageError(`Unknown option ${arg}. ${USAGE}`);
@@ -106,6 +112,7 @@ export async function loadConfig(options: CliOptions): Promise<ExperimentConfig>
   const raw = await readJsonObject(options.configPath, 'config');
   if (options.backend) raw.backend = options.backend;
   if (options.dataDir) raw.data = { ...(raw.data as object), dir: options.dataDir };
+  if (options.seed !== undefined) raw.seed = options.seed;
   return parseConfig(raw);
 }
 

@@ -161,6 +161,18 @@ export const DATA_FIELDS = {
     hint: 'How many synthetic images to generate for training (validation comes out of these).',
     section: 'data',
   },
+  syntheticDifficulty: {
+    kind: 'select',
+    id: 'synthetic-difficulty',
+    label: 'Difficulty',
+    path: 'data.syntheticDifficulty',
+    options: [
+      { value: 'standard', label: 'Standard: clutter, textures, cut-off shapes' },
+      { value: 'easy', label: 'Easy: whole shapes on plain backgrounds (learnt in a minute)' },
+    ],
+    hint: 'Easy is learnt by a narrow Conv-2 in about a minute, so a classroom run shows its finding quickly; standard keeps small networks busy for many epochs.',
+    section: 'data',
+  },
   syntheticTest: {
     kind: 'number',
     id: 'synthetic-test',

@@ -5,6 +5,7 @@
  * field on error.
  */
 import * as v from 'valibot';
+import { SYNTHETIC_DIFFICULTIES } from './data/synthetic';
 import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
 import { ConfigError } from './config-error';
 import { checkClassList, classListSchema } from './data/task';
@@ -48,6 +49,17 @@ const DataSchema = v.strictObject({
   syntheticTest: v.optional(positiveInt, 1000),
   /** The task: these classes only, relabelled 0..n-1 in the order given (e.g. CIFAR-10 classes 5-9). */
   classes: v.optional(classListSchema),
+  /**
+   * The built-in set's nuisance. 'standard' is validated to absent, so
+   * configs from before this field, and ones that write it out, keep one
+   * identity.
+   */
+  syntheticDifficulty: v.optional(
+    v.pipe(
+      v.picklist(SYNTHETIC_DIFFICULTIES),
+      v.transform((difficulty) => (difficulty === 'standard' ? undefined : difficulty)),
+    ),
+  ),
 });
 
 const ModelSchema = v.strictObject({

@@ -32,4 +32,12 @@ describe('experiment identity', () => {
     expect(identityDifference(base, parseConfig({ ...base, seed: 4 }))).toBe('seed was 1 in the checkpoint, 4 now');
     expect(identityDifference(base, parseConfig({ ...base, train: { lr: 0.5 } }))).toBe('train.lr was 0.0002 in the checkpoint, 0.5 now');
   });
+
+  it('keeps the identity of configs from before the synthetic difficulty existed; the easy set is another setting', async () => {
+    const before = await experimentIdentity(base);
+    expect(await experimentIdentity(parseConfig({ ...base, data: { syntheticDifficulty: 'standard' } }))).toEqual(before);
+    expect(identityText(base)).not.toContain('syntheticDifficulty');
+    const easy = await experimentIdentity(parseConfig({ ...base, data: { syntheticDifficulty: 'easy' } }));
+    expect(easy.setting).not.toBe(before.setting);
+  });
 });

@@ -44,8 +44,9 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     id: 'presets',
     title: 'Classroom presets',
     paragraphs: [
-      'Each preset asks one question and loads an experiment sized to finish in a few minutes on the built-in synthetic data. Choosing one replaces the whole builder; press Run.',
-      'While the builder still holds the preset unchanged, its guidance shows above the charts: what to look for until a run of it has finished, then what that run showed, in its own numbers. Edit any field and it becomes your own experiment.',
+      'Each preset asks one question and loads an experiment on the easy built-in synthetic set. Choosing one replaces the whole builder; press Run.',
+      'A preset runs on several seeds, one after another from one Run press, and the chart draws each series as the mean over the seeds with a band from the lowest to the highest; "Quick run" trains the first seed only.',
+      'While the builder still holds the preset unchanged, its guidance shows above the charts: what to look for until its runs have finished, then what they showed, in their own numbers as mean ± half the band, and whether the bands the finding rests on are apart or overlap. Edit any field and it becomes your own experiment.',
       'Each preset is a file in experiments/presets/ of the lab’s repository: npm run experiment -- experiments/presets/<name>.json runs the same experiment on the command line.',
     ],
   },
@@ -53,7 +54,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     id: 'data',
     title: 'Data',
     paragraphs: [
-      'The built-in synthetic set is generated from the seed in the page: 32×32 colour images of 10 shape families with random position, scale, rotation, palettes, textured backgrounds and noise. It needs no download and is harder than it looks.',
+      'The built-in synthetic set is generated from the seed in the page: 32×32 colour images of 10 shape families with random position, scale, rotation, palettes, textured backgrounds and noise. It needs no download. Standard difficulty adds clutter, occluding bars and shapes cut off by the edge and is harder than it looks; easy draws whole shapes on plain or gradient backgrounds, which a narrow Conv-2 learns in about a minute.',
       'CIFAR-10 and CIFAR-100 come from your own files: the official binary .tar.gz or its .bin files, picked here or dropped anywhere on the page. Files never go into the link; a shared link says which files it expects.',
       'A validation split is held out of the training images: the early-stop iteration is where its loss is lowest. With no validation images there is no early stop (it is never chosen on the test set), and the results say so.',
     ],
@@ -71,7 +72,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
     title: 'Training',
     paragraphs: [
       'Every round trains the (masked) network with the same schedule. Pruned weights are set to exactly zero after every optimiser step, whatever Adam, momentum or weight decay do.',
-      'Short runs need larger learning rates than the paper’s full schedules: the presets use about 10× the paper’s Adam rate for 150 iterations.',
+      'Short runs need larger learning rates than the paper’s full schedules: the presets use 6-15× the paper’s Adam rate for 60-200 iterations.',
       'Evaluation runs on the validation and test splits every few iterations; the early-stop iteration is the one with the lowest validation loss, and the accuracy there is the paper’s headline metric.',
     ],
   },

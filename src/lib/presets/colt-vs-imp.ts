@@ -1,9 +1,10 @@
-/** "COLT or IMP: who gets sparse faster?": COLT's rounds against its IMP comparison, by sparsity of the pruned (conv) layers. */
+/** "COLT or IMP: who gets sparse faster?": COLT's rounds against its IMP comparison over the preset's seeds, by sparsity of the pruned (conv) layers. */
 import file from '../../../experiments/presets/colt-vs-imp.json' with { type: 'json' };
 import { sparsityOver } from '../engine/methods/colt';
 import { resultsOf, type RunResults } from '../engine/results';
-import { formatPercent } from '../ui/format';
-import { definePreset, formatPoints, noiseMargin, seedOf } from './preset';
+import { BANDS_OVERLAP, compareBands, definePreset, formatSpread, oneSeedNote, seedsOf, SPREAD_NOTE, spreadOf } from './preset';
+
+const SEEDS = [1, 2, 3];
 
 const EXPECTED =
   'COLT keeps only the weights every class-segment model keeps, so a round should remove more than its rate per model and it should get sparse in fewer rounds than IMP at the same rate, ' +
@@ -13,26 +14,42 @@ const EXPECTED =
 export const COLT_VS_IMP = definePreset(file, {
   id: 'colt-vs-imp',
   title: 'COLT or IMP: who gets sparse faster?',
+  seeds: SEEDS,
   lookFor: 'The rounds-to-sparsity view counts rounds to a conv sparsity for COLT and for IMP pruning at the same rate. ' + EXPECTED,
-  readRun(results: RunResults): string {
-    const { colt } = resultsOf(results, 'colt');
-    const coltSparsities = colt.rounds.slice(1).map((r) => formatPercent(r.sparsity));
-    const impRounds = colt.imp?.rounds.slice(1) ?? [];
-    const impLast = impRounds.at(-1);
-    const imp = impLast
-      ? `, while IMP at the same rate reached ${formatPercent(sparsityOver(impLast.layers, colt.prunedLayers))} after ${impRounds.length}`
-      : '';
-    const matched = colt.imp?.matched.at(-1);
-    const accuracies = matched
-      ? ` At COLT's sparsest round (${formatPercent(matched.coltSparsity)}) its full network reached ${formatPercent(matched.coltAccuracy)} test accuracy, ` +
-        `IMP's nearest round (${formatPercent(matched.impSparsity)}) ${formatPercent(matched.impAccuracy)}; on ${results.dataset.test.toLocaleString('en-US')} test images ` +
-        `a gap under about ${formatPoints(noiseMargin(matched.coltAccuracy, matched.impAccuracy, results.dataset.test))} is within the noise.`
-      : '';
-    return (
-      `In your run (${seedOf(results)}) COLT with ${colt.segments.length} segments pruned ${coltSparsities.join(', ')} of the conv weights in ${coltSparsities.length} rounds${imp}.` +
-      accuracies +
-      ' ' +
-      EXPECTED
-    );
+  readRuns(runs: readonly RunResults[]): string {
+    const colts = runs.map((run) => resultsOf(run, 'colt').colt);
+    // Compare after the rounds every seed's COLT and IMP both completed.
+    const rounds = Math.min(...colts.map((colt) => Math.min(colt.rounds.length, colt.imp?.rounds.length ?? 0))) - 1;
+    const where = `In your run (${seedsOf(runs)})`;
+    const note = runs.length > 1 ? ` (${SPREAD_NOTE})` : '';
+    if (rounds < 1) {
+      const coltSparsity = spreadOf(colts.map((colt) => colt.rounds.at(-1)!.sparsity));
+      return `${where} COLT reached ${formatSpread(coltSparsity)} conv sparsity in ${colts[0].rounds.length - 1} rounds${note}, and there was no IMP round to compare with. ${EXPECTED}`;
+    }
+    const colt = spreadOf(colts.map((c) => c.rounds[rounds].sparsity));
+    const imp = spreadOf(colts.map((c) => sparsityOver(c.imp!.rounds[rounds].layers, c.prunedLayers)));
+    const matched = colts.map((c) => c.imp?.matched.at(-1)).filter((m) => m !== undefined);
+    const numbers =
+      `${where}, after ${rounds} round${rounds === 1 ? '' : 's'} COLT with ${colts[0].segments.length} segments had pruned ${formatSpread(colt)} of the conv weights, ` +
+      `IMP at the same rate ${formatSpread(imp)}${note}.` +
+      (matched.length === colts.length
+        ? ` At COLT's sparsest round (${formatSpread(spreadOf(matched.map((m) => m.coltSparsity)))}) its full network reached ${formatSpread(spreadOf(matched.map((m) => m.coltAccuracy)))} test accuracy, ` +
+          `IMP's nearest round (${formatSpread(spreadOf(matched.map((m) => m.impSparsity)))}) ${formatSpread(spreadOf(matched.map((m) => m.impAccuracy)))}.`
+        : '');
+    if (runs.length === 1) return `${numbers} ${oneSeedNote(SEEDS)} ${EXPECTED}`;
+    const faster = compareBands(colt, imp);
+    const speed =
+      faster === 'above'
+        ? 'COLT got sparser in the same rounds in every seed, beyond the seed spread.'
+        : faster === 'below'
+          ? 'IMP got sparser in the same rounds, beyond the seed spread: not what the claim expects.'
+          : `COLT's and IMP's sparsities after the same rounds: ${BANDS_OVERLAP}.`;
+    const accuracy =
+      matched.length === colts.length
+        ? compareBands(spreadOf(matched.map((m) => m.coltAccuracy)), spreadOf(matched.map((m) => m.impAccuracy))) === 'overlap'
+          ? ` Their accuracies near that sparsity: ${BANDS_OVERLAP} whether either is more accurate.`
+          : ' Their accuracies near that sparsity differ beyond the seed spread.'
+        : '';
+    return `${numbers} ${speed}${accuracy} ${EXPECTED}`;
   },
 });

@@ -9,8 +9,9 @@ import { COLT_VS_IMP } from './colt-vs-imp';
 import { EARLY_BIRD } from './early-bird';
 import { HIDDEN_NETWORK } from './hidden-network';
 import type { Preset } from './preset';
-import { activePreset, PRESETS, presetConfig, presetGuidance } from './presets';
+import { activePreset, PRESETS, presetConfig, presetGuidance, presetRuns, presetSeedConfigs } from './presets';
 import { PRUNE_LENET } from './prune-lenet';
+import { compareBands, formatSpread, spreadOf } from './preset';
 import { TICKET_VS_RANDOM } from './ticket-vs-random';
 import { WHICH_FILTERS } from './which-filters';
 
@@ -32,19 +33,19 @@ function round(index: number, sparsity: number, testAccuracy: number, layers: Ro
   };
 }
 
-/** A fabricated finished run of `preset` with seed 3 and the given method output (its method's own keys included). */
-function fabricated(preset: Preset, output: MethodOutput & Record<string, unknown>, test = 500): RunResults {
+/** A fabricated finished run of `preset` on `seed` with the given method output (its method's own keys included). */
+function fabricated(preset: Preset, output: MethodOutput & Record<string, unknown>, seed = 3, startedAt = '2026-12-01T00:00:00.000Z'): RunResults {
   return <RunResults>{
     ...output,
-    config: { ...presetConfig(preset), seed: 3 },
+    config: { ...presetConfig(preset), seed },
     method: preset.config.method,
     backend: 'wasm',
     adapter: null,
     backendInfo: { backend: 'wasm', adapter: null, notice: null, threads: 2, simd: true },
-    dataset: { source: 'synthetic', train: 2700, validation: 300, test, classes: 10 },
+    dataset: { source: 'synthetic', train: 2700, validation: 300, test: 500, classes: 10 },
     imagesPerSecond: 1,
     seconds: 1,
-    startedAt: '2026-12-01T00:00:00.000Z',
+    startedAt,
   };
 }
 
@@ -59,6 +60,8 @@ describe('classroom presets', () => {
       expect(file.data.source, preset.id).toBe('synthetic');
       expect(METHOD_REGISTRY[file.method], preset.id).toBeDefined();
       expect(preset.title.endsWith('?'), preset.id).toBe(true);
+      expect(preset.seeds[0], preset.id).toBe(file.seed);
+      expect(preset.seeds.length, preset.id).toBeGreaterThanOrEqual(3);
     }
   });
 
@@ -81,63 +84,108 @@ describe('classroom presets', () => {
 
   it('until a run of the preset has finished, the guidance says what to look for, with no measured figure', () => {
     for (const preset of PRESETS) {
-      expect(presetGuidance(preset, null), preset.id).toEqual({ finished: false, text: preset.lookFor });
+      expect(presetGuidance(preset, []), preset.id).toEqual({ finished: false, text: preset.lookFor });
       expect(preset.lookFor, preset.id).not.toMatch(/\d%/);
     }
-    // A finished run of another experiment (here: another seed) is not this preset's run.
-    const otherSeed = fabricated(PRUNE_LENET, { rounds: [round(0, 0, 0.2)] });
-    expect(presetGuidance(PRUNE_LENET, otherSeed).finished).toBe(false);
-    const sameRun = { ...otherSeed, config: presetConfig(PRUNE_LENET) };
-    expect(presetGuidance(PRUNE_LENET, sameRun)).toEqual({ finished: true, text: PRUNE_LENET.readRun(sameRun) });
+  });
+
+  it('reads the latest finished run of each of the preset\'s seeds, in seed order, and nothing else', () => {
+    const run = (seed: number, accuracy: number, startedAt?: string) => fabricated(PRUNE_LENET, { rounds: [round(0, 0, accuracy)] }, seed, startedAt);
+    const [first, second] = PRUNE_LENET.seeds;
+    const older = run(second, 0.3, '2026-12-01T00:00:00.000Z');
+    const newer = run(second, 0.4, '2026-12-01T01:00:00.000Z');
+    const firstSeed = run(first, 0.5);
+    const undeclared = run(99, 0.6);
+    const edited = { ...run(first, 0.7), config: { ...presetConfig(PRUNE_LENET), train: { ...presetConfig(PRUNE_LENET).train, lr: 0.5 } } };
+    const renamed = { ...firstSeed, config: { ...firstSeed.config, name: 'mine', backend: 'wasm' as const } };
+    expect(presetRuns(PRUNE_LENET, [newer, undeclared, older, edited, renamed])).toEqual([renamed, newer]);
+    expect(presetRuns(PRUNE_LENET, [undeclared, edited])).toEqual([]);
+    const runs = presetRuns(PRUNE_LENET, [firstSeed, newer]);
+    expect(presetGuidance(PRUNE_LENET, runs)).toEqual({
+      finished: true,
+      text: `${PRUNE_LENET.readRuns(runs)} (1 of the preset's ${PRUNE_LENET.seeds.length} seeds still to run.)`,
+    });
+    // The full run queues every seed of the preset, the file's own first.
+    expect(presetSeedConfigs(PRUNE_LENET).map((c) => c.seed)).toEqual([...PRUNE_LENET.seeds]);
+    expect(presetSeedConfigs(PRUNE_LENET).map((c) => ({ ...c, seed: 0 }))).toEqual(PRUNE_LENET.seeds.map(() => ({ ...presetConfig(PRUNE_LENET), seed: 0 })));
   });
 });
 
-describe('guidance computed from the finished run', () => {
-  it('ticket-vs-random quotes the ticket, both controls and dense at the sparsest round, and says where the ticket ended against the noise', () => {
-    const run = (reinit: number) =>
-      fabricated(TICKET_VS_RANDOM, {
-        rounds: [round(0, 0, 0.26), round(1, 0.4, 0.29), round(2, 0.64, 0.3), round(3, 0.78, 0.312)],
-        controls: {
-          randomReinit: [round(0, 0, 0.26), round(3, 0.78, reinit)],
-          randomPrune: [round(0, 0, 0.26), round(3, 0.78, 0.224)],
-        },
-      });
-    const text = TICKET_VS_RANDOM.readRun(run(0.231));
-    expect(text).toContain(
-      'In your run (seed 3) the ticket kept 31.2% test accuracy at 22.0% of weights remaining; random reinit 23.1%, random pruning 22.4% (dense 26.0%, chance 10.0%).',
-    );
-    // 2·sqrt((0.312·0.688 + 0.231·0.769) / 500) = 0.056.
-    expect(text).toContain('On 500 test images a gap under about 5.6 points is within the noise: the ticket finished ahead of both controls by more than that.');
-    expect(text).toContain('The lottery-ticket claim is that only the ticket keeps its accuracy');
-    expect(TICKET_VS_RANDOM.readRun(run(0.29))).toContain('the ticket finished within that of random reinit, so this run does not separate them.');
-    expect(TICKET_VS_RANDOM.readRun(run(0.4))).toContain('the ticket finished behind random reinit by more than that.');
+describe('guidance computed from the finished runs, one per seed', () => {
+  it('spreads are mean ± half the min-max band, and bands are compared as drawn', () => {
+    const spread = spreadOf([0.7, 0.74, 0.72]);
+    expect(spread).toEqual({ mean: expect.closeTo(0.72, 10), min: 0.7, max: 0.74, count: 3 });
+    expect(formatSpread(spread)).toBe('72.0% ± 2.0');
+    expect(formatSpread(spreadOf([0.5]))).toBe('50.0%');
+    expect(compareBands(spread, spreadOf([0.6, 0.69]))).toBe('above');
+    expect(compareBands(spreadOf([0.6, 0.69]), spread)).toBe('below');
+    expect(compareBands(spread, spreadOf([0.6, 0.7]))).toBe('overlap');
   });
 
-  it('early-bird quotes when the ticket came, what it pruned, the three accuracies and the compute', () => {
-    const summary = (epoch: number | null): Partial<TicketSummary> => ({
+  /** Three seeds of ticket-vs-random, ending at 2% of weights remaining with the given accuracies per seed. */
+  function ticketRuns(ticket: number[], reinit: number[], prune: number[]): RunResults[] {
+    return TICKET_VS_RANDOM.seeds.map((seed, i) =>
+      fabricated(
+        TICKET_VS_RANDOM,
+        {
+          rounds: [round(0, 0, 0.75 + i * 0.01), round(1, 0.98, ticket[i])],
+          controls: { randomReinit: [round(0, 0, 0.75), round(1, 0.98, reinit[i])], randomPrune: [round(0, 0, 0.75), round(1, 0.98, prune[i])] },
+        },
+        seed,
+      ),
+    );
+  }
+
+  it('ticket-vs-random quotes the ticket and both controls as mean ± spread at the sparsest round, and says the ticket stands apart', () => {
+    const text = TICKET_VS_RANDOM.readRuns(ticketRuns([0.7, 0.72, 0.74], [0.5, 0.55, 0.6], [0.3, 0.35, 0.36]));
+    expect(text).toContain(
+      'In your run (seeds 1, 2, 3) the ticket kept 72.0% ± 2.0 test accuracy at 2.0% of weights remaining; random reinit 55.0% ± 5.0, random pruning 33.7% ± 3.0 ' +
+        '(dense 76.0% ± 1.0, chance 10.0%; mean ± half the range over seeds, as the chart draws its band).',
+    );
+    expect(text).toContain("At the sparsest round the ticket's band lies above random reinit's and lies above random pruning's. The lottery-ticket claim");
+    expect(text).not.toContain('overlap');
+  });
+
+  it('ticket-vs-random says so when the bands overlap, and that one seed has no spread', () => {
+    const overlap = TICKET_VS_RANDOM.readRuns(ticketRuns([0.6, 0.7, 0.74], [0.5, 0.55, 0.62], [0.3, 0.35, 0.36]));
+    expect(overlap).toContain(
+      "At the sparsest round the ticket's band overlaps random reinit's and lies above random pruning's: the bands overlap here: more rounds or seeds would tell.",
+    );
+    const [one] = ticketRuns([0.7, 0, 0], [0.5, 0, 0], [0.3, 0, 0]);
+    const quick = TICKET_VS_RANDOM.readRuns([one]);
+    expect(quick).toContain('In your run (seed 1) the ticket kept 70.0% test accuracy at 2.0% of weights remaining; random reinit 50.0%, random pruning 30.0% (dense 75.0%, chance 10.0%).');
+    expect(quick).toContain('One seed has no spread to judge a gap by: run all 3 seeds');
+  });
+
+  it('early-bird quotes the ticket epoch per seed, the accuracies and the compute, and whether every seed was early', () => {
+    const summary = (epoch: number | null, retrained: number): Partial<TicketSummary> => ({
       epoch,
       scheduleEpochs: 20,
-      channelsKept: epoch === null ? null : 34,
-      channelsTotal: 48,
-      accuracyAtTicket: 0.3,
-      accuracyAtPruning: epoch === null ? null : 0.22,
-      accuracyAfterRetraining: epoch === null ? null : 0.27,
-      flopsTotal: 87,
+      accuracyAtTicket: 0.6,
+      accuracyAtPruning: epoch === null ? null : 0.3,
+      accuracyAfterRetraining: epoch === null ? null : retrained,
+      flopsTotal: 60,
       flopsDense: 100,
     });
-    const run = (epoch: number | null) => fabricated(EARLY_BIRD, { rounds: [round(0, 0, 0.3)], ticket: summary(epoch) });
-    expect(EARLY_BIRD.readRun(run(15))).toContain(
-      'In your run (seed 3) the ticket came at epoch 15 of 20, only in the second half of the schedule, with 14 of 48 channels pruned; ' +
-        'test accuracy was 30.0% at the ticket, 22.0% right after pruning, 27.0% after retraining, for 87% of the dense training FLOPs.',
+    const runs = (epochs: (number | null)[], retrained = [0.6, 0.62, 0.58]) =>
+      EARLY_BIRD.seeds.map((seed, i) => fabricated(EARLY_BIRD, { rounds: [round(0, 0, 0.6)], ticket: summary(epochs[i], retrained[i]) }, seed));
+    const early = EARLY_BIRD.readRuns(runs([4, 5, 6]));
+    expect(early).toContain(
+      'In your run (seeds 1, 2, 3) the ticket came at epoch 5.0 ± 1.0 of 20 (4, 5, 6 by seed); test accuracy was 60.0% ± 0.0 at the ticket and 60.0% ± 2.0 after retraining, ' +
+        'for 60% of the dense training FLOPs on average (mean ± half the range over seeds, as the chart draws its band). Every seed drew its ticket in the first half of the schedule.',
     );
-    expect(EARLY_BIRD.readRun(run(4))).toContain('the ticket came at epoch 4 of 20, in the first half of the schedule,');
-    expect(EARLY_BIRD.readRun(run(null))).toContain(
-      'In your run (seed 3) no ticket was drawn in 20 epochs: the channel masks never came within ε of the last four, so the network trained dense to the end (30.0% test accuracy).',
+    expect(early).toContain('Retrained, it is back within the seed spread of its accuracy at the ticket.');
+    expect(EARLY_BIRD.readRuns(runs([4, 14, null]))).toContain(
+      'the ticket came at epoch 9.0 ± 5.0 of 20 (4, 14 by seed), and 1 seed drew none;',
     );
-    expect(EARLY_BIRD.readRun(run(15))).toContain('The EarlyBird claim is that the channel mask settles early');
+    expect(EARLY_BIRD.readRuns(runs([4, 14, null]))).toContain('Some seeds drew it in the first half of the schedule and some later or not at all: the bands overlap here: more rounds or seeds would tell.');
+    expect(EARLY_BIRD.readRuns(runs([12, 14, 16], [0.4, 0.45, 0.5]))).toContain(
+      'Every seed drew its ticket only in the second half of the schedule: not early here. Retrained, the pruned network stayed below its accuracy at the ticket beyond the seed spread.',
+    );
+    expect(EARLY_BIRD.readRuns(runs([null, null, null]))).toContain('no ticket was drawn in 20 epochs');
   });
 
-  it('colt-vs-imp quotes COLT’s sparsity per round, where IMP got to, and the accuracies at matched sparsity', () => {
+  it('colt-vs-imp quotes both sparsities after the same rounds and the accuracies at matched sparsity, over seeds', () => {
     // IMP's rounds as measured layer counts: the conv layers (900 weights) are the pruned ones.
     const impRound = (index: number, convRemaining: number) =>
       round(index, 0, 0.25, [
@@ -145,32 +193,36 @@ describe('guidance computed from the finished run', () => {
         { name: 'conv_2', weights: 600, remaining: (2 * convRemaining) / 3 },
         { name: 'dense_1', weights: 10_000, remaining: 10_000 },
       ]);
-    const coltRound = (index: number, sparsity: number, testAccuracy: number) => ({ round: index, sparsity, testAccuracy, perModel: [], overlap: [] });
-    const text = COLT_VS_IMP.readRun(
-      fabricated(COLT_VS_IMP, {
-        rounds: [round(0, 0, 0.26)],
-        colt: {
-          segments: [
-            [0, 1, 2, 3, 4],
-            [5, 6, 7, 8, 9],
-          ],
-          prunedLayers: ['conv_1', 'conv_2'],
-          rounds: [coltRound(0, 0, 0.26), coltRound(1, 0.23, 0.27), coltRound(2, 0.4, 0.25), coltRound(3, 0.54, 0.21)],
-          imp: {
-            rounds: [impRound(0, 900), impRound(1, 765), impRound(2, 650), impRound(3, 553), impRound(4, 468)],
-            matched: [{ coltRound: 3, coltSparsity: 0.54, coltAccuracy: 0.21, impRound: 4, impSparsity: 0.48, impAccuracy: 0.28 }],
+    const coltRound = (index: number, sparsity: number) => ({ round: index, sparsity, testAccuracy: 0.5, perModel: [], overlap: [] });
+    const run = (seed: number, coltSparsity: number, impRemaining: number, coltAccuracy: number, impAccuracy: number) =>
+      fabricated(
+        COLT_VS_IMP,
+        {
+          rounds: [round(0, 0, 0.5)],
+          colt: {
+            segments: [
+              [0, 1, 2, 3, 4],
+              [5, 6, 7, 8, 9],
+            ],
+            prunedLayers: ['conv_1', 'conv_2'],
+            rounds: [coltRound(0, 0), coltRound(1, 0.2), coltRound(2, coltSparsity)],
+            imp: {
+              rounds: [impRound(0, 900), impRound(1, 765), impRound(2, impRemaining)],
+              matched: [{ coltRound: 2, coltSparsity, coltAccuracy, impRound: 2, impSparsity: 1 - impRemaining / 900, impAccuracy }],
+            },
           },
         },
-      }),
+        seed,
+      );
+    const apart = COLT_VS_IMP.readRuns([run(1, 0.4, 650, 0.5, 0.52), run(2, 0.42, 650, 0.52, 0.5), run(3, 0.44, 650, 0.54, 0.53)]);
+    expect(apart).toContain(
+      'In your run (seeds 1, 2, 3), after 2 rounds COLT with 2 segments had pruned 42.0% ± 2.0 of the conv weights, IMP at the same rate 27.8%',
     );
-    expect(text).toContain(
-      'In your run (seed 3) COLT with 2 segments pruned 23.0%, 40.0%, 54.0% of the conv weights in 3 rounds, while IMP at the same rate reached 48.0% after 4.',
-    );
-    // 2·sqrt((0.21·0.79 + 0.28·0.72) / 500) = 0.054.
-    expect(text).toContain(
-      "At COLT's sparsest round (54.0%) its full network reached 21.0% test accuracy, IMP's nearest round (48.0%) 28.0%; on 500 test images a gap under about 5.4 points is within the noise.",
-    );
-    expect(text).toContain('COLT keeps only the weights every class-segment model keeps');
+    expect(apart).toContain('COLT got sparser in the same rounds in every seed, beyond the seed spread.');
+    expect(apart).toContain("Their accuracies near that sparsity: the bands overlap here: more rounds or seeds would tell whether either is more accurate.");
+    const close = COLT_VS_IMP.readRuns([run(1, 0.27, 650, 0.5, 0.7), run(2, 0.3, 630, 0.52, 0.72), run(3, 0.28, 660, 0.54, 0.73)]);
+    expect(close).toContain("COLT's and IMP's sparsities after the same rounds: the bands overlap here: more rounds or seeds would tell.");
+    expect(close).toContain('Their accuracies near that sparsity differ beyond the seed spread.');
   });
 
   it('hidden-network quotes the searched ticket, the random mask, the other k, chance and dense, and says whether the ticket beat chance beyond the noise', () => {
@@ -187,29 +239,27 @@ describe('guidance computed from the finished run', () => {
           dense: 0.45,
         },
       });
-    const above = HIDDEN_NETWORK.readRun(run(0.3));
+    const above = HIDDEN_NETWORK.readRuns([run(0.3)]);
     expect(above).toContain(
       'In your run (seed 3) the mask searched at k = 0.5 reached 30.0% test accuracy with every weight bit-identical to its random start; ' +
         'the same random network under a random mask of that k scored 10.0%, and the other searches k = 0.1 20.0%, k = 1 10.0% (chance 10.0%, dense network trained on the same budget 45.0%).',
     );
     // 2·sqrt((0.3·0.7 + 0.1·0.9) / 500) = 0.049
     expect(above).toContain('a gap under about 4.9 points is within the noise: the ticket is above chance by more than that.');
-    expect(HIDDEN_NETWORK.readRun(run(0.12))).toContain('the ticket is not clearly above chance in this run.');
+    expect(HIDDEN_NETWORK.readRuns([run(0.12)])).toContain('the ticket is not clearly above chance in this run.');
   });
 
-  it('prune-lenet quotes the accuracy from dense to the sparsest round and where it first fell beyond the noise, if it did', () => {
-    const remaining = [0, 0.5, 0.75, 0.875, 0.9375, 0.96875, 0.984];
-    const run = (last: number) =>
-      fabricated(PRUNE_LENET, { rounds: [0.2, 0.21, 0.19, 0.22, 0.18, 0.17, last].map((accuracy, i) => round(i, remaining[i], accuracy)) });
-    const held = PRUNE_LENET.readRun(run(0.16));
-    expect(held).toContain(
-      "In your run (seed 3) the ticket's test accuracy went from 20.0% dense to 16.0% at 1.6% of weights remaining (between 16.0% and 22.0% on the way; chance 10.0%).",
+  it('prune-lenet finds the first round whose band falls wholly below the dense band, or says the bands overlap', () => {
+    const sparsities = [0, 0.5, 0.75, 0.875];
+    const runs = (perRound: number[][]) =>
+      PRUNE_LENET.seeds.map((seed, s) => fabricated(PRUNE_LENET, { rounds: perRound.map((accuracies, i) => round(i, sparsities[i], accuracies[s])) }, seed));
+    const fell = PRUNE_LENET.readRuns(runs([[0.5, 0.52, 0.54], [0.5, 0.53, 0.55], [0.45, 0.5, 0.51], [0.3, 0.35, 0.4]]));
+    expect(fell).toContain(
+      "In your run (seeds 1, 2, 3) the ticket's test accuracy went from 52.0% ± 2.0 dense to 35.0% ± 5.0 at 12.5% of weights remaining (chance 10.0%; mean ± half the range over seeds, as the chart draws its band).",
     );
-    // 2·sqrt((0.2·0.8 + 0.16·0.84) / 500) = 0.049: 4 points is within it.
-    expect(held).toContain('It never fell below the dense network by more than the noise of 500 test images (about 4.9 points at the sparsest round).');
-    expect(PRUNE_LENET.readRun(run(0.1))).toContain(
-      'It first fell below the dense network by more than the noise of 500 test images (about 4.5 points) at 1.6% remaining, with 10.0%.',
-    );
+    expect(fell).toContain('Its band first fell wholly below the dense band at 12.5% remaining (35.0% ± 5.0); at 25.0% it had not (48.7% ± 3.0).');
+    const held = PRUNE_LENET.readRuns(runs([[0.5, 0.52, 0.54], [0.5, 0.53, 0.55], [0.45, 0.5, 0.51], [0.45, 0.5, 0.51]]));
+    expect(held).toContain('Its band never fell wholly below the dense band: the bands overlap here: more rounds or seeds would tell.');
   });
 
   it('which-filters quotes the significant rows, head-only, full, each rule at the largest K, and whether the winner beat the noise', () => {
@@ -225,13 +275,13 @@ describe('guidance computed from the finished run', () => {
           arms: { headOnly: 0.4, full: 0.6, significant: null, ks: [point(8, 0.41), point(40, ks)], l2: [point(8, 0.45), point(40, 0.5)], random: [point(8, 0.4), point(40, 0.44)] },
         },
       });
-    const text = WHICH_FILTERS.readRun(run(0.52));
+    const text = WHICH_FILTERS.readRuns([run(0.52)]);
     expect(text).toContain(
       'In your run (seed 3) 40 of 160 rows had p < 0.05. Head only reached 40.0%, full fine-tuning 60.0%; tuning 40 rows chosen by KS reached 52.0%, by L2 change 50.0%, at random 44.0%.',
     );
     // 2·sqrt((0.52·0.48 + 0.5·0.5) / 250) = 0.089.
     expect(text).toContain('On 250 target test images a gap under about 8.9 points is within the noise: KS rows came first, but not by more than that.');
-    expect(WHICH_FILTERS.readRun(run(0.7))).toContain('KS rows won by more than that.');
+    expect(WHICH_FILTERS.readRuns([run(0.7)])).toContain('KS rows won by more than that.');
   });
 });
 

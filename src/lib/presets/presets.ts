@@ -8,6 +8,7 @@
  * a run of it has finished, then what that run showed, in its own numbers.
  */
 import type { ExperimentConfig } from '../engine/config';
+import { identityText } from '../engine/identity';
 import type { RunResults } from '../engine/results';
 import { COLT_VS_IMP } from './colt-vs-imp';
 import { EARLY_BIRD } from './early-bird';
@@ -33,8 +34,32 @@ export function activePreset(config: ExperimentConfig | null): Preset | undefine
   return PRESETS.find((preset) => JSON.stringify(preset.config) === json);
 }
 
-/** What the guidance says for `preset`: its reading of `results` when they are a finished run of exactly its experiment, else what to look for. */
-export function presetGuidance(preset: Preset, results: RunResults | null): { finished: boolean; text: string } {
-  if (results && activePreset(results.config) === preset) return { finished: true, text: preset.readRun(results) };
-  return { finished: false, text: preset.lookFor };
+/** The preset's experiment on each of its seeds: one run each makes a full run; the first alone, a quick one. */
+export function presetSeedConfigs(preset: Preset): ExperimentConfig[] {
+  return preset.seeds.map((seed) => ({ ...presetConfig(preset), seed }));
+}
+
+/**
+ * The finished runs of `preset` among `finished` (any order, any
+ * experiments): the latest one of each of its seeds, in the order of its
+ * seeds. A run of another setting, or of a seed the preset does not
+ * declare, is not the preset's.
+ */
+export function presetRuns(preset: Preset, finished: readonly RunResults[]): RunResults[] {
+  const texts = presetSeedConfigs(preset).map(identityText);
+  const latest = new Map<number, RunResults>();
+  for (const run of finished) {
+    const index = texts.indexOf(identityText(run.config));
+    const seed = preset.seeds[index];
+    if (index >= 0 && (!latest.has(seed) || latest.get(seed)!.startedAt < run.startedAt)) latest.set(seed, run);
+  }
+  return preset.seeds.flatMap((seed) => latest.get(seed) ?? []);
+}
+
+/** What the guidance says for `preset`: its reading of its finished runs (one per seed) when there are any, else what to look for. */
+export function presetGuidance(preset: Preset, runs: readonly RunResults[]): { finished: boolean; text: string } {
+  if (runs.length === 0) return { finished: false, text: preset.lookFor };
+  const missing = preset.seeds.length - runs.length;
+  const partial = runs.length > 1 && missing > 0 ? ` (${missing} of the preset's ${preset.seeds.length} seeds still to run.)` : '';
+  return { finished: true, text: preset.readRuns(runs) + partial };
 }

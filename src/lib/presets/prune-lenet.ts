@@ -1,36 +1,39 @@
-/** "How much can you prune LeNet?": where the ticket's accuracy first falls below the dense network's, beyond the noise. */
+/** "How much can you prune LeNet?": over the preset's seeds, where the ticket's band first falls below the dense network's. */
 import file from '../../../experiments/presets/prune-lenet.json' with { type: 'json' };
 import type { RunResults } from '../engine/results';
-import { formatPercent } from '../ui/format';
-import { chance, definePreset, formatPoints, noiseMargin, remaining, seedOf } from './preset';
+import { BANDS_OVERLAP, chance, compareBands, definePreset, formatSpread, oneSeedNote, remaining, seedsOf, SPREAD_NOTE, spreadOf } from './preset';
+
+const SEEDS = [1, 2, 3];
 
 const EXPECTED =
   'Each round removes half of the surviving weights under one global threshold (the output layer stays dense); the lottery-ticket papers find that a network keeps its accuracy ' +
-  'down to a small share of its weights and then bends down. A fully connected net that sees these 32×32 colour shapes as a flat vector learns little, and a few weights may be enough for that little.';
+  'down to a small share of its weights and then bends down.';
 
 export const PRUNE_LENET = definePreset(file, {
   id: 'prune-lenet',
   title: 'How much can you prune LeNet?',
-  lookFor: 'Follow the ticket line on the accuracy chart as the weights remaining halve each round, and look for where it bends down. ' + EXPECTED,
-  readRun(results: RunResults): string {
-    const rounds = results.rounds;
+  seeds: SEEDS,
+  lookFor:
+    'Follow the ticket line on the accuracy chart as the weights remaining halve each round, and look for where its band (the range over the seeds) drops below the dense point. ' +
+    EXPECTED,
+  readRuns(runs: readonly RunResults[]): string {
+    const roundCount = Math.min(...runs.map((run) => run.rounds.length));
+    const rounds = Array.from({ length: roundCount }, (_, i) => ({
+      sparsity: runs[0].rounds[i].sparsity,
+      accuracy: spreadOf(runs.map((run) => run.rounds[i].testAccuracy)),
+    }));
     const dense = rounds[0];
     const sparsest = rounds[rounds.length - 1];
-    const testImages = results.dataset.test;
-    const fell = rounds.find((r) => dense.testAccuracy - r.testAccuracy > noiseMargin(dense.testAccuracy, r.testAccuracy, testImages));
+    const numbers =
+      `In your run (${seedsOf(runs)}) the ticket's test accuracy went from ${formatSpread(dense.accuracy)} dense to ${formatSpread(sparsest.accuracy)} ` +
+      `at ${remaining(sparsest.sparsity)} of weights remaining (chance ${chance(runs[0])}${runs.length > 1 ? `; ${SPREAD_NOTE}` : ''}).`;
+    if (runs.length === 1) return `${numbers} ${oneSeedNote(SEEDS)} ${EXPECTED}`;
+    const fell = rounds.find((round) => compareBands(round.accuracy, dense.accuracy) === 'below');
+    const lastHeld = fell ? rounds[rounds.indexOf(fell) - 1] : sparsest;
     const bend = fell
-      ? `It first fell below the dense network by more than the noise of ${testImages.toLocaleString('en-US')} test images ` +
-        `(about ${formatPoints(noiseMargin(dense.testAccuracy, fell.testAccuracy, testImages))}) at ${remaining(fell.sparsity)} remaining, with ${formatPercent(fell.testAccuracy)}.`
-      : `It never fell below the dense network by more than the noise of ${testImages.toLocaleString('en-US')} test images ` +
-        `(about ${formatPoints(noiseMargin(dense.testAccuracy, sparsest.testAccuracy, testImages))} at the sparsest round).`;
-    const lowest = rounds.reduce((a, b) => (b.testAccuracy < a.testAccuracy ? b : a));
-    const highest = rounds.reduce((a, b) => (b.testAccuracy > a.testAccuracy ? b : a));
-    return (
-      `In your run (${seedOf(results)}) the ticket's test accuracy went from ${formatPercent(dense.testAccuracy)} dense to ${formatPercent(sparsest.testAccuracy)} ` +
-      `at ${remaining(sparsest.sparsity)} of weights remaining (between ${formatPercent(lowest.testAccuracy)} and ${formatPercent(highest.testAccuracy)} on the way; chance ${chance(results)}). ` +
-      bend +
-      ' ' +
-      EXPECTED
-    );
+      ? `Its band first fell wholly below the dense band at ${remaining(fell.sparsity)} remaining (${formatSpread(fell.accuracy)}); ` +
+        `at ${remaining(lastHeld.sparsity)} it had not (${formatSpread(lastHeld.accuracy)}).`
+      : `Its band never fell wholly below the dense band: ${BANDS_OVERLAP}.`;
+    return `${numbers} ${bend} ${EXPECTED}`;
   },
 });

@@ -3,7 +3,7 @@ import file from '../../../experiments/presets/which-filters.json' with { type: 
 import type { ArmPoint } from '../engine/methods/kslottery/results';
 import { resultsOf, type RunResults } from '../engine/results';
 import { formatPercent } from '../ui/format';
-import { definePreset, formatPoints, noiseMargin, seedOf } from './preset';
+import { definePreset, formatPoints, noiseMargin, ONE_SEED, seedOf } from './preset';
 
 const EXPECTED =
   'KS-Lottery’s claim is that tuning only the rows whose value distribution moved most in a short probe comes close to full fine-tuning. ' +
@@ -18,7 +18,9 @@ export const WHICH_FILTERS = definePreset(file, {
   lookFor:
     'The accuracy-against-K view draws partial tuning for rows chosen by the KS test, by the size of their change, and at random, between head-only and full fine-tuning; the rows view shows how many rows the test calls significant in each layer. ' +
     EXPECTED,
-  readRun(results: RunResults): string {
+  // One seed: the reading weighs the gaps against the noise of the test set.
+  seeds: ONE_SEED,
+  readRuns([results]: readonly RunResults[]): string {
     const out = resultsOf(results, 'kslottery').kslottery;
     const largest = (points: ArmPoint[]) => points.reduce((best, p) => (p.k > best.k ? p : best));
     const at = { ks: largest(out.arms.ks), l2: largest(out.arms.l2), random: largest(out.arms.random) };

@@ -13,6 +13,7 @@ import type { EngineEvent, RunResults } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
 import { formatDuration } from '../ui/format';
 import type { PytorchExportFiles } from '../export/pytorch';
+import { activePreset, presetSeedConfigs } from '../presets/presets';
 import { EngineClient, newRunId, type RunHandle } from '../worker/client';
 import type { DataLocation } from '../worker/protocol';
 import { dataLocation, describeAddedFiles, withSource } from './data-files';
@@ -129,6 +130,12 @@ export class Lab {
   alsoRun = $state<MethodName[]>([]);
   /** Runs still to start after the current one, from the same Run press. */
   queued = $state.raw<ExperimentConfig[]>([]);
+  /** A classroom preset runs its first seed only, instead of all its seeds (drawn as a mean with a band). */
+  quickPreset = $state(false);
+  /** Every finished run's results, stored or of this session: what a preset's guidance reads. */
+  readonly finishedResults: RunResults[] = $derived(
+    this.history.runs.flatMap((run) => (run.status === 'done' && run.results ? [run.results] : [])),
+  );
 
   /** Training speeds (img/s) measured in this session, by `speedKey`. */
   private speeds = $state.raw<ReadonlyMap<string, number>>(new Map());
@@ -290,15 +297,23 @@ export class Lab {
     return this.client.exportPytorch(config);
   }
 
-  /** Runs the builder's experiment, then one run per method ticked under "Also run". */
+  /**
+   * Runs the builder's experiment; then, for a classroom preset not run
+   * quick, its other seeds; then one run per method ticked under "Also run".
+   */
   start(): void {
     const config = this.config.value;
     if (!config || this.run.active || this.probing) return;
     const { seconds, text } = this.estimate ?? { seconds: null, text: '' };
     if (seconds !== null && seconds >= LONG_RUN_SECONDS && !this.confirmLongRun(`${text} Start it?`)) return;
-    this.queued = this.alsoRun
-      .filter((method) => method !== config.method && METHOD_REGISTRY[method].runsBeside)
-      .map((method) => ({ ...config, method, name: `${config.name}-${method}` }));
+    const preset = activePreset(config);
+    const otherSeeds = preset && !this.quickPreset ? presetSeedConfigs(preset).slice(1) : [];
+    this.queued = [
+      ...otherSeeds,
+      ...this.alsoRun
+        .filter((method) => method !== config.method && METHOD_REGISTRY[method].runsBeside)
+        .map((method) => ({ ...config, method, name: `${config.name}-${method}` })),
+    ];
     this.startRun(config);
   }
 

@@ -357,8 +357,8 @@ export async function loadDataset(config: DataConfig, seed: number, files: FileS
   if (config.source === 'synthetic') {
     const trainCount = Math.min(config.syntheticTrain, config.trainLimit ?? Infinity);
     const testCount = Math.min(config.syntheticTest, config.testLimit ?? Infinity);
-    train = generateSynthetic(trainCount, subSeed(seed, 'synthetic-train'));
-    test = generateSynthetic(testCount, subSeed(seed, 'synthetic-test'));
+    train = generateSynthetic(trainCount, subSeed(seed, 'synthetic-train'), config.syntheticDifficulty);
+    test = generateSynthetic(testCount, subSeed(seed, 'synthetic-test'), config.syntheticDifficulty);
     classNames = [...SYNTHETIC_CLASSES];
   } else {
     ({ train, test } = await readCifar(config.source, config, files));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BYTES_PER_IMAGE } from './cifar';
+import { createHash } from 'node:crypto';
 import { SYNTHETIC_CLASSES, generateSynthetic } from './synthetic';
 
 describe('generateSynthetic', () => {
@@ -55,5 +56,39 @@ describe('generateSynthetic', () => {
     const mean = raw.images.reduce((s, v) => s + v, 0) / raw.images.length;
     expect(mean).toBeGreaterThan(70);
     expect(mean).toBeLessThan(185);
+  });
+
+  it('draws the standard set as it always did, whether or not its difficulty is named', () => {
+    // SHA-256 of these bytes from the generator before difficulties existed (commit e4e34ba).
+    const before = '62a8c267cddbdcc5443d6124cb3a19fd7b78742beddeed34730a6d561a5fcf19';
+    const sha = (images: Uint8Array) => createHash('sha256').update(images).digest('hex');
+    expect(sha(generateSynthetic(300, 12345).images)).toBe(before);
+    expect(sha(generateSynthetic(300, 12345, 'standard').images)).toBe(before);
+  });
+
+  it('draws the easy set deterministically, with the same labels as the standard set but other images', () => {
+    const easy = generateSynthetic(60, 7, 'easy');
+    const again = generateSynthetic(60, 7, 'easy');
+    const standard = generateSynthetic(60, 7);
+    expect(Buffer.from(easy.images).equals(Buffer.from(again.images))).toBe(true);
+    expect([...easy.labels]).toEqual([...standard.labels]);
+    let differing = 0;
+    for (let i = 0; i < easy.images.length; i++) if (easy.images[i] !== standard.images[i]) differing++;
+    expect(differing / easy.images.length).toBeGreaterThan(0.5);
+  });
+
+  it('keeps the easy set\'s main shape whole and its noise low: neighbouring pixels differ less than in the standard set', () => {
+    // Mean absolute difference between horizontal neighbours: clutter, textures, bars and noise all raise it.
+    const roughness = (images: Uint8Array) => {
+      let sum = 0;
+      let count = 0;
+      for (let i = 3; i < images.length; i++) {
+        if ((i / 3) % 32 < 1) continue;
+        sum += Math.abs(images[i] - images[i - 3]);
+        count++;
+      }
+      return sum / count;
+    };
+    expect(roughness(generateSynthetic(200, 2, 'easy').images)).toBeLessThan(0.7 * roughness(generateSynthetic(200, 2).images));
   });
 });

@@ -28,6 +28,54 @@ export const SYNTHETIC_CLASSES: readonly string[] = [
 ];
 export const SYNTHETIC_NUM_CLASSES = SYNTHETIC_CLASSES.length;
 
+/**
+ * How much nuisance the images carry. `standard` is the set described
+ * above, hard for the lab's narrow networks at classroom budgets; `easy`
+ * draws the same ten shape families, larger and whole, on plain or
+ * gradient backgrounds with no clutter or occluding bar and less noise, so
+ * a narrow Conv-2 learns it in a minute while its colours and rotations
+ * still leave pruning room to hurt.
+ */
+export const SYNTHETIC_DIFFICULTIES = ['standard', 'easy'] as const;
+export type SyntheticDifficulty = (typeof SYNTHETIC_DIFFICULTIES)[number];
+
+interface Nuisance {
+  /** How many background textures to choose from (flat, gradient, blotches, stripes, value noise: the first n). */
+  backgroundKinds: number;
+  /** Range of the mix between the two background colours. */
+  backgroundAmount: [number, number];
+  /** Up to this many clutter shapes. */
+  maxClutter: number;
+  occluderChance: number;
+  /** Main shape radius, pixels. */
+  radius: [number, number];
+  /** Centre margin as a share of the radius: below 1 the shape may be cut off by the edge. */
+  margin: number;
+  noise: [number, number];
+}
+
+// The standard numbers are the ones the set was first drawn with: its bytes must not change.
+const NUISANCE: Record<SyntheticDifficulty, Nuisance> = {
+  standard: {
+    backgroundKinds: 5,
+    backgroundAmount: [0.1, 0.5],
+    maxClutter: 2,
+    occluderChance: 0.15,
+    radius: [6.5, 11.5],
+    margin: 0.6,
+    noise: [0.01, 0.06],
+  },
+  easy: {
+    backgroundKinds: 2,
+    backgroundAmount: [0.05, 0.3],
+    maxClutter: 0,
+    occluderChance: 0,
+    radius: [9, 13],
+    margin: 1,
+    noise: [0.005, 0.02],
+  },
+};
+
 const enum Family {
   Disc,
   Ring,
@@ -264,11 +312,11 @@ function randomShape(rng: Rng, family: Family, cx: number, cy: number, radius: n
 }
 
 /** Fills the canvas with one of several textures mixing two background colours. */
-function drawBackground(canvas: Float32Array, rng: Rng, baseValue: number): void {
+function drawBackground(canvas: Float32Array, rng: Rng, baseValue: number, nuisance: Nuisance): void {
   const colorA = hsv(rng.next(), uniform(rng, 0, 0.7), baseValue);
   const colorB = hsv(rng.next(), uniform(rng, 0, 0.7), Math.min(1, Math.max(0, baseValue + uniform(rng, -0.25, 0.25))));
-  const amount = uniform(rng, 0.1, 0.5);
-  const kind = rng.int(5);
+  const amount = uniform(rng, ...nuisance.backgroundAmount);
+  const kind = rng.int(nuisance.backgroundKinds);
   const angle = rng.next() * 2 * Math.PI;
   const dirX = Math.cos(angle);
   const dirY = Math.sin(angle);
@@ -335,20 +383,28 @@ function occludingBar(rng: Rng, backgroundValue: number): Shape {
 }
 
 /** Renders image `index` of the set `seed` into `out` at `offset` (HWC bytes). */
-function renderImage(seed: number, index: number, label: Family, canvas: Float32Array, out: Uint8Array, offset: number): void {
+function renderImage(
+  seed: number,
+  index: number,
+  label: Family,
+  nuisance: Nuisance,
+  canvas: Float32Array,
+  out: Uint8Array,
+  offset: number,
+): void {
   const rng = new Rng((Math.imul(index + 1, 0x9e3779b1) ^ seed) >>> 0);
   const backgroundValue = uniform(rng, 0.08, 0.92);
-  drawBackground(canvas, rng, backgroundValue);
+  drawBackground(canvas, rng, backgroundValue, nuisance);
 
-  const clutterCount = rng.int(3);
+  const clutterCount = rng.int(nuisance.maxClutter + 1);
   const clutterInFront = rng.next() < 0.4;
   const clutter: Shape[] = [];
   for (let i = 0; i < clutterCount; i++) clutter.push(clutterShape(rng, backgroundValue));
   if (!clutterInFront) for (const shape of clutter) drawShape(canvas, shape);
 
-  const radius = uniform(rng, 6.5, 11.5);
-  // Centres may sit close enough to the edge to cut off up to ~40% of the shape.
-  const margin = radius * 0.6;
+  const radius = uniform(rng, ...nuisance.radius);
+  // In the standard set centres may sit close enough to the edge to cut off up to ~40% of the shape.
+  const margin = radius * nuisance.margin;
   const main = randomShape(
     rng,
     label,
@@ -360,9 +416,9 @@ function renderImage(seed: number, index: number, label: Family, canvas: Float32
   drawShape(canvas, main);
 
   if (clutterInFront) for (const shape of clutter) drawShape(canvas, shape);
-  if (rng.next() < 0.15) drawShape(canvas, occludingBar(rng, backgroundValue));
+  if (rng.next() < nuisance.occluderChance) drawShape(canvas, occludingBar(rng, backgroundValue));
 
-  const noise = uniform(rng, 0.01, 0.06);
+  const noise = uniform(rng, ...nuisance.noise);
   const contrast = uniform(rng, 0.75, 1.15);
   const brightness = uniform(rng, -0.08, 0.08);
   finishImage(canvas, out, offset, noise, contrast, brightness, (rng.next() * 4294967296) | 1);
@@ -398,11 +454,12 @@ function finishImage(
 
 /**
  * `count` synthetic images with balanced labels (image i has class i mod 10).
- * Same (count, seed) → the same bytes. The drawing is plain JS arithmetic,
+ * Same (count, seed, difficulty) → the same bytes. The drawing is plain JS arithmetic,
  * identical on every V8 runtime (Node, Chromium, their workers); another
  * engine's Math.sin / atan2 could round the odd pixel differently.
  */
-export function generateSynthetic(count: number, seed: number): RawImages {
+export function generateSynthetic(count: number, seed: number, difficulty: SyntheticDifficulty = 'standard'): RawImages {
+  const nuisance = NUISANCE[difficulty];
   const images = new Uint8Array(count * BYTES_PER_IMAGE);
   const labels = new Uint8Array(count);
   const canvas = new Float32Array(PIXELS_PER_IMAGE * 3);
@@ -410,7 +467,7 @@ export function generateSynthetic(count: number, seed: number): RawImages {
   for (let i = 0; i < count; i++) {
     const label = (i % SYNTHETIC_NUM_CLASSES) as Family;
     labels[i] = label;
-    renderImage(setSeed, i, label, canvas, images, i * BYTES_PER_IMAGE);
+    renderImage(setSeed, i, label, nuisance, canvas, images, i * BYTES_PER_IMAGE);
   }
   return { images, labels, count, numClasses: SYNTHETIC_NUM_CLASSES };
 }
