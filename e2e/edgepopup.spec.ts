@@ -43,3 +43,23 @@ test('a shrunk hidden-network preset searches every k and draws accuracy against
   // k = 1 keeps every weight: nothing can enter or leave its mask.
   expect(change[2].data.every((p) => p.y === 0)).toBe(true);
 });
+
+test('a tiny transfer test draws the five arms side by side with its verdict', async ({ page }) => {
+  test.setTimeout(360_000);
+  const preset = presetConfig(HIDDEN_NETWORK);
+  await openLab(page, {
+    ...preset,
+    name: 'e2e-transfer-tiny',
+    data: { ...preset.data, syntheticTrain: 300, syntheticTest: 100, validation: 50 },
+    train: { ...preset.train, batchSize: 50, epochs: 1, evalEvery: 5 },
+    edgepopup: { k: 0.5, denseBaseline: false, transfer: { source: [0, 1, 2, 3, 4], target: [5, 6, 7, 8, 9] } },
+  });
+  await runToEnd(page, 300_000);
+
+  await expect(page.getByTestId('view-transfer')).toBeVisible();
+  const [bars, chance] = await chartDatasets<number | null>(page, 'transfer');
+  expect(bars.data).toHaveLength(5);
+  for (const accuracy of bars.data) expect(accuracy).toBeGreaterThanOrEqual(0);
+  expect(chance.data[0]).toBeCloseTo(20, 5);
+  await expect(page.getByTestId('transfer-verdict')).toContainText(/(carried features that transfer|not in the regime of the universal-ticket theory)/);
+});

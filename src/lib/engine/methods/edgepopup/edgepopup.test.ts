@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config';
+import { parseConfig, totalIterations } from '../../config';
 import { runExperiment } from '../../experiment';
 import { MaskSet } from '../../masks/mask';
 import { createModel } from '../../models/registry';
@@ -138,6 +138,11 @@ describe('the transfer test', () => {
     // The searches ran on the 5 source classes: the ticket's head has 5 outputs.
     expect(rounds.get('ticket')!.layers.find((l) => l.name === 'dense_3')!.weights).toBe(rounds.get('ticketHead')!.layers.find((l) => l.name === 'dense_3')!.weights);
     expect(transfer!.arms.ticketHead).toBe(rounds.get('ticketHead')!.testAccuracy);
+    // train.epochs count epochs of the task (about half the images), the same budget for every arm.
+    const epochsOfAll = totalIterations(parseConfig(tiny).train, results.dataset.train);
+    for (const series of ['ticket', 'ticketHead', 'randomMaskHead', 'denseRandomHead', 'searchedOnTarget', 'denseOnTarget']) {
+      expect(rounds.get(series)!.iterations, series).toBeLessThan(epochsOfAll);
+    }
     const view = events.filter((e) => e.type === 'view' && e.view === 'transfer').at(-1);
     expect(view?.type === 'view' && (view.data as { verdict: unknown }).verdict).toEqual(transfer);
   });

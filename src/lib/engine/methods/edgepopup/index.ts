@@ -13,7 +13,7 @@ import type { PruningMethod } from '../method';
 import { recordCompleted } from '../round';
 import { edgepopupSpec } from './config';
 import type { AccuracyVsKView, EdgePopupOutput, EdgePopupState, MaskChangeView } from './results';
-import { edgepopupModel, searchTicket, trainDense } from './search';
+import { edgepopupModel, searchTicket, taskIterations, trainDense } from './search';
 import { checkTransfer, runTransfer, TRANSFER_ARMS } from './transfer';
 
 export { initialiseFrozenWeights, maskChange, searchTicket } from './search';
@@ -39,9 +39,9 @@ export const edgepopup: PruningMethod<typeof edgepopupSpec, EdgePopupOutput, Edg
     const state: EdgePopupState = ctx.resume?.state ?? { rounds: [], searches: [], dense: null, transfer: {} };
     let ticket = ctx.resume?.ticket ?? null;
     recordCompleted(ctx, [...state.rounds, ...(state.dense ? [state.dense] : []), ...Object.values(state.transfer)]);
-    ctx.progress.add(ctx.iterations * plannedRounds(config));
     // With a transfer test the searches and the baseline run on the source task.
     const source = settings.transfer ? ctx.dataset.classSubset(settings.transfer.source) : ctx.dataset;
+    ctx.progress.add(taskIterations(config, source) * plannedRounds(config));
 
     const emitViews = () => {
       const accuracy: AccuracyVsKView = {

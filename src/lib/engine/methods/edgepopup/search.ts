@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SavedTensor } from '../../checkpoint';
-import type { ExperimentConfig, TrainConfig } from '../../config';
+import { totalIterations, type ExperimentConfig, type TrainConfig } from '../../config';
 import type { Dataset } from '../../data/types';
 import type { MaskSet } from '../../masks/mask';
 import type { Model } from '../../models/model';
@@ -50,9 +50,17 @@ function sgdSchedule(train: TrainConfig, lr: number, momentum: number, weightDec
   return { ...train, optimizer: 'sgd', lr, momentum, weightDecay, lrDecayEpochs: [] };
 }
 
-/** Epochs of the run's budget on `dataset`, for the cosine schedule (fractional when the budget is in iterations). */
-function budgetEpochs(ctx: MethodContext, dataset: Dataset, config: ExperimentConfig): number {
-  return ctx.iterations / Math.max(1, Math.ceil(dataset.train.size / config.train.batchSize));
+/**
+ * The budget in iterations on `dataset`: `train.epochs` count epochs of the
+ * task trained on (a class subset has fewer images than the run's data).
+ */
+export function taskIterations(config: ExperimentConfig, dataset: Dataset): number {
+  return totalIterations(config.train, dataset.train.size);
+}
+
+/** Epochs of the budget on `dataset`, for the cosine schedule (fractional when the budget is in iterations). */
+function budgetEpochs(dataset: Dataset, config: ExperimentConfig): number {
+  return taskIterations(config, dataset) / Math.max(1, Math.ceil(dataset.train.size / config.train.batchSize));
 }
 
 /** Weights the per-layer top k keeps over all prunable layers. */
@@ -88,12 +96,13 @@ export async function searchTicket(
     const untrainedMaskAccuracy = (await evaluate(model, options.dataset.test, options.dataset.numClasses)).accuracy;
     let previous = await scored.readMasks();
     const maskChangePerEpoch: number[] = [];
-    const epochs = budgetEpochs(ctx, options.dataset, ctx.config);
+    const epochs = budgetEpochs(options.dataset, ctx.config);
     const { result } = await trainRound(ctx, {
       series: options.series,
       round: options.round,
       model,
       masks: null,
+      to: taskIterations(ctx.config, options.dataset),
       sparsity: 1 - keptTotal(model, options.k) / model.prunableWeightCount,
       dataSeed: options.dataSeed,
       dataset: options.dataset,
@@ -125,12 +134,13 @@ export function edgepopupModel(ctx: MethodContext, numClasses?: number): Model {
 /** Train every weight of `model` with SGD and a cosine schedule (the reference's dense SGD baseline). */
 export function trainDense(ctx: MethodContext, model: Model, series: SeriesName, round: number, dataset: Dataset): Promise<{ result: RoundResult }> {
   const { denseLr, momentum, weightDecay } = ctx.config.edgepopup;
-  const epochs = budgetEpochs(ctx, dataset, ctx.config);
+  const epochs = budgetEpochs(dataset, ctx.config);
   return trainRound(ctx, {
     series,
     round,
     model,
     masks: null,
+    to: taskIterations(ctx.config, dataset),
     dataSeed: subSeed(ctx.config.seed, `data-${series}`),
     dataset,
     train: sgdSchedule(ctx.config.train, denseLr, momentum, weightDecay),

@@ -20,7 +20,7 @@ import { ScoreMasks, topKRule, uniformScores } from '../../train/score-masks';
 import { trainStep } from '../../train/trainer';
 import type { MethodContext } from '../method';
 import { trainRound } from '../round';
-import { edgepopupModel, searchTicket, trainDense } from './search';
+import { edgepopupModel, searchTicket, taskIterations, trainDense } from './search';
 import type { TransferArm, TransferResults, TransferView } from './results';
 
 export const TRANSFER_ARMS = ['ticketHead', 'randomMaskHead', 'denseRandomHead', 'searchedOnTarget', 'denseOnTarget'] as const satisfies readonly TransferArm[];
@@ -59,6 +59,7 @@ async function trainHead(ctx: MethodContext, model: Model, series: SeriesName, t
     round: 0,
     model,
     masks: null,
+    to: taskIterations(ctx.config, target),
     dataSeed: subSeed(ctx.config.seed, `data-${series}`),
     dataset: target,
     train: { ...ctx.config.train, optimizer: 'adam', lr: transfer.headLr, weightDecay: 0, lrDecayEpochs: [] },
