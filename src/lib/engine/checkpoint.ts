@@ -4,6 +4,7 @@
  * (typed arrays and JSON), so it crosses postMessage and goes into IndexedDB
  * as it is.
  */
+import type { OwnershipKey } from './ownership/signature';
 import type { ArchName, ExperimentConfig } from './config';
 import type { MethodName, MethodStateOf } from './methods/registry';
 
@@ -43,6 +44,8 @@ export interface Ticket {
   masks: Record<string, SavedMask>;
   /** Every parameter and BN statistic to rewind to, by the model's variable name (`conv_1/kernel`). */
   weights: Record<string, SavedTensor>;
+  /** Where an ownership signature sits in the mask, for a signed ticket (ownership/signature.ts). */
+  ownership?: OwnershipKey;
 }
 
 /**
