@@ -8,6 +8,7 @@ import { dense } from './dense/index';
 import { earlybird } from './earlybird/index';
 import { imp } from './imp/index';
 import type { MethodContext, PruningMethod } from './method';
+import { ownership } from './ownership/index';
 import { retrain } from './retrain/index';
 import { worm } from './worm/index';
 
@@ -18,6 +19,7 @@ export const METHOD_REGISTRY = {
   worm,
   colt,
   retrain,
+  ownership,
 };
 
 export type MethodRegistry = typeof METHOD_REGISTRY;

@@ -233,7 +233,7 @@ describe('attacks', () => {
     const pruned = signed.masks.conv_3.keep.length - countOnes(signed.masks.conv_3.keep);
     expect(countOnes(attacked.masks.conv_3.keep) - countOnes(signed.masks.conv_3.keep)).toBe(Math.round(0.3 * pruned));
     expect(attacked.masks.dense_1.keep).toEqual(signed.masks.dense_1.keep);
-    const changed = attacked.weights.conv_3.findIndex((w, k) => !signed.masks.conv_3.keep[k] && attacked.masks.conv_3.keep[k] && w !== signed.weights.conv_3[k]);
+    const changed = attacked.weights.conv_3.findIndex((w, k) => signed.masks.conv_3.keep[k] === 0 && attacked.masks.conv_3.keep[k] === 1 && w !== signed.weights.conv_3[k]);
     expect(changed).toBeGreaterThanOrEqual(0);
     const verified = await verifyMasks(attacked.masks, signed.key, PAYLOAD);
     expect(verified.bitErrorRate!).toBeGreaterThan(0);
