@@ -19,6 +19,11 @@ export const OwnershipSchema = v.strictObject({
   attackIterations: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 100),
   /** The forger's text, written over the owner's code. */
   forgePayload: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200)), 'not-the-owner'),
+  /**
+   * Retrain the unsigned ticket beside the signed one. Off where the ticket's
+   * own round already measured it: retraining repeats that round exactly.
+   */
+  retrainUnsigned: v.optional(v.boolean(), true),
   /** Random masks of the ticket's density scanned for a false positive. */
   randomMasks: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)), 10),
 });

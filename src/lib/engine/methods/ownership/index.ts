@@ -71,9 +71,12 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
 
       // The unsigned and the signed ticket, each retrained as the round that drew the ticket was.
       const dataSeed = subSeed(config.seed, `data-${ticket.round}`);
-      ctx.progress.add(2 * (to - from) + 2 * options.attackIterations);
-      restoreModel(model, ticket.weights, 'The ticket');
-      const unsigned = await trainRound(ctx, { series: 'unsigned', round: 0, model, masks: loadMasks(ticket.masks), dataSeed, from, to });
+      ctx.progress.add((options.retrainUnsigned ? 2 : 1) * (to - from) + 2 * options.attackIterations);
+      let unsigned = null;
+      if (options.retrainUnsigned) {
+        restoreModel(model, ticket.weights, 'The ticket');
+        unsigned = await trainRound(ctx, { series: 'unsigned', round: 0, model, masks: loadMasks(ticket.masks), dataSeed, from, to });
+      }
       restoreModel(model, ticket.weights, 'The ticket');
       const signed = await trainRound(ctx, { series: 'ticket', round: 0, model, masks: loadMasks(signature.masks), dataSeed, from, to });
       const trained = await saveModel(model);
@@ -143,9 +146,9 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
           write: signature.report,
           sparsityBefore: sparsityOf(ticket.masks),
           sparsityAfter: sparsityOf(signature.masks),
-          accuracyUnsigned: unsigned.result.testAccuracy,
+          accuracyUnsigned: unsigned?.result.testAccuracy ?? null,
           accuracySigned: signed.result.testAccuracy,
-          unsignedRound: unsigned.result,
+          unsignedRound: unsigned?.result ?? null,
           verify: { decoded: signedNow.text === options.payload, text: signedNow.text, bitErrorRate: signedNow.bitErrorRate },
           falsePositive,
           attacks,

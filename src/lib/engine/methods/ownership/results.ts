@@ -42,10 +42,11 @@ export interface OwnershipResults {
   write: WriteReport;
   sparsityBefore: number;
   sparsityAfter: number;
-  accuracyUnsigned: number;
+  /** Null with `retrainUnsigned: false`: then the ticket's own round is the unsigned accuracy. */
+  accuracyUnsigned: number | null;
   accuracySigned: number;
   /** The unsigned ticket's retrained round (the signed one is `rounds[0]`). */
-  unsignedRound: RoundResult;
+  unsignedRound: RoundResult | null;
   verify: { decoded: boolean; text: string | null; bitErrorRate: number | null };
   falsePositive: {
     unsignedDecoded: boolean;
