@@ -148,7 +148,10 @@ describe('verification', () => {
     // (7, 7) is the light corner of the top-left separator: a fixed module.
     expect(symbol.fixed[7 * symbol.size + 7]).toBe(1);
     pruneKernel(7, 7);
-    expect((await verifyMasks(signed.masks, signed.key, PAYLOAD)).bitErrorRate).toBe(0);
+    const fixedOnly = await verifyMasks(signed.masks, signed.key, PAYLOAD);
+    expect(fixedOnly.bitErrorRate).toBe(0);
+    expect(fixedOnly.fixedErrors).toBe(1);
+    expect(fixedOnly.textWithFixedRedrawn).toBe(PAYLOAD);
     // The first light data module: one error among the data and error-correction modules.
     const data = symbol.dark.findIndex((dark, m) => !dark && !symbol.fixed[m]);
     pruneKernel(Math.floor(data / symbol.size), data % symbol.size);

@@ -267,6 +267,10 @@ export interface Verification extends Extraction {
   bitErrorRate: number | null;
   /** Whether the reference text hashes to the key's payload hash. */
   payloadMatchesKey: boolean | null;
+  /** Function modules (finders, timing, alignment, format) that differ from the reference: not in the bit error rate, but a reader needs them. */
+  fixedErrors: number | null;
+  /** What the reader decodes once the function modules are redrawn from the reference (as the reference code's extraction does). */
+  textWithFixedRedrawn: string | null;
 }
 
 /**
@@ -279,14 +283,20 @@ export async function verifyMasks(masks: Masks, key: OwnershipKey, payload?: str
   const extraction = extractCode(masks, key);
   const referenceText = payload ?? extraction.text;
   if (referenceText === null) {
-    return { ...extraction, decoded: false, reference: null, errors: null, bitErrorRate: null, payloadMatchesKey: null };
+    return { ...extraction, decoded: false, reference: null, errors: null, bitErrorRate: null, payloadMatchesKey: null, fixedErrors: null, textWithFixedRedrawn: null };
   }
   const symbol = qrSymbol(referenceText, key.version);
   const errors = new Uint8Array(symbol.dark.length);
   let dataModules = 0;
   let wrong = 0;
+  let fixedErrors = 0;
+  const redrawn = extraction.dark.slice();
   for (let m = 0; m < symbol.dark.length; m++) {
-    if (symbol.fixed[m]) continue;
+    if (symbol.fixed[m]) {
+      if (symbol.dark[m] !== extraction.dark[m]) fixedErrors++;
+      redrawn[m] = symbol.dark[m];
+      continue;
+    }
     dataModules++;
     if (symbol.dark[m] !== extraction.dark[m]) {
       errors[m] = 1;
@@ -300,6 +310,8 @@ export async function verifyMasks(masks: Masks, key: OwnershipKey, payload?: str
     errors,
     bitErrorRate: wrong / dataModules,
     payloadMatchesKey: (await payloadSha256(referenceText)) === key.payloadSha256,
+    fixedErrors,
+    textWithFixedRedrawn: fixedErrors === 0 ? extraction.text : readModules(redrawn, extraction.size),
   };
 }
 

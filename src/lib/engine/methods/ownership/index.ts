@@ -98,12 +98,14 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
           singleWeightKernels: singles.length,
           singleWeightKernelsOn: kernelsStillOn(masks, key.layer, singles),
           errorsByBit: errorsByBit(signature.masks, key, verification.errors),
+          fixedModuleErrors: verification.fixedErrors,
+          decodedWithFixedRedrawn: verification.textWithFixedRedrawn === options.payload,
           sparsity: sparsityOf(masks),
         };
         attacks.push(result);
         ctx.emit({
           type: 'status',
-          message: `attack ${kind} ${strength}: bit error rate ${result.bitErrorRate?.toFixed(3)}, decoded ${result.decoded}, test ${(100 * accuracy).toFixed(1)}%, single-weight kernels on ${result.singleWeightKernelsOn}/${singles.length}`,
+          message: `attack ${kind} ${strength}: bit error rate ${result.bitErrorRate?.toFixed(3)}, decoded ${result.decoded} (${result.fixedModuleErrors} function modules wrong; with them redrawn: ${result.decodedWithFixedRedrawn}), test ${(100 * accuracy).toFixed(1)}%, single-weight kernels on ${result.singleWeightKernelsOn}/${singles.length}`,
         });
       };
       const trainedKernels = kernelsOf(trained, signature.masks);

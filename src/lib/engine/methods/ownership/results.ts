@@ -28,6 +28,10 @@ export interface OwnershipAttack {
   singleWeightKernels: number;
   singleWeightKernelsOn: number;
   errorsByBit: OwnershipErrorsByBit | null;
+  /** Wrong function modules (finders, timing, alignment, format): outside the bit error rate, but a reader needs them. */
+  fixedModuleErrors: number | null;
+  /** Whether the owner's text decodes once the function modules are redrawn, as the reference code's extraction does. */
+  decodedWithFixedRedrawn: boolean;
   sparsity: number;
 }
 
