@@ -4,6 +4,7 @@
  * (typed arrays and JSON), so it crosses postMessage and goes into IndexedDB
  * as it is.
  */
+import type { OwnershipKey } from './ownership/signature';
 import type { ArchName, ExperimentConfig } from './config';
 import type { MethodName, MethodStateOf } from './methods/registry';
 
@@ -48,6 +49,8 @@ export interface Ticket {
    * metadata only: the mask above is the ticket, whatever ties the scores hold.
    */
   scores?: Record<string, SavedTensor>;
+  /** Where an ownership signature sits in the mask, for a signed ticket (ownership/signature.ts). */
+  ownership?: OwnershipKey;
 }
 
 /**

@@ -332,9 +332,10 @@ export class Lab {
       this.run.refuse(error);
       return;
     }
-    const ticket = config.method === 'retrain' ? (this.importedTicket?.ticket ?? null) : null;
-    if (config.method === 'retrain' && !ticket) {
-      this.run.refuse('retrain trains an imported ticket: import a .safetensors ticket first (Import ticket, below the run controls).');
+    const takesTicket = METHOD_REGISTRY[config.method].takesTicket === true;
+    const ticket = takesTicket ? (this.importedTicket?.ticket ?? null) : null;
+    if (takesTicket && !ticket) {
+      this.run.refuse(`${config.method} starts from an imported ticket: import a .safetensors ticket first (Import ticket, below the run controls).`);
       return;
     }
     this.notice = null;

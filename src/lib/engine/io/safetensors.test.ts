@@ -83,6 +83,15 @@ describe('safetensors', () => {
     });
   }
 
+  it('reads U8 tensors from a Node Buffer as copies, whose slices do not write through to the file', () => {
+    const bytes = Buffer.from(encodeSafetensors({ keep: { dtype: 'U8', shape: [4], data: Uint8Array.from([1, 0, 1, 0]) } }));
+    const keep = decodeSafetensors(bytes).tensors.keep.data as Uint8Array;
+    const copy = keep.slice();
+    copy.fill(7);
+    expect([...keep]).toEqual([1, 0, 1, 0]);
+    expect([...decodeSafetensors(bytes).tensors.keep.data]).toEqual([1, 0, 1, 0]);
+  });
+
   it('refuses to write a tensor whose values do not match its shape', () => {
     expect(() => encodeSafetensors({ x: { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } })).toThrow(
       /tensor "x": shape \[2, 2\] needs 4 values, got 3/,

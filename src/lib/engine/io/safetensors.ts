@@ -75,7 +75,8 @@ function littleEndianBytes(dtype: SafetensorsDtype, data: SafetensorsData): Uint
 
 /** Values of `dtype` from little-endian `bytes`, into a fresh typed array. */
 function fromLittleEndian(dtype: SafetensorsDtype, bytes: Uint8Array): SafetensorsData {
-  if (dtype === 'U8') return bytes.slice();
+  // A copy, never a view: `slice` of a Node Buffer (what readFile gives) shares its memory.
+  if (dtype === 'U8') return new Uint8Array(bytes);
   const size = DTYPES[dtype].bytes;
   const out = new DTYPES[dtype].array(bytes.length / size);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -7,11 +7,15 @@
  *   score/<layer>      F32, optional: the scores a mask was searched with
  *                      (edge-popup), the kernel's shape; the mask decides
  *   __metadata__       format, version, arch, width, numClasses, method,
- *                      round, sparsity, iteration (all strings)
+ *                      round, sparsity, iteration (all strings); a signed
+ *                      ticket adds its ownership key as ownership.layer,
+ *                      ownership.row, ownership.col, ownership.version and
+ *                      ownership.payloadSha256
  *
  * Kernels keep tfjs's layout: [h, w, in, out] for conv, [in, out] for dense.
  */
 import type { SavedMask, SavedTensor, Ticket } from '../checkpoint';
+import type { OwnershipKey } from '../ownership/signature';
 import { ARCHS, METHODS, type ArchName, type MethodName } from '../config';
 import type { Model } from '../models/model';
 import { archLayers } from '../models/registry';
@@ -46,6 +50,7 @@ export function encodeTicket(ticket: Ticket): Uint8Array {
     round: String(ticket.round),
     sparsity: String(ticket.sparsity),
     iteration: String(ticket.iteration ?? 0),
+    ...(ticket.ownership ? ownershipMetadata(ticket.ownership) : {}),
   });
 }
 
@@ -135,6 +140,40 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     masks,
     weights,
     ...(Object.keys(scores).length > 0 ? { scores } : {}),
+    ...(ownershipKey(metadata, number) ?? {}),
+  };
+}
+
+const OWNERSHIP_PREFIX = 'ownership.';
+
+function ownershipMetadata(key: OwnershipKey): Record<string, string> {
+  return {
+    [`${OWNERSHIP_PREFIX}layer`]: key.layer,
+    [`${OWNERSHIP_PREFIX}row`]: String(key.row),
+    [`${OWNERSHIP_PREFIX}col`]: String(key.col),
+    [`${OWNERSHIP_PREFIX}version`]: String(key.version),
+    [`${OWNERSHIP_PREFIX}payloadSha256`]: key.payloadSha256,
+  };
+}
+
+/** The ownership key of a signed ticket, checked field by field; none when the file carries no ownership.* entry. */
+function ownershipKey(metadata: Record<string, string>, number: (key: string, valid: (n: number) => boolean) => number): { ownership: OwnershipKey } | null {
+  if (!Object.keys(metadata).some((key) => key.startsWith(OWNERSHIP_PREFIX))) return null;
+  const layer = metadata[`${OWNERSHIP_PREFIX}layer`];
+  if (typeof layer !== 'string' || layer === '') throw new Error(`Ticket metadata "${OWNERSHIP_PREFIX}layer" must name the signed conv layer`);
+  const hash = metadata[`${OWNERSHIP_PREFIX}payloadSha256`];
+  if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
+    throw new Error(`Ticket metadata "${OWNERSHIP_PREFIX}payloadSha256" must be 64 hex digits, got ${JSON.stringify(hash ?? null)}`);
+  }
+  const count = (n: number) => Number.isInteger(n) && n >= 0;
+  return {
+    ownership: {
+      layer,
+      row: number(`${OWNERSHIP_PREFIX}row`, count),
+      col: number(`${OWNERSHIP_PREFIX}col`, count),
+      version: number(`${OWNERSHIP_PREFIX}version`, (n) => Number.isInteger(n) && n >= 1 && n <= 40),
+      payloadSha256: hash,
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { imp } from './imp/index';
 import { kslottery } from './kslottery/index';
 import { jackpot } from './jackpot/index';
 import type { MethodContext, PruningMethod } from './method';
+import { ownership } from './ownership/index';
 import { retrain } from './retrain/index';
 import { worm } from './worm/index';
 
@@ -24,6 +25,7 @@ export const METHOD_REGISTRY = {
   kslottery,
   jackpot,
   edgepopup,
+  ownership,
 };
 
 export type MethodRegistry = typeof METHOD_REGISTRY;
