@@ -142,7 +142,7 @@ describe('experiment CLI on hostile and broken input: refused before training', 
     const dir = await tempDir();
     await writeFile(path.join(dir, 'imp.json'), JSON.stringify(tinyConfig));
     const ticket = await runCli([path.join(dir, 'imp.json'), '--ticket', path.join(dir, 't.safetensors')]);
-    expect(ticket.errors).toBe('--ticket: method "imp" does not use a ticket; the methods that take one: retrain, jackpot');
+    expect(ticket.errors).toBe('--ticket: method "imp" does not use a ticket; the methods that take one: retrain, jackpot, ownership');
     await writeFile(path.join(dir, 'lr.json'), JSON.stringify(tinyConfig).replace('"lr":0.002', '"lr":1e999'));
     const lr = await runCli([path.join(dir, 'lr.json'), '--out', dir]);
     expect(lr.errors).toMatch(/^Invalid experiment config: train\.lr: must be a finite number/);

@@ -11,7 +11,7 @@ import { HIDDEN_NETWORK } from './hidden-network';
 import type { Preset } from './preset';
 import { activePreset, PRESETS, presetConfig, presetGuidance, presetRuns, presetSeedConfigs } from './presets';
 import { PRUNE_LENET } from './prune-lenet';
-import { compareBands, formatSpread, spreadOf } from './preset';
+import { compareBands, formatSpread, ONE_SEED, spreadOf } from './preset';
 import { TICKET_VS_RANDOM } from './ticket-vs-random';
 import { WHICH_FILTERS } from './which-filters';
 
@@ -61,7 +61,8 @@ describe('classroom presets', () => {
       expect(METHOD_REGISTRY[file.method], preset.id).toBeDefined();
       expect(preset.title.endsWith('?'), preset.id).toBe(true);
       expect(preset.seeds[0], preset.id).toBe(file.seed);
-      expect(preset.seeds.length, preset.id).toBeGreaterThanOrEqual(3);
+      // A preset judged against its test set's noise (ONE_SEED) says so in its reading; the rest run seeds.
+      if (preset.seeds !== ONE_SEED) expect(preset.seeds.length, preset.id).toBeGreaterThanOrEqual(3);
     }
   });
 
