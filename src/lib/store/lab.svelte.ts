@@ -332,9 +332,9 @@ export class Lab {
       this.run.refuse(error);
       return;
     }
-    const takesTicket = METHOD_REGISTRY[config.method].takesTicket === true;
+    const takesTicket = METHOD_REGISTRY[config.method].takesTicket;
     const ticket = takesTicket ? (this.importedTicket?.ticket ?? null) : null;
-    if (takesTicket && !ticket) {
+    if (takesTicket === true && !ticket) {
       this.run.refuse(`${config.method} starts from an imported ticket: import a .safetensors ticket first (Import ticket, below the run controls).`);
       return;
     }

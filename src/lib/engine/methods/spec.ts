@@ -109,8 +109,13 @@ export interface MethodSpec<Name extends string = string, Schema extends BlockSc
   views: readonly string[];
   /** Offered under "Also run" beside another method; false where it needs an input of its own (retrain's ticket). */
   runsBeside: boolean;
-  /** Starts from an imported ticket (the page's Import ticket, the CLI's `--ticket`); absent for methods that draw their own. */
-  takesTicket?: true;
+  /**
+   * Starts from an imported ticket (the page's Import ticket, the CLI's
+   * `--ticket`): `true` needs one; `'optional'` uses one when given and
+   * otherwise makes its own start (jackpot pre-trains); absent for methods
+   * that draw their own.
+   */
+  takesTicket?: true | 'optional';
 }
 
 /** Every field of some panels, in order. */

@@ -104,7 +104,7 @@ export const jackpotSpec: MethodSpec<'jackpot', typeof JackpotSchema> = {
     title: 'Lottery Jackpots',
     paragraphs: [
       'Lottery Jackpots (Zhang et al., TPAMI 2023) start from a trained dense network and search only for a mask: weights, biases and BatchNorm scales and shifts never change (the run hashes them before and after and reports weightsUnchanged), while BatchNorm running statistics keep adapting in training mode.',
-      'The network is pre-trained with the Training settings (and kept for the session, so a second search on the same settings does not train it again), or, on the command line, taken from a .safetensors file given with --ticket (its weights; its masks are ignored). A network of another architecture, width or class count is refused before anything trains.',
+      'The network is pre-trained with the Training settings (and kept for the session, so a second search on the same settings does not train it again), or taken from an imported .safetensors ticket (Import ticket in the page, --ticket on the command line) (its weights; its masks are ignored). A network of another architecture, width or class count is refused before anything trains.',
       'One magnitude threshold over the conv and hidden dense layers at the target sparsity fixes how many weights each layer keeps; the output layer stays dense. Every weight gets a score, 1.0 where magnitude pruning keeps it and 0.99 where it prunes it. SGD with momentum and weight decay trains the scores through a straight-through estimator (the score gradient is the weight gradient times the weight), with a cosine schedule. After every step a layer swaps pruned weights that now outscore kept ones, one for one, so its kept count never changes; when ties make the two counts differ, nothing swaps that step.',
       'Beside the search, on the same budget: the magnitude mask alone, the same after re-estimating BatchNorm statistics for one epoch (part of the recovery may be this alone), a search from random scores, and fine-tuning the weights under the magnitude mask. The view draws each arm’s accuracy over the search epochs and how much of the magnitude mask the searched mask still keeps.',
       'The reference codes report the best test accuracy over epochs; the lab reports each arm at its end, so expect a few tenths lower for that alone.',
@@ -112,5 +112,5 @@ export const jackpotSpec: MethodSpec<'jackpot', typeof JackpotSchema> = {
   },
   views: ['jackpot-search'],
   runsBeside: true,
-  takesTicket: true,
+  takesTicket: 'optional',
 };
