@@ -48,21 +48,27 @@ const USAGE =
   'usage: npm run experiment -- <config.json> [--out <dir>] [--resume] [--runtime node|browser] [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>] [--seed <n>] ' +
   '[--ticket <in.safetensors>] [--save-ticket <out.safetensors>]';
 
+/** The value of option `option`, at `argv[at]`; missing, or another option, is a usage error. */
+export function optionValue(argv: readonly string[], at: number, option: string, usage: string): string {
+  const value = argv[at];
+  if (value === undefined || value.startsWith('--')) throw new UsageError(`${option} needs a value. ${usage}`);
+  return value;
+}
+
+/** `--runtime`'s value, checked. */
+export function runtimeOption(runtime: string): 'node' | 'browser' {
+  if (runtime !== 'node' && runtime !== 'browser') throw new UsageError(`--runtime must be node or browser, not "${runtime}"`);
+  return runtime;
+}
+
 export function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = { configPath: '', out: null, runtime: 'node', backend: null, dataDir: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${arg} needs a value. ${USAGE}`);
-      return next;
-    };
+    const value = () => optionValue(argv, ++i, arg, USAGE);
     if (arg === '--out') options.out = value();
-    else if (arg === '--runtime') {
-      const runtime = value();
-      if (runtime !== 'node' && runtime !== 'browser') throw new UsageError(`--runtime must be node or browser, not "${runtime}"`);
-      options.runtime = runtime;
-    } else if (arg === '--backend') {
+    else if (arg === '--runtime') options.runtime = runtimeOption(value());
+    else if (arg === '--backend') {
       const backend = value();
       if (!(BACKENDS as readonly string[]).includes(backend)) {
         throw new UsageError(`Unknown backend "${backend}": use one of ${BACKENDS.join(', ')}`);

@@ -26,7 +26,7 @@ import { pendingRecord, runMetric, sweepEtaSeconds, sweepFile, type SweepFile, t
 import { CONFIRM_RUNS_ABOVE, expandSweep, parseSweep, type SweepRun, type SweepSpec } from '../src/lib/engine/sweep/spec';
 import { formatDuration } from '../src/lib/ui/format';
 import { sweepCsv } from '../src/lib/ui/sweep-export';
-import { CHECKPOINT_FILE, checkOutputs, main as runExperimentCli, readJsonObject, safeFolderName, UsageError, writeAtomically } from './cli';
+import { CHECKPOINT_FILE, checkOutputs, main as runExperimentCli, optionValue, readJsonObject, runtimeOption, safeFolderName, UsageError, writeAtomically } from './cli';
 
 export interface SweepOptions {
   sweepPath: string;
@@ -42,17 +42,10 @@ export function parseSweepArgs(argv: string[]): SweepOptions {
   const options: SweepOptions = { sweepPath: '', out: null, runtime: 'node', jobs: 1, yes: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${arg} needs a value. ${USAGE}`);
-      return next;
-    };
+    const value = () => optionValue(argv, ++i, arg, USAGE);
     if (arg === '--out') options.out = value();
-    else if (arg === '--runtime') {
-      const runtime = value();
-      if (runtime !== 'node' && runtime !== 'browser') throw new UsageError(`--runtime must be node or browser, not "${runtime}"`);
-      options.runtime = runtime;
-    } else if (arg === '--jobs') {
+    else if (arg === '--runtime') options.runtime = runtimeOption(value());
+    else if (arg === '--jobs') {
       const jobs = value();
       if (!/^[1-9][0-9]?$/.test(jobs)) throw new UsageError(`--jobs must be a whole number from 1 to 99, not "${jobs}"`);
       options.jobs = Number(jobs);
