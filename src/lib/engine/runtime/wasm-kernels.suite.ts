@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable } from './fused-batch-norm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
+import { ADAM_UPDATE, FusedAdamOptimizer, FusedMomentumOptimizer, MOMENTUM_UPDATE } from './fused-optimizers';
 import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
@@ -191,6 +192,63 @@ const batchNormCases: BatchNormCase[] = [
 
 const TOLERANCE = 1e-4;
 
+/**
+ * Variables for the optimiser checks: lengths with and without leftovers
+ * after blocks of four, and gradient scales from tiny (where Adam's ε
+ * matters) to large.
+ */
+const optimiserVariables: Array<{ shape: number[]; scale: number }> = [
+  { shape: [3, 3, 5, 13], scale: 1 },
+  { shape: [7], scale: 1e-6 },
+  { shape: [1], scale: 30 },
+  { shape: [12, 4], scale: 0.01 },
+];
+
+const OPTIMISER_STEPS = 40;
+let optimiserRuns = 0;
+
+type OptimiserKind = 'adam' | 'momentum';
+
+/** tfjs's own optimiser, or ours (fused where the backend has the kernel), as the lab configures them. */
+function makeOptimiser(kind: OptimiserKind, fused: boolean): tf.Optimizer {
+  if (kind === 'adam') return fused ? new FusedAdamOptimizer(0.01) : tf.train.adam(0.01);
+  return fused ? new FusedMomentumOptimizer(0.05, 0.9) : tf.train.momentum(0.05, 0.9);
+}
+
+/**
+ * The variables and the optimiser's state (getWeights: iterations, then the
+ * slots in tfjs's order) after OPTIMISER_STEPS updates with seeded
+ * gradients, the learning rate lowered halfway as a schedule does.
+ */
+async function optimiserRun(backend: string, kind: OptimiserKind, fused: boolean): Promise<{ names: string[]; values: Float32Array[] }> {
+  await tf.setBackend(backend);
+  const run = optimiserRuns++;
+  const variables = optimiserVariables.map(({ shape }, i) =>
+    tf.variable(tf.tensor(values(size(shape), 100 + i), shape), true, `optimiser-check-${run}-${i}`),
+  );
+  const optimizer = makeOptimiser(kind, fused);
+  for (let step = 0; step < OPTIMISER_STEPS; step++) {
+    if (step === OPTIMISER_STEPS / 2) {
+      if (kind === 'adam') (optimizer as unknown as { learningRate: number }).learningRate = 0.003;
+      else (optimizer as tf.SGDOptimizer).setLearningRate(0.02);
+    }
+    const grads: tf.NamedTensorMap = {};
+    optimiserVariables.forEach(({ shape, scale }, i) => {
+      grads[variables[i]!.name] = tf.tensor(values(size(shape), 1000 * step + i).map((v) => v * scale), shape);
+    });
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  }
+  const slots = await optimizer.getWeights();
+  const names = slots.map(({ name }) => name.replace(`-${run}-`, '-'));
+  const out = [...variables, ...slots.map(({ tensor }) => tensor)].map((t) => t.dataSync() as Float32Array);
+  tf.dispose(slots.map(({ tensor }) => tensor));
+  tf.dispose(variables);
+  if (kind === 'momentum') tf.SGDOptimizer.prototype.dispose.call(optimizer); // tfjs's Momentum skips its parent's
+  optimizer.dispose();
+  return { names, values: out };
+}
+
 const convCases: ConvCase[] = [
   { x: [2, 5, 5, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
   { x: [2, 7, 9, 3], filter: [3, 3, 3, 8], strides: 1, pad: 'valid' },
@@ -279,6 +337,8 @@ const REPLACED = [
   tf.Identity,
   BATCH_NORM_RELU,
   BATCH_NORM_RELU_GRAD,
+  ADAM_UPDATE,
+  MOMENTUM_UPDATE,
 ];
 
 /**
@@ -358,13 +418,31 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
-  it(`offers the fused BatchNorm kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
+  it(`offers the fused BatchNorm and optimiser kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
     await tf.setBackend('wasm');
     expect(fusedBatchNormReluAvailable()).toBe(simd);
+    expect(kernelReady(ADAM_UPDATE, 'wasm')).toBe(simd);
+    expect(kernelReady(MOMENTUM_UPDATE, 'wasm')).toBe(simd);
     await tf.setBackend('cpu');
     expect(fusedBatchNormReluAvailable()).toBe(false);
     await tf.setBackend('wasm');
   });
+
+  // Bit for bit, not within a tolerance: the fused update rounds exactly as tfjs's chain of kernels.
+  it.each(['adam', 'momentum'] as const)(
+    `the lab's %s optimiser (${simd ? 'fused' : 'tfjs chain'}) matches tfjs's own on cpu bit for bit over many steps`,
+    async (kind) => {
+      const expected = await optimiserRun('cpu', kind, false);
+      const actual = await optimiserRun('wasm', kind, true);
+      const stockWasm = await optimiserRun('wasm', kind, false);
+      expect(actual.names).toEqual(expected.names);
+      expect(actual.values.length).toBe(1 + optimiserVariables.length * (kind === 'adam' ? 3 : 2));
+      actual.values.forEach((values, i) => {
+        expect(values, actual.names[i - optimiserVariables.length] ?? `variable ${i}`).toEqual(expected.values[i]);
+        expect(values).toEqual(stockWasm.values[i]);
+      });
+    },
+  );
 
   it('clones by sharing data, and a clone outlives its original', async () => {
     await tf.setBackend('wasm');
@@ -378,6 +456,27 @@ describe(`wasm training kernels (${label})`, () => {
     expect(Array.from(await copy.data())).toEqual([1, 2, 3, 4, 5, 6]);
     copy.dispose();
     expect(backend.numDataIds()).toBe(buffers - 1);
+  });
+
+  it.each(['adam', 'momentum'] as const)('leaks no tensors or wasm buffers through %s updates', async (kind) => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const w = tf.variable(tf.tensor(values(10, 1)), true, `optimiser-leak-${kind}`);
+    const optimizer = makeOptimiser(kind, true);
+    const step = (): void => {
+      const grad = tf.tensor(values(10, 2));
+      optimizer.applyGradients({ [w.name]: grad });
+      grad.dispose();
+    };
+    step(); // the first update creates the slots
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = backend.numDataIds();
+    step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(buffersBefore);
+    if (kind === 'momentum') tf.SGDOptimizer.prototype.dispose.call(optimizer);
+    optimizer.dispose();
+    w.dispose();
   });
 
   it('leaks no tensors or wasm buffers through a gradient step', async () => {
