@@ -1,27 +1,29 @@
 /**
- * Adam and SGD with momentum as tfjs's own optimisers, with each variable's
- * update in one kernel where the backend has it (wasm with our SIMD module
- * loaded; wasm-kernels.ts registers them).
+ * Adam as tfjs's own AdamOptimizer, with each variable's update in one
+ * kernel where the backend has it (wasm with our SIMD module loaded;
+ * wasm-kernels.ts registers it).
  *
- * tfjs's AdamOptimizer updates each variable with about ten small
- * elementwise kernels (and MomentumOptimizer with four), each a dispatch
- * through the engine plus a scalar tensor or two; on a narrow network the
- * dispatches, not the arithmetic, are the cost (scripts/profile-wasm-step.ts
- * counts the kernels). These subclasses keep tfjs's state as it is (the
- * moments and accumulations under the same names, `accBeta1/2`, the
- * iteration count), so getWeights/setWeights, dispose and a shrunk model's
- * carried state work unchanged, and replace only the per-variable chain.
- * The fused kernels apply the same float32 operations in the same order,
- * so the results are the same bits (wasm-kernels.suite.ts checks it); on
- * other backends, or before our module is loaded, the stock chain runs.
+ * tfjs's AdamOptimizer updates each variable with ten small elementwise
+ * kernels, each a dispatch through the engine plus a scalar tensor or two,
+ * and each a pass over memory. This subclass keeps tfjs's state as it is
+ * (the moments under the same names, `accBeta1/2`, the iteration count), so
+ * getWeights/setWeights, dispose and a shrunk model's carried state work
+ * unchanged, and replaces only the per-variable chain. The fused kernel
+ * applies the same float32 operations in the same order, so the results
+ * are the same bits (wasm-kernels.suite.ts checks it); on other backends, or
+ * before our module is loaded, tfjs's chain runs.
+ *
+ * Momentum SGD keeps tfjs's own optimiser: its chain is four kernels, and a
+ * fused kernel measured no faster on Conv-4 ×0.25 and slower on the
+ * full-width Conv-2, where copying the operands into our module's memory
+ * and back costs more than the four passes it saves
+ * (scripts/time-optimizer-update.ts; README "Narrow and BatchNorm networks").
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelReady } from './fused-batch-norm';
 
 /** Inputs value, gradient, firstMoment, secondMoment, oneMinusAccBeta1, oneMinusAccBeta2 (scalars); outputs value, firstMoment, secondMoment. */
 export const ADAM_UPDATE = 'LotteryLabAdamUpdate';
-/** Inputs value, gradient, accumulation, momentum, negativeRate (scalars); outputs value, accumulation. */
-export const MOMENTUM_UPDATE = 'LotteryLabMomentumUpdate';
 
 export interface AdamUpdateAttrs {
   beta1: number;
@@ -41,13 +43,6 @@ interface AdamState {
   accBeta2: tf.Variable;
   accumulatedFirstMoment: Slot[];
   accumulatedSecondMoment: Slot[];
-}
-
-/** tfjs 4.22's private state of MomentumOptimizer. */
-interface MomentumState {
-  m: tf.Scalar;
-  useNesterov: boolean;
-  accumulations: Slot[];
 }
 
 /** What tfjs's `applyGradients` takes. */
@@ -71,6 +66,7 @@ function zeroSlot(value: tf.Variable, suffix: string): Slot {
 }
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /** tfjs's defaults for β1 and β2 (`tf.train.adam`), and its backend's ε. */
   constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999) {
     super(learningRate, beta1, beta2);
   }
@@ -99,28 +95,6 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       });
       state.accBeta1.assign(tf.mul(state.accBeta1, this.beta1));
       state.accBeta2.assign(tf.mul(state.accBeta2, this.beta2));
-    });
-    this.incrementIterations();
-  }
-}
-
-export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
-  override applyGradients(variableGradients: VariableGradients): void {
-    const state = this as unknown as MomentumState;
-    if (state.useNesterov || !kernelReady(MOMENTUM_UPDATE, tf.getBackend())) {
-      super.applyGradients(variableGradients);
-      return;
-    }
-    gradientList(variableGradients).forEach(({ value, gradient }, i) => {
-      state.accumulations[i] ??= zeroSlot(value, 'momentum');
-      if (gradient == null) return;
-      const accumulation = state.accumulations[i].variable;
-      tf.tidy(() => {
-        const inputs = { value, gradient, accumulation, momentum: state.m, negativeRate: this.c };
-        const [newValue, newAccumulation] = tf.engine().runKernel(MOMENTUM_UPDATE, inputs) as tf.Tensor[];
-        accumulation.assign(newAccumulation!);
-        value.assign(newValue!);
-      });
     });
     this.incrementIterations();
   }

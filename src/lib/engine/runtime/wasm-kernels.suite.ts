@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
-import { ADAM_UPDATE, FusedAdamOptimizer, FusedMomentumOptimizer, MOMENTUM_UPDATE } from './fused-optimizers';
+import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
 import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
@@ -193,7 +193,7 @@ const batchNormCases: BatchNormCase[] = [
 const TOLERANCE = 1e-4;
 
 /**
- * Variables for the optimiser checks: lengths with and without leftovers
+ * Variables for the Adam checks: lengths with and without leftovers
  * after blocks of four, and gradient scales from tiny (where Adam's ε
  * matters) to large.
  */
@@ -207,31 +207,25 @@ const optimiserVariables: Array<{ shape: number[]; scale: number }> = [
 const OPTIMISER_STEPS = 40;
 let optimiserRuns = 0;
 
-type OptimiserKind = 'adam' | 'momentum';
-
-/** tfjs's own optimiser, or ours (fused where the backend has the kernel), as the lab configures them. */
-function makeOptimiser(kind: OptimiserKind, fused: boolean): tf.Optimizer {
-  if (kind === 'adam') return fused ? new FusedAdamOptimizer(0.01) : tf.train.adam(0.01);
-  return fused ? new FusedMomentumOptimizer(0.05, 0.9) : tf.train.momentum(0.05, 0.9);
+/** tfjs's own Adam, or the lab's (fused where the backend has the kernel). */
+function makeAdam(fused: boolean): tf.Optimizer {
+  return fused ? new FusedAdamOptimizer(0.01) : tf.train.adam(0.01);
 }
 
 /**
- * The variables and the optimiser's state (getWeights: iterations, then the
- * slots in tfjs's order) after OPTIMISER_STEPS updates with seeded
- * gradients, the learning rate lowered halfway as a schedule does.
+ * The variables and Adam's state (getWeights: iterations, then the moments
+ * in tfjs's order) after OPTIMISER_STEPS updates with seeded gradients, the
+ * learning rate lowered halfway as a schedule does.
  */
-async function optimiserRun(backend: string, kind: OptimiserKind, fused: boolean): Promise<{ names: string[]; values: Float32Array[] }> {
+async function adamRun(backend: string, fused: boolean): Promise<{ names: string[]; values: Float32Array[] }> {
   await tf.setBackend(backend);
   const run = optimiserRuns++;
   const variables = optimiserVariables.map(({ shape }, i) =>
     tf.variable(tf.tensor(values(size(shape), 100 + i), shape), true, `optimiser-check-${run}-${i}`),
   );
-  const optimizer = makeOptimiser(kind, fused);
+  const optimizer = makeAdam(fused);
   for (let step = 0; step < OPTIMISER_STEPS; step++) {
-    if (step === OPTIMISER_STEPS / 2) {
-      if (kind === 'adam') (optimizer as unknown as { learningRate: number }).learningRate = 0.003;
-      else (optimizer as tf.SGDOptimizer).setLearningRate(0.02);
-    }
+    if (step === OPTIMISER_STEPS / 2) (optimizer as unknown as { learningRate: number }).learningRate = 0.003;
     const grads: tf.NamedTensorMap = {};
     optimiserVariables.forEach(({ shape, scale }, i) => {
       grads[variables[i]!.name] = tf.tensor(values(size(shape), 1000 * step + i).map((v) => v * scale), shape);
@@ -244,7 +238,6 @@ async function optimiserRun(backend: string, kind: OptimiserKind, fused: boolean
   const out = [...variables, ...slots.map(({ tensor }) => tensor)].map((t) => t.dataSync() as Float32Array);
   tf.dispose(slots.map(({ tensor }) => tensor));
   tf.dispose(variables);
-  if (kind === 'momentum') tf.SGDOptimizer.prototype.dispose.call(optimizer); // tfjs's Momentum skips its parent's
   optimizer.dispose();
   return { names, values: out };
 }
@@ -338,7 +331,6 @@ const REPLACED = [
   BATCH_NORM_RELU,
   BATCH_NORM_RELU_GRAD,
   ADAM_UPDATE,
-  MOMENTUM_UPDATE,
 ];
 
 /**
@@ -418,31 +410,28 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
-  it(`offers the fused BatchNorm and optimiser kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
+  it(`offers the fused BatchNorm and Adam kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
     await tf.setBackend('wasm');
     expect(fusedBatchNormReluAvailable()).toBe(simd);
     expect(kernelReady(ADAM_UPDATE, 'wasm')).toBe(simd);
-    expect(kernelReady(MOMENTUM_UPDATE, 'wasm')).toBe(simd);
     await tf.setBackend('cpu');
     expect(fusedBatchNormReluAvailable()).toBe(false);
     await tf.setBackend('wasm');
   });
 
   // Bit for bit, not within a tolerance: the fused update rounds exactly as tfjs's chain of kernels.
-  it.each(['adam', 'momentum'] as const)(
-    `the lab's %s optimiser (${simd ? 'fused' : 'tfjs chain'}) matches tfjs's own on cpu bit for bit over many steps`,
-    async (kind) => {
-      const expected = await optimiserRun('cpu', kind, false);
-      const actual = await optimiserRun('wasm', kind, true);
-      const stockWasm = await optimiserRun('wasm', kind, false);
-      expect(actual.names).toEqual(expected.names);
-      expect(actual.values.length).toBe(1 + optimiserVariables.length * (kind === 'adam' ? 3 : 2));
-      actual.values.forEach((values, i) => {
-        expect(values, actual.names[i - optimiserVariables.length] ?? `variable ${i}`).toEqual(expected.values[i]);
-        expect(values).toEqual(stockWasm.values[i]);
-      });
-    },
-  );
+  it(`the lab's Adam (${simd ? 'fused' : 'tfjs chain'}) matches tfjs's own on cpu and wasm bit for bit over many steps`, async () => {
+    const expected = await adamRun('cpu', false);
+    const actual = await adamRun('wasm', true);
+    const stockWasm = await adamRun('wasm', false);
+    expect(actual.names).toEqual(expected.names);
+    expect(actual.values.length).toBe(1 + optimiserVariables.length * 3);
+    actual.values.forEach((values, i) => {
+      const what = i < optimiserVariables.length ? `variable ${i}` : actual.names[i - optimiserVariables.length];
+      expect(values, what).toEqual(expected.values[i]);
+      expect(values, what).toEqual(stockWasm.values[i]);
+    });
+  });
 
   it('clones by sharing data, and a clone outlives its original', async () => {
     await tf.setBackend('wasm');
@@ -458,11 +447,11 @@ describe(`wasm training kernels (${label})`, () => {
     expect(backend.numDataIds()).toBe(buffers - 1);
   });
 
-  it.each(['adam', 'momentum'] as const)('leaks no tensors or wasm buffers through %s updates', async (kind) => {
+  it('leaks no tensors or wasm buffers through Adam updates', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as BackendWasm;
-    const w = tf.variable(tf.tensor(values(10, 1)), true, `optimiser-leak-${kind}`);
-    const optimizer = makeOptimiser(kind, true);
+    const w = tf.variable(tf.tensor(values(10, 1)), true, 'optimiser-leak');
+    const optimizer = makeAdam(true);
     const step = (): void => {
       const grad = tf.tensor(values(10, 2));
       optimizer.applyGradients({ [w.name]: grad });
@@ -474,7 +463,6 @@ describe(`wasm training kernels (${label})`, () => {
     step();
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(backend.numDataIds()).toBe(buffersBefore);
-    if (kind === 'momentum') tf.SGDOptimizer.prototype.dispose.call(optimizer);
     optimizer.dispose();
     w.dispose();
   });

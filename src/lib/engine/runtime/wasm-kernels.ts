@@ -19,10 +19,10 @@
  *   filter gradient falls back to a composition while the other two keep
  *   tfjs's own kernels.
  *
- * Four kernels are new, not replacements, and offered only while our SIMD
+ * Three kernels are new, not replacements, and offered only while our SIMD
  * module is loaded: BatchNorm + ReLU in training and its gradient
- * (BATCH_NORM_RELU, used by fused-batch-norm.ts), and the Adam and momentum
- * updates of one variable (ADAM_UPDATE, used by fused-optimizers.ts).
+ * (BATCH_NORM_RELU, used by fused-batch-norm.ts), and Adam's update of one
+ * variable (ADAM_UPDATE, used by fused-optimizers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
@@ -30,7 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
-import { ADAM_UPDATE, MOMENTUM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
+import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
 import { simdKernels } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
@@ -458,16 +458,6 @@ function adamUpdate(args: KernelArgs): TensorInfo[] {
   });
 }
 
-function momentumUpdate(args: KernelArgs): TensorInfo[] {
-  const { inputs, backend } = args;
-  const [value, gradient, accumulation, momentum, negativeRate] = ['value', 'gradient', 'accumulation', 'momentum', 'negativeRate'].map(
-    (name) => requireInput(inputs, name),
-  );
-  return requireSimd(MOMENTUM_UPDATE).momentumUpdate(
-    backend, value!, gradient!, accumulation!, scalarValue(backend, momentum!), scalarValue(backend, negativeRate!),
-  );
-}
-
 /** Swaps the last two axes. */
 function lastTwoAxesSwapped(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -593,7 +583,6 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(BATCH_NORM_RELU, batchNormRelu, simdLoaded);
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
-  replaceKernel(MOMENTUM_UPDATE, momentumUpdate, simdLoaded);
 }
 
 /** True once our kernels are the ones registered for wasm. */
@@ -608,7 +597,6 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(tf.Identity, WASM)) &&
     isOurs(tf.getKernel(BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM)) &&
-    isOurs(tf.getKernel(ADAM_UPDATE, WASM)) &&
-    isOurs(tf.getKernel(MOMENTUM_UPDATE, WASM))
+    isOurs(tf.getKernel(ADAM_UPDATE, WASM))
   );
 }

@@ -382,14 +382,12 @@ void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f
 }
 
 /*
- * The optimiser updates, one pass per variable, in place. Each applies
- * exactly the float32 operations, in the order, that tfjs's AdamOptimizer
- * and MomentumOptimizer apply as separate kernels (one rounding per
- * operation, no fused multiply-add: wasm SIMD has none), so the results are
- * the same bits; the scalars arrive already rounded to float32, as tfjs's
- * scalar tensors hold them.
- *
- * Adam, with bias1 = 1 − β1ᵗ and bias2 = 1 − β2ᵗ:
+ * Adam's update of one variable in one pass, in place. It applies exactly
+ * the float32 operations, in the order, that tfjs's AdamOptimizer applies as
+ * separate kernels (one rounding per operation, no fused multiply-add: wasm
+ * SIMD has none), so the results are the same bits; the scalars arrive
+ * already rounded to float32, as tfjs's scalar tensors hold them. With
+ * bias1 = 1 − β1ᵗ and bias2 = 1 − β2ᵗ:
  *   m ← m·β1 + g·(1−β1),  v ← v·β2 + g²·(1−β2)
  *   w ← ((m/bias1) / (√(v/bias2) + ε))·(−lr) + w
  */
@@ -420,22 +418,3 @@ void adam_update(f32 *w, const f32 *g, f32 *m, f32 *v, int count, f32 beta1, f32
   }
 }
 
-/*
- * SGD with (heavy-ball) momentum, as tfjs's MomentumOptimizer:
- *   a ← μ·a + g,  w ← (−lr)·a + w
- */
-EXPORT(momentum_update)
-void momentum_update(f32 *w, const f32 *g, f32 *a, int count, f32 momentum, f32 negativeRate) {
-  const int blocked = count & ~3;
-  int i = 0;
-  for (; i < blocked; i += 4) {
-    const v128_t ai = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_splat(momentum), wasm_v128_load(a + i)), wasm_v128_load(g + i));
-    wasm_v128_store(w + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_splat(negativeRate), ai), wasm_v128_load(w + i)));
-    wasm_v128_store(a + i, ai);
-  }
-  for (; i < count; i++) {
-    const f32 ai = momentum * a[i] + g[i];
-    w[i] = negativeRate * ai + w[i];
-    a[i] = ai;
-  }
-}

@@ -4,8 +4,8 @@
  * filter gradient, the max-pool gradient, sums over leading axes (bias
  * gradients), matrix products whose right operand is new each call
  * (XNNPACK repacks it every time, slowly), BatchNorm + ReLU in training,
- * forward and backward, one kernel each way, and the Adam and momentum
- * updates of one variable in one pass each.
+ * forward and backward, one kernel each way, and Adam's update of one
+ * variable in one pass.
  *
  * The module has its own memory. Each call copies its operands out of the
  * backend's heap into ours, runs one C function and copies the result into
@@ -47,7 +47,6 @@ interface KernelExports {
     w: number, g: number, m: number, v: number, count: number, beta1: number, oneMinusBeta1: number, beta2: number,
     oneMinusBeta2: number, bias1: number, bias2: number, epsilon: number, negativeRate: number,
   ): void;
-  momentum_update(w: number, g: number, a: number, count: number, momentum: number, negativeRate: number): void;
 }
 
 /** Adam's scalars for one step, each rounded to float32 as tfjs's scalar tensors hold it (see adam_update in kernels.c). */
@@ -384,17 +383,6 @@ export class SimdKernels {
       wAt, gAt, mAt, vAt, count, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bias1, s.bias2, s.epsilon, s.negativeRate,
     );
     return [wAt, mAt, vAt].map((at) => output(backend, w.shape, layout.view(at, count)));
-  }
-
-  /** SGD with momentum on one variable: [w', a'] from w, its gradient g and its accumulation a. */
-  momentumUpdate(backend: BackendWasm, w: TensorInfo, g: TensorInfo, a: TensorInfo, momentum: number, negativeRate: number): TensorInfo[] {
-    const count = elementCount(w.shape);
-    const layout = this.layout();
-    const [wAt, gAt, aAt] = [w, g, a].map(() => layout.block(count)) as [number, number, number];
-    layout.commit();
-    for (const [at, info] of [[wAt, w], [gAt, g], [aAt, a]] as const) layout.view(at, count).set(heap(backend, info));
-    this.kernels.momentum_update(wAt, gAt, aAt, count, momentum, negativeRate);
-    return [wAt, aAt].map((at) => output(backend, w.shape, layout.view(at, count)));
   }
 
   /** Sums x, viewed as [rows, cols], over its rows; the result takes `shape`. */
