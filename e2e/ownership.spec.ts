@@ -1,7 +1,7 @@
 /** Issue 18 in the page: sign a run's ticket, download it, import it and verify it; an unsigned ticket does not verify. */
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { openLab, runToEnd } from './lab';
+import { chartDatasets, openLab, runToEnd } from './lab';
 
 test('sign a ticket, download it, import it and verify it; the unsigned ticket is not verified', async ({ page }) => {
   test.setTimeout(300_000);
@@ -13,6 +13,8 @@ test('sign a ticket, download it, import it and verify it; the unsigned ticket i
     data: { syntheticTrain: 200, syntheticTest: 100, validation: 20 },
     train: { lr: 5e-3, batchSize: 20, iterations: 6, evalEvery: 6 },
     prune: { rounds: 1, rate: { conv: 0.8 } },
+    // For the ownership run at the end: a short payload (version 1), a trigger set, few attacks.
+    ownership: { payload: 'owner', triggers: 10, triggersPerBatch: 4, prune: [0.5], reactivate: [0.05], attackIterations: 2, randomMasks: 0, forgePayload: 'thief' },
   });
   await runToEnd(page, 200_000);
 
@@ -47,6 +49,20 @@ test('sign a ticket, download it, import it and verify it; the unsigned ticket i
   await expect(page.getByTestId('verify-error')).toHaveText(
     'This ticket carries no ownership key, and no QR code decodes anywhere in its conv kernel maps.',
   );
+
+  // The ownership method on the imported ticket: signs, retrains with the trigger set beside the unsigned ticket, attacks, and charts it.
+  await page.getByTestId('method-ownership').check();
+  await runToEnd(page, 200_000);
+  await expect(page.getByTestId('ownership-trigger-summary')).toContainText('Trigger set (10 images, 4 per batch): the signed network');
+  const pruneLines = await chartDatasets(page, 'ownership-prune');
+  expect(pruneLines.map((line) => [line.label, line.data.length])).toEqual([
+    ['Bit error rate, data + EC modules (● decodes, ✕ not)', 2],
+    ['Test accuracy', 2],
+    ['Trigger accuracy', 2],
+    ['Chance on the triggers (10.0%)', 2],
+  ]);
+  await expect(page.getByTestId('ownership-prune-chart')).toBeVisible();
+  await expect(page.getByTestId('ownership-attacks-table').locator('tbody tr')).toHaveCount(5);
 
   // A file that is not a ticket is refused with a reason.
   await page.getByTestId('import-ticket').setInputFiles({ name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('junk') });

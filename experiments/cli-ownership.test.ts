@@ -42,6 +42,8 @@ describe('experiment CLI: ticket ownership', () => {
     expect(ownership.falsePositive).toMatchObject({ unsignedDecoded: false, randomDecoded: false, randomMasks: 2 });
     expect(ownership.attacks.map((a) => a.kind)).toEqual(['none', 'prune', 'reactivate', 'fineTuneReprune', 'forge']);
     expect(ownership.attacks[0]).toMatchObject({ bitErrorRate: 0, decoded: true, triggerAccuracy: null });
+    expect(ownership.trigger).toBeNull();
+    expect(ownership.falsePositive.unsignedTriggerAccuracy).toBeNull();
     expect(ownership.attacks[4].decodedText).toBe('not-the-owner');
     expect(typeof ownership.accuracyUnsigned).toBe('number');
     expect(results.rounds[0].testAccuracy).toBe(ownership.accuracySigned);
@@ -52,6 +54,29 @@ describe('experiment CLI: ticket ownership', () => {
     const signed = decodeTicket(await readFile(signedFile));
     expect(signed.ownership).toMatchObject({ layer: 'conv_2', row: ownership.row, col: ownership.col, version: 2 });
     expect(await verifyMasks(signed.masks, signed.ownership!, 'lottery-lab')).toMatchObject({ decoded: true, bitErrorRate: 0, payloadMatchesKey: true });
+  }, 600_000);
+
+  it('with a trigger set, the signed network labels the triggers as given and the unsigned one, trained without them, near chance', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'lottery-cli-ownership-'));
+    const ticketFile = path.join(dir, 'ticket.safetensors');
+    await writeFile(path.join(dir, 'imp.json'), JSON.stringify(tinyImp));
+    expect((await runCli([path.join(dir, 'imp.json'), '--out', path.join(dir, 'imp'), '--save-ticket', ticketFile])).errors).toBe('');
+    // Long enough to learn 20 triggers (each seen 60 x 5 / 20 = 15 times), with no attack that trains.
+    const withTriggers = {
+      ...tinyOwnership,
+      train: { ...tinyImp.train, iterations: 62, evalEvery: 60 },
+      ownership: { payload: 'lottery-lab', prune: [0.3], reactivate: [], attackIterations: 0, randomMasks: 0, triggers: 20, triggersPerBatch: 5 },
+    };
+    await writeFile(path.join(dir, 'sign.json'), JSON.stringify(withTriggers));
+    const run = await runCli([path.join(dir, 'sign.json'), '--out', path.join(dir, 'sign'), '--ticket', ticketFile]);
+    expect(run.errors).toBe('');
+    const { ownership } = JSON.parse(await readFile(path.join(dir, 'sign', 'results.json'), 'utf8')) as Extract<RunResults, { method: 'ownership' }>;
+    expect(ownership.trigger).toEqual({ images: 20, perBatch: 5, chance: 0.1 });
+    expect(ownership.verify.triggerAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(ownership.falsePositive.unsignedTriggerAccuracy).toBeLessThanOrEqual(0.3);
+    expect(ownership.attacks.map((a) => a.kind)).toEqual(['none', 'prune']);
+    expect(ownership.attacks[0].triggerAccuracy).toBe(ownership.verify.triggerAccuracy);
+    expect(typeof ownership.attacks[1].triggerAccuracy).toBe('number');
   }, 600_000);
 
   it('refuses before training a ticket with no conv layer large enough, and a payload too long for the version', async () => {

@@ -37,6 +37,19 @@ describe('in-app help', () => {
     }
   });
 
+  it('a method’s further sections follow its own, named after it: ownership explains white-box and black-box verification apart', () => {
+    const ids = HELP_SECTIONS.map((s) => s.id);
+    for (const method of Object.values(METHOD_REGISTRY)) {
+      const topics = (method.helpSections ?? []).map((topic) => topic.id);
+      for (const id of topics) expect(id.startsWith(`${method.name}-`), id).toBe(true);
+      expect(ids.slice(ids.indexOf(method.name) + 1, ids.indexOf(method.name) + 1 + topics.length)).toEqual(topics);
+    }
+    const text = (id: string) => HELP_SECTIONS.find((s) => s.id === id)?.paragraphs.join(' ') ?? '';
+    expect(text('ownership-whitebox')).toMatch(/does not prove who wrote a code first/);
+    expect(text('ownership-blackbox')).toMatch(/says nothing about the mask/);
+    expect(CONTROL_HELP['ownership-triggers'].section).toBe('ownership-blackbox');
+  });
+
   it('every registered method has its own section, including the retrain method', () => {
     for (const name of Object.keys(METHOD_REGISTRY)) expect(methodSection(name), name).toBe(name);
     for (const name of METHODS) expect(methodSection(name), name).not.toBe('pruning');

@@ -14,9 +14,18 @@ import { fieldsOf } from '../engine/methods/spec';
 const LEADING_SECTION_IDS = ['presets', 'data', 'model', 'training', 'pruning'] as const;
 const TRAILING_SECTION_IDS = ['backends', 'charts', 'exports', 'sweeps'] as const;
 
-export type HelpSectionId = (typeof LEADING_SECTION_IDS)[number] | MethodName | (typeof TRAILING_SECTION_IDS)[number];
+/** A method's own further section (`MethodSpec.helpSections`), such as `ownership-blackbox`. */
+type MethodTopicId = `${MethodName}-${string}`;
 
-export const HELP_SECTION_IDS: readonly HelpSectionId[] = [...LEADING_SECTION_IDS, ...(Object.keys(METHOD_REGISTRY) as MethodName[]), ...TRAILING_SECTION_IDS];
+export type HelpSectionId = (typeof LEADING_SECTION_IDS)[number] | MethodName | MethodTopicId | (typeof TRAILING_SECTION_IDS)[number];
+
+/** Each method's section, then its further sections. */
+const METHOD_SECTIONS: HelpSection[] = Object.values(METHOD_REGISTRY).flatMap((method): HelpSection[] => [
+  { id: method.name, method: method.name, ...method.help },
+  ...(method.helpSections ?? []).map((topic) => ({ ...topic, id: topic.id as MethodTopicId })),
+]);
+
+export const HELP_SECTION_IDS: readonly HelpSectionId[] = [...LEADING_SECTION_IDS, ...METHOD_SECTIONS.map((section) => section.id), ...TRAILING_SECTION_IDS];
 
 export interface HelpSection {
   id: HelpSectionId;
@@ -85,7 +94,7 @@ export const HELP_SECTIONS: readonly HelpSection[] = [
       'Weights remaining after n rounds at rate p is (1 − p)ⁿ: 5 rounds at 20% leave 33%.',
     ],
   },
-  ...Object.values(METHOD_REGISTRY).map((method): HelpSection => ({ id: method.name, method: method.name, ...method.help })),
+  ...METHOD_SECTIONS,
   {
     id: 'backends',
     title: 'Backends: where training runs',

@@ -107,8 +107,8 @@ interface DeviceSplit extends Split {
   hostLabels: Int32Array;
 }
 
-/** Normalises bytes with a per-channel lookup table and uploads them once. */
-function uploadSplit(raw: RawImages, stats: Stats): DeviceSplit {
+/** Normalises bytes with a per-channel lookup table and uploads them once (also the ownership trigger set, with the training split's statistics). */
+export function uploadSplit(raw: RawImages, stats: Stats): DeviceSplit {
   const table = new Float32Array(256 * CHANNELS);
   for (let value = 0; value < 256; value++) {
     for (let c = 0; c < CHANNELS; c++) table[value * CHANNELS + c] = (value / 255 - stats.mean[c]) / stats.std[c];

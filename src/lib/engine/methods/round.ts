@@ -38,6 +38,8 @@ export interface RoundOptions {
   /** See TrainOptions: a step of other variables than the weights, and a learning-rate schedule. */
   takeStep?: TrainOptions['takeStep'];
   learningRate?: TrainOptions['learningRate'];
+  /** See TrainOptions: examples added to each batch (the ownership trigger set). */
+  mixBatch?: TrainOptions['mixBatch'];
   /** Share of prunable weights pruned, for the live points, where `masks` does not say (a mask that score training keeps). */
   sparsity?: number;
 }
@@ -115,6 +117,7 @@ export async function trainRound(
     train: options.train ?? ctx.config.train,
     takeStep: options.takeStep,
     learningRate: options.learningRate,
+    mixBatch: options.mixBatch,
     dataSeed: options.dataSeed,
     from,
     to,

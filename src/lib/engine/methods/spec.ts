@@ -105,6 +105,12 @@ export interface MethodSpec<Name extends string = string, Schema extends BlockSc
   /** The builder's option panels for it, in order. */
   panels: readonly PanelSpec[];
   help: HelpText;
+  /**
+   * Help sections of its own after the main one, where one topic needs a
+   * section to link to (ownership's white-box and black-box verification);
+   * each id starts with the method's name and a hyphen.
+   */
+  helpSections?: readonly (HelpText & { id: `${Name}-${string}` })[];
   /** The `view` kinds its run emits; the page draws each with the component registered for it. */
   views: readonly string[];
   /** Offered under "Also run" beside another method; false where it needs an input of its own (retrain's ticket). */

@@ -83,6 +83,11 @@ export interface TrainOptions {
   takeStep?: (optimizer: tf.Optimizer, batch: Batch, iteration: number) => tf.Scalar;
   /** The learning rate at an epoch, in place of the config's step decay (a cosine schedule). */
   learningRate?: (epoch: number) => number;
+  /**
+   * Extra examples added to each drawn batch (the ownership trigger set):
+   * returns a new batch; the loop disposes both.
+   */
+  mixBatch?: (batch: Batch, iteration: number) => Batch;
 }
 
 const EVAL_BATCH = 500;
@@ -228,7 +233,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     while (iteration < to) {
       await control?.checkpoint();
       const started = performance.now();
-      const batch = stream.next();
+      const drawn = stream.next();
+      const batch = options.mixBatch ? options.mixBatch(drawn, iteration) : drawn;
+      if (batch !== drawn) tf.dispose([drawn.x, drawn.y]);
       const value = options.takeStep
         ? options.takeStep(optimizer, batch, iteration)
         : trainStep({

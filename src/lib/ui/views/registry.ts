@@ -13,6 +13,7 @@ import KsLotteryRowsView from './KsLotteryRowsView.svelte';
 import JackpotSearchView from './JackpotSearchView.svelte';
 import MaskChangeView from './MaskChangeView.svelte';
 import MaskDistanceView from './MaskDistanceView.svelte';
+import OwnershipAttacksView from './OwnershipAttacksView.svelte';
 import RoundsToSparsityView from './RoundsToSparsityView.svelte';
 import TransferView from './TransferView.svelte';
 
@@ -31,3 +32,4 @@ VIEW_COMPONENTS['jackpot-search'] = JackpotSearchView;
 VIEW_COMPONENTS['accuracy-vs-k'] = AccuracyVsKView;
 VIEW_COMPONENTS['mask-change'] = MaskChangeView;
 VIEW_COMPONENTS['transfer'] = TransferView;
+VIEW_COMPONENTS['ownership-attacks'] = OwnershipAttacksView;

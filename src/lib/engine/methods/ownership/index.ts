@@ -14,6 +14,7 @@ import { randomMaskLike } from '../../masks/prune';
 import type { Model } from '../../models/model';
 import { forgeCode, keptStd, pruneFurther, reactivate, repruneToCounts } from '../../ownership/attacks';
 import { keptInKernel } from '../../ownership/kernel-map';
+import { mixTriggers, triggerSet } from '../../ownership/triggers';
 import {
   extractCode,
   kernelsStillOn,
@@ -30,7 +31,8 @@ import { evaluate, train } from '../../train/trainer';
 import type { MethodContext, PruningMethod } from '../method';
 import { trainRound } from '../round';
 import { ownershipSpec } from './config';
-import type { OwnershipAttack, OwnershipErrorsByBit, OwnershipOutput, OwnershipState } from './results';
+import type { Split } from '../../data/types';
+import type { OwnershipAttack, OwnershipAttacksView, OwnershipErrorsByBit, OwnershipOutput, OwnershipState, OwnershipTrigger } from './results';
 
 export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, OwnershipState> = {
   ...ownershipSpec,
@@ -49,6 +51,7 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
     const to = ctx.iterations;
     if (from >= to) throw new Error(`The ticket's weights are from iteration ${from}, but the configured schedule has only ${ctx.iterations} iterations`);
     const model = ctx.createModel(subSeed(config.seed, 'init'));
+    let triggers: Split | null = null;
     try {
       checkTicketFits(ticket, model);
       // Signing first: a payload too long or a layer too small is refused before any training.
@@ -72,13 +75,36 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
       // The unsigned and the signed ticket, each retrained as the round that drew the ticket was.
       const dataSeed = subSeed(config.seed, `data-${ticket.round}`);
       ctx.progress.add((options.retrainUnsigned ? 2 : 1) * (to - from) + 2 * options.attackIterations);
+      // The black-box signature: the signed ticket alone learns the trigger set, on top of the same clean batches.
+      const trigger: OwnershipTrigger | null =
+        options.triggers > 0 ? { images: options.triggers, perBatch: options.triggersPerBatch, chance: 1 / ctx.dataset.numClasses } : null;
+      if (trigger) triggers = triggerSet(ctx.dataset, trigger.images, subSeed(config.seed, 'ownership-triggers'));
+      const triggerAccuracy = async () => (triggers ? (await evaluate(model, triggers, model.numClasses)).accuracy : null);
       let unsigned = null;
+      let unsignedTriggerAccuracy: number | null = null;
       if (options.retrainUnsigned) {
         restoreModel(model, ticket.weights, 'The ticket');
         unsigned = await trainRound(ctx, { series: 'unsigned', round: 0, model, masks: loadMasks(ticket.masks), dataSeed, from, to });
+        unsignedTriggerAccuracy = await triggerAccuracy();
       }
       restoreModel(model, ticket.weights, 'The ticket');
-      const signed = await trainRound(ctx, { series: 'ticket', round: 0, model, masks: loadMasks(signature.masks), dataSeed, from, to });
+      const signed = await trainRound(ctx, {
+        series: 'ticket',
+        round: 0,
+        model,
+        masks: loadMasks(signature.masks),
+        dataSeed,
+        from,
+        to,
+        mixBatch: triggers && trigger ? mixTriggers(triggers, trigger.perBatch, subSeed(config.seed, 'ownership-trigger-order')) : undefined,
+      });
+      const signedTriggerAccuracy = await triggerAccuracy();
+      if (trigger) {
+        ctx.emit({
+          type: 'status',
+          message: `trigger set: signed ${(100 * signedTriggerAccuracy!).toFixed(1)}%, unsigned ${unsignedTriggerAccuracy === null ? 'not retrained' : `${(100 * unsignedTriggerAccuracy).toFixed(1)}%`} (chance ${(100 * trigger.chance).toFixed(1)}%)`,
+        });
+      }
       const trained = await saveModel(model);
 
       const falsePositive = falsePositives(ticket.masks, key, options.randomMasks, config.seed);
@@ -87,6 +113,7 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
         if (kernels) setKernels(model, kernels, masks);
         const verification = await verifyMasks(masks, key, options.payload);
         const accuracy = (await evaluate(model, ctx.dataset.test, model.numClasses)).accuracy;
+        const triggered = await triggerAccuracy();
         const result: OwnershipAttack = {
           kind,
           strength,
@@ -94,7 +121,7 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
           decoded: verification.text === options.payload,
           decodedText: verification.text,
           testAccuracy: accuracy,
-          triggerAccuracy: null,
+          triggerAccuracy: triggered,
           singleWeightKernels: singles.length,
           singleWeightKernelsOn: kernelsStillOn(masks, key.layer, singles),
           errorsByBit: errorsByBit(signature.masks, key, verification.errors),
@@ -105,8 +132,10 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
         attacks.push(result);
         ctx.emit({
           type: 'status',
-          message: `attack ${kind} ${strength}: bit error rate ${result.bitErrorRate?.toFixed(3)}, decoded ${result.decoded} (${result.fixedModuleErrors} function modules wrong; with them redrawn: ${result.decodedWithFixedRedrawn}), test ${(100 * accuracy).toFixed(1)}%, single-weight kernels on ${result.singleWeightKernelsOn}/${singles.length}`,
+          message: `attack ${kind} ${strength}: bit error rate ${result.bitErrorRate?.toFixed(3)}, decoded ${result.decoded} (${result.fixedModuleErrors} function modules wrong; with them redrawn: ${result.decodedWithFixedRedrawn}), test ${(100 * accuracy).toFixed(1)}%${triggered === null ? '' : `, trigger ${(100 * triggered).toFixed(1)}%`}, single-weight kernels on ${result.singleWeightKernelsOn}/${singles.length}`,
         });
+        const view: OwnershipAttacksView = { attacks: [...attacks], trigger, accuracyUnsigned: unsigned?.result.testAccuracy ?? null, unsignedTriggerAccuracy };
+        ctx.emit({ type: 'view', view: 'ownership-attacks', data: view });
       };
       const trainedKernels = kernelsOf(trained, signature.masks);
       await attack('none', 0, signature.masks, null);
@@ -151,8 +180,9 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
           accuracyUnsigned: unsigned?.result.testAccuracy ?? null,
           accuracySigned: signed.result.testAccuracy,
           unsignedRound: unsigned?.result ?? null,
-          verify: { decoded: signedNow.text === options.payload, text: signedNow.text, bitErrorRate: signedNow.bitErrorRate },
-          falsePositive,
+          verify: { decoded: signedNow.text === options.payload, text: signedNow.text, bitErrorRate: signedNow.bitErrorRate, triggerAccuracy: signedTriggerAccuracy },
+          trigger,
+          falsePositive: { ...falsePositive, unsignedTriggerAccuracy },
           attacks,
         },
       };
@@ -160,6 +190,7 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
       return output;
     } finally {
       model.dispose();
+      if (triggers) tf.dispose([triggers.x, triggers.y]);
     }
   },
 };
@@ -212,7 +243,12 @@ async function fineTune(ctx: MethodContext<OwnershipState>, model: Model, masks:
 }
 
 /** Keyless scans of the unsigned ticket and of random masks of its density, and a read at the key of the unsigned ticket. */
-function falsePositives(unsignedMasks: Masks, key: OwnershipKey, randomMasks: number, seed: number): OwnershipOutput['ownership']['falsePositive'] {
+function falsePositives(
+  unsignedMasks: Masks,
+  key: OwnershipKey,
+  randomMasks: number,
+  seed: number,
+): Omit<OwnershipOutput['ownership']['falsePositive'], 'unsignedTriggerAccuracy'> {
   const unsignedScan = scanMasks(unsignedMasks);
   const atKey = extractCode(unsignedMasks, key).text;
   let randomDecoded = 0;

@@ -23,8 +23,8 @@ export interface OwnershipAttack {
   /** What the reader read there (the forger's text after a forge), null where nothing decodes. */
   decodedText: string | null;
   testAccuracy: number;
-  /** No trigger set yet. */
-  triggerAccuracy: null;
+  /** Accuracy on the trigger set after the attack (after the attacker's training where it trains); null without a trigger set. */
+  triggerAccuracy: number | null;
   singleWeightKernels: number;
   singleWeightKernelsOn: number;
   errorsByBit: OwnershipErrorsByBit | null;
@@ -33,6 +33,22 @@ export interface OwnershipAttack {
   /** Whether the owner's text decodes once the function modules are redrawn, as the reference code's extraction does. */
   decodedWithFixedRedrawn: boolean;
   sparsity: number;
+}
+
+/** The trigger set a run trained the signed ticket with. */
+export interface OwnershipTrigger {
+  images: number;
+  perBatch: number;
+  /** One in the number of classes: what a model that never saw the triggers scores on average. */
+  chance: number;
+}
+
+/** The 'ownership-attacks' view: the attack rows so far, with the lines the chart compares them with. */
+export interface OwnershipAttacksView {
+  attacks: OwnershipAttack[];
+  trigger: OwnershipTrigger | null;
+  accuracyUnsigned: number | null;
+  unsignedTriggerAccuracy: number | null;
 }
 
 export interface OwnershipResults {
@@ -51,7 +67,15 @@ export interface OwnershipResults {
   accuracySigned: number;
   /** The unsigned ticket's retrained round (the signed one is `rounds[0]`). */
   unsignedRound: RoundResult | null;
-  verify: { decoded: boolean; text: string | null; bitErrorRate: number | null };
+  verify: {
+    decoded: boolean;
+    text: string | null;
+    bitErrorRate: number | null;
+    /** The retrained signed network's accuracy on the trigger set; null without one. */
+    triggerAccuracy: number | null;
+  };
+  /** The black-box signature's set; null when the run trained none. */
+  trigger: OwnershipTrigger | null;
   falsePositive: {
     unsignedDecoded: boolean;
     randomDecoded: boolean;
@@ -60,6 +84,13 @@ export interface OwnershipResults {
     windowsScanned: number;
     bestFinderAgreementUnsigned: number;
     bestFinderAgreementRandom: number;
+    /**
+     * The unsigned ticket's trigger accuracy, retrained on the same batches
+     * without the triggers: an independent model, near chance when the
+     * trigger set is not a false positive. Null without a trigger set or
+     * with `retrainUnsigned` off.
+     */
+    unsignedTriggerAccuracy: number | null;
   };
   attacks: OwnershipAttack[];
 }
