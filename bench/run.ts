@@ -271,6 +271,8 @@ function formatReport(report: BenchReport): string {
       'train img/s median [min-max]',
       'PyTorch img/s, same threads',
       'ratio',
+      'img per CPU-s, lab / PyTorch',
+      'CPU ratio',
       'masked/dense step time',
       '1 + mask cost/dense step',
       'eval img/s',
@@ -280,7 +282,7 @@ function formatReport(report: BenchReport): string {
   for (const runtime of report.runtimes) {
     for (const b of runtime.backends) {
       if (b.skipped) {
-        rows.push([runtime.runtime, b.requested, '-', '-', '-', `skipped (${b.skipped})`, '', '', '', '', '', '']);
+        rows.push([runtime.runtime, b.requested, '-', '-', '-', `skipped (${b.skipped})`, '', '', '', '', '', '', '', '']);
         continue;
       }
       for (const c of b.cases) {
@@ -289,6 +291,9 @@ function formatReport(report: BenchReport): string {
         const threads = wasmThreads(b);
         const torch = threads == null ? null : torchResult(report.pytorch, c, threads);
         const ratio = torch && isStat(c.trainImagesPerSecond) ? `${(c.trainImagesPerSecond.median / torch.imagesPerSecond.median).toFixed(2)}x` : '';
+        const labCpu = c.trainCpuImagesPerSecond;
+        const cpuRates = labCpu && isStat(labCpu) ? `${formatStat(labCpu, 0)}${torch ? ` / ${formatStat(torch.cpuImagesPerSecond, 0)}` : ''}` : '';
+        const cpuRatio = torch && labCpu && isStat(labCpu) ? `${(labCpu.median / torch.cpuImagesPerSecond.median).toFixed(2)}x` : '';
         rows.push([
           runtime.runtime,
           backendLabel(b),
@@ -298,6 +303,8 @@ function formatReport(report: BenchReport): string {
           formatStat(c.trainImagesPerSecond, 1),
           torch ? formatStat(torch.imagesPerSecond, 1) : '',
           ratio,
+          cpuRates,
+          cpuRatio,
           formatStat(c.maskedOverDense, 3),
           formatStat(c.maskCostOverDense, 4),
           formatStat(c.evalImagesPerSecond, 0) + evalImages,
@@ -306,12 +313,15 @@ function formatReport(report: BenchReport): string {
       }
     }
   }
-  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', '-', '-', '-', `skipped (${report.pytorch.skipped})`, '', '', '', '', '', '']);
+  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', '-', '-', '-', `skipped (${report.pytorch.skipped})`, '', '', '', '', '', '', '', '']);
   else {
     for (const r of report.pytorch.results) {
       const threads = `cpu (${r.threads} thread${r.threads > 1 ? 's' : ''})`;
       const model = r.name.replace('@', ' w');
-      rows.push([`pytorch ${report.pytorch.torch}`, threads, model, String(r.batch), r.optimizer, formatStat(r.imagesPerSecond, 1), '', '', '', '', '', '']);
+      rows.push([
+        `pytorch ${report.pytorch.torch}`, threads, model, String(r.batch), r.optimizer, formatStat(r.imagesPerSecond, 1), '', '',
+        formatStat(r.cpuImagesPerSecond, 0), '', '', '', '', '',
+      ]);
     }
   }
   const lines = [padTable(rows), ''];
@@ -323,8 +333,10 @@ function formatReport(report: BenchReport): string {
       const target = c.arch === 'conv-2' && c.width === 1 ? TORCH_RATIO_TARGET : c.width < 1 && c.arch.startsWith('conv-4') ? NARROW_TORCH_RATIO_TARGET : null;
       if (target == null || torch == null || !isStat(c.trainImagesPerSecond)) continue;
       const ratio = c.trainImagesPerSecond.median / torch.imagesPerSecond.median;
+      const labCpu = c.trainCpuImagesPerSecond;
+      const cpuRatio = labCpu && isStat(labCpu) ? `; per CPU-second ${(labCpu.median / torch.cpuImagesPerSecond.median).toFixed(2)}x` : '';
       lines.push(
-        `${runtime.runtime} wasm / PyTorch, ${c.arch} w${c.width} batch ${c.batch} ${c.optimizer}, ${threads} thread(s) each: ${ratio.toFixed(2)}x (target >= ${target}x)`,
+        `${runtime.runtime} wasm / PyTorch, ${c.arch} w${c.width} batch ${c.batch} ${c.optimizer}, ${threads} thread(s) each: ${ratio.toFixed(2)}x${cpuRatio} (target >= ${target}x)`,
       );
     }
     for (const b of runtime.backends) {

@@ -34,6 +34,8 @@ describe('bench suite', () => {
     const [lenet, conv] = report.cases;
     for (const c of report.cases) {
       expectPositiveStat(c.trainImagesPerSecond);
+      // Node has a process CPU clock.
+      expectPositiveStat(c.trainCpuImagesPerSecond);
       expectPositiveStat(c.evalImagesPerSecond);
       expect(c.evalImages).toBeGreaterThanOrEqual(c.batch);
       expect(c.memory?.peakBytes).toBeGreaterThan(0);

@@ -107,6 +107,13 @@ export interface MemoryFigures {
 
 export interface CaseReport extends BenchCase {
   trainImagesPerSecond: Measurement;
+  /**
+   * Images per CPU-second of this process (user + system, all its threads)
+   * over the same dense repeats: unlike the wall-clock rate it barely moves
+   * when other jobs load the machine. Null where the runtime has no such
+   * clock (a page) and for skipped cases.
+   */
+  trainCpuImagesPerSecond: Measurement | null;
   maskedImagesPerSecond: Measurement | null;
   /** Masked step time over dense step time, per interleaved pair; target ≤ 1.03. */
   maskedOverDense: Measurement | null;
@@ -143,6 +150,14 @@ export function summarize(values: number[]): Stat {
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return { median, min: sorted[0], max: sorted[sorted.length - 1], samples: sorted.length };
+}
+
+/** CPU seconds (user + system, all threads) this process has used, where the runtime says (Node); else null. */
+function processCpuSeconds(): number | null {
+  const node = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process;
+  if (typeof node?.cpuUsage !== 'function') return null;
+  const { user, system } = node.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 function repeatsFor(options: BenchOptions): number {
@@ -291,6 +306,7 @@ async function benchCase(c: BenchCase, options: BenchOptions, slowPerImage: Map<
     return {
       ...c,
       trainImagesPerSecond: skipped,
+      trainCpuImagesPerSecond: null,
       maskedImagesPerSecond: c.masked ? skipped : null,
       maskedOverDense: c.masked ? skipped : null,
       maskCostOverDense: c.masked ? skipped : null,
@@ -309,13 +325,17 @@ async function benchCase(c: BenchCase, options: BenchOptions, slowPerImage: Map<
     const stepSeconds = await stepper.time(batch, 1, null);
     const steps = Math.max(1, Math.ceil(MIN_REPEAT_SECONDS / stepSeconds));
     const dense: number[] = [];
+    const denseCpu: number[] = [];
     const masked: number[] = [];
     const ratios: number[] = [];
     const started = performance.now();
     for (let r = 0; r < repeatsFor(options); r++) {
       // Dense and masked alternate so that load from other jobs hits both alike.
+      const cpuBefore = processCpuSeconds();
       const denseSeconds = await stepper.time(batch, steps, null);
+      const cpuAfter = processCpuSeconds();
       dense.push((steps * c.batch) / denseSeconds);
+      if (cpuBefore != null && cpuAfter != null) denseCpu.push((steps * c.batch) / Math.max(cpuAfter - cpuBefore, 1e-9));
       if (masks) {
         const maskedSeconds = await stepper.time(batch, steps, masks);
         masked.push((steps * c.batch) / maskedSeconds);
@@ -331,6 +351,7 @@ async function benchCase(c: BenchCase, options: BenchOptions, slowPerImage: Map<
     const report: CaseReport = {
       ...c,
       trainImagesPerSecond,
+      trainCpuImagesPerSecond: denseCpu.length > 0 ? summarize(denseCpu) : null,
       maskedImagesPerSecond: masks ? summarize(masked) : null,
       maskedOverDense: masks ? summarize(ratios) : null,
       maskCostOverDense,

@@ -4,7 +4,8 @@
  * every hidden layer, never the output.
  */
 import type { ArchName } from '../config';
-import { conv, dense, flatten, maxPool, type Layer, type LayerType } from './layers';
+import { ConfigError } from '../config-error';
+import { conv, dense, flatten, maxPool, walkLayers, type Layer, type LayerType } from './layers';
 import { Model } from './model';
 
 interface ArchDefinition {
@@ -57,13 +58,32 @@ export const ARCH_DEFINITIONS: Record<ArchName, ArchDefinition> = {
   },
 };
 
-export function archLayers(arch: ArchName, width: number, numClasses: number): Layer[] {
+/**
+ * Output channels per channel-gating (conv) layer, by layer name, overriding
+ * the width-scaled count (`model.channels`, a slim ticket's `channels`). The
+ * names come from configs, links and files: they are looked up with
+ * `Object.hasOwn` only, and checked against the arch by `channelCountsProblem`.
+ */
+export type ChannelCounts = Readonly<Record<string, number>>;
+
+/** The widest `model.width`; `model.channels` may give a layer at most as many channels as that width does. */
+export const MAX_WIDTH = 4;
+
+export function archLayers(arch: ArchName, width: number, numClasses: number, channels?: ChannelCounts): Layer[] {
+  if (channels) {
+    const problem = channelCountsProblem(arch, channels);
+    if (problem) throw new ConfigError(`Invalid channel counts for ${arch}: ${problem.key}: ${problem.message}`);
+  }
   const def = ARCH_DEFINITIONS[arch];
   const scale = (n: number) => Math.max(1, Math.round(n * width));
+  const count = (name: string, n: number) => (channels && Object.hasOwn(channels, name) ? channels[name] : scale(n));
   const layers: Layer[] = [];
   let convs = 0;
   for (const block of def.convs) {
-    for (const filters of block) layers.push(conv(`conv_${++convs}`, scale(filters), { batchNorm: def.batchNorm }));
+    for (const filters of block) {
+      const name = `conv_${++convs}`;
+      layers.push(conv(name, count(name, filters), { batchNorm: def.batchNorm }));
+    }
     layers.push(maxPool());
   }
   layers.push(flatten());
@@ -72,6 +92,41 @@ export function archLayers(arch: ArchName, width: number, numClasses: number): L
   return layers;
 }
 
-export function createModel(arch: ArchName, width: number, numClasses: number, seed: number): Model {
-  return new Model(arch, archLayers(arch, width, numClasses), [32, 32, 3], seed);
+/**
+ * The channel-gating layers of `arch` (the named layers with [height, width,
+ * channels] outputs: its convs) and the output channels each has at `width`,
+ * in layer order.
+ */
+export function channelLayers(arch: ArchName, width: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { layer, output } of walkLayers(archLayers(arch, width, 1), [32, 32, 3])) {
+    if (layer.name && output.length === 3) counts.set(layer.name, output[2]);
+  }
+  return counts;
+}
+
+/**
+ * Why `channels` cannot build `arch`: the first entry whose key names no
+ * channel-gating layer of it, or whose count is not a whole number from 1 to
+ * what the widest width gives that layer; null when every entry can. The
+ * config reports it as `model.channels.<key>`, a ticket file under its
+ * `channels` metadata.
+ */
+export function channelCountsProblem(arch: ArchName, channels: Readonly<Record<string, unknown>>): { key: string; message: string } | null {
+  const widest = channelLayers(arch, MAX_WIDTH);
+  for (const [key, count] of Object.entries(channels)) {
+    const max = widest.get(key);
+    if (max === undefined) {
+      const names = [...widest.keys()];
+      return { key, message: `${arch} has no conv layer "${key}" (${names.length ? `its conv layers: ${names.join(', ')}` : 'it has no conv layers'})` };
+    }
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > max) {
+      return { key, message: `must be a whole number of output channels from 1 to ${max} (what width ${MAX_WIDTH} gives it), got ${JSON.stringify(count) ?? String(count)}` };
+    }
+  }
+  return null;
+}
+
+export function createModel(arch: ArchName, width: number, numClasses: number, seed: number, channels?: ChannelCounts): Model {
+  return new Model(arch, archLayers(arch, width, numClasses, channels), [32, 32, 3], seed);
 }

@@ -33,7 +33,8 @@ export const KERNEL_READY = Symbol.for('lottery-lab.kernel-ready');
 
 type ReadyKernelConfig = tf.KernelConfig & { [KERNEL_READY]?: () => boolean };
 
-function kernelReady(name: string, backend: string): boolean {
+/** Whether `backend` has kernel `name` registered and ready to run now. */
+export function kernelReady(name: string, backend: string): boolean {
   const config = tf.getKernel(name, backend) as ReadyKernelConfig | undefined;
   return config != null && (config[KERNEL_READY]?.() ?? true);
 }

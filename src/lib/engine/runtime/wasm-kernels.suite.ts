@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable } from './fused-batch-norm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
+import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
 import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
@@ -191,6 +192,56 @@ const batchNormCases: BatchNormCase[] = [
 
 const TOLERANCE = 1e-4;
 
+/**
+ * Variables for the Adam checks: lengths with and without leftovers
+ * after blocks of four, and gradient scales from tiny (where Adam's ε
+ * matters) to large.
+ */
+const optimiserVariables: Array<{ shape: number[]; scale: number }> = [
+  { shape: [3, 3, 5, 13], scale: 1 },
+  { shape: [7], scale: 1e-6 },
+  { shape: [1], scale: 30 },
+  { shape: [12, 4], scale: 0.01 },
+];
+
+const OPTIMISER_STEPS = 40;
+let optimiserRuns = 0;
+
+/** tfjs's own Adam, or the lab's (fused where the backend has the kernel). */
+function makeAdam(fused: boolean): tf.Optimizer {
+  return fused ? new FusedAdamOptimizer(0.01) : tf.train.adam(0.01);
+}
+
+/**
+ * The variables and Adam's state (getWeights: iterations, then the moments
+ * in tfjs's order) after OPTIMISER_STEPS updates with seeded gradients, the
+ * learning rate lowered halfway as a schedule does.
+ */
+async function adamRun(backend: string, fused: boolean): Promise<{ names: string[]; values: Float32Array[] }> {
+  await tf.setBackend(backend);
+  const run = optimiserRuns++;
+  const variables = optimiserVariables.map(({ shape }, i) =>
+    tf.variable(tf.tensor(values(size(shape), 100 + i), shape), true, `optimiser-check-${run}-${i}`),
+  );
+  const optimizer = makeAdam(fused);
+  for (let step = 0; step < OPTIMISER_STEPS; step++) {
+    if (step === OPTIMISER_STEPS / 2) (optimizer as unknown as { learningRate: number }).learningRate = 0.003;
+    const grads: tf.NamedTensorMap = {};
+    optimiserVariables.forEach(({ shape, scale }, i) => {
+      grads[variables[i]!.name] = tf.tensor(values(size(shape), 1000 * step + i).map((v) => v * scale), shape);
+    });
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  }
+  const slots = await optimizer.getWeights();
+  const names = slots.map(({ name }) => name.replace(`-${run}-`, '-'));
+  const out = [...variables, ...slots.map(({ tensor }) => tensor)].map((t) => t.dataSync() as Float32Array);
+  tf.dispose(slots.map(({ tensor }) => tensor));
+  tf.dispose(variables);
+  optimizer.dispose();
+  return { names, values: out };
+}
+
 const convCases: ConvCase[] = [
   { x: [2, 5, 5, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
   { x: [2, 7, 9, 3], filter: [3, 3, 3, 8], strides: 1, pad: 'valid' },
@@ -279,6 +330,7 @@ const REPLACED = [
   tf.Identity,
   BATCH_NORM_RELU,
   BATCH_NORM_RELU_GRAD,
+  ADAM_UPDATE,
 ];
 
 /**
@@ -358,12 +410,27 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
-  it(`offers the fused BatchNorm kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
+  it(`offers the fused BatchNorm and Adam kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
     await tf.setBackend('wasm');
     expect(fusedBatchNormReluAvailable()).toBe(simd);
+    expect(kernelReady(ADAM_UPDATE, 'wasm')).toBe(simd);
     await tf.setBackend('cpu');
     expect(fusedBatchNormReluAvailable()).toBe(false);
     await tf.setBackend('wasm');
+  });
+
+  // Bit for bit, not within a tolerance: the fused update rounds exactly as tfjs's chain of kernels.
+  it(`the lab's Adam (${simd ? 'fused' : 'tfjs chain'}) matches tfjs's own on cpu and wasm bit for bit over many steps`, async () => {
+    const expected = await adamRun('cpu', false);
+    const actual = await adamRun('wasm', true);
+    const stockWasm = await adamRun('wasm', false);
+    expect(actual.names).toEqual(expected.names);
+    expect(actual.values.length).toBe(1 + optimiserVariables.length * 3);
+    actual.values.forEach((values, i) => {
+      const what = i < optimiserVariables.length ? `variable ${i}` : actual.names[i - optimiserVariables.length];
+      expect(values, what).toEqual(expected.values[i]);
+      expect(values, what).toEqual(stockWasm.values[i]);
+    });
   });
 
   it('clones by sharing data, and a clone outlives its original', async () => {
@@ -378,6 +445,26 @@ describe(`wasm training kernels (${label})`, () => {
     expect(Array.from(await copy.data())).toEqual([1, 2, 3, 4, 5, 6]);
     copy.dispose();
     expect(backend.numDataIds()).toBe(buffers - 1);
+  });
+
+  it('leaks no tensors or wasm buffers through Adam updates', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const w = tf.variable(tf.tensor(values(10, 1)), true, 'optimiser-leak');
+    const optimizer = makeAdam(true);
+    const step = (): void => {
+      const grad = tf.tensor(values(10, 2));
+      optimizer.applyGradients({ [w.name]: grad });
+      grad.dispose();
+    };
+    step(); // the first update creates the slots
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = backend.numDataIds();
+    step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(buffersBefore);
+    optimizer.dispose();
+    w.dispose();
   });
 
   it('leaks no tensors or wasm buffers through a gradient step', async () => {

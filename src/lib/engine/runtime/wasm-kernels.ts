@@ -19,9 +19,10 @@
  *   filter gradient falls back to a composition while the other two keep
  *   tfjs's own kernels.
  *
- * Two kernels are new, not replacements: BatchNorm + ReLU in training and its
- * gradient (BATCH_NORM_RELU, used by fused-batch-norm.ts only while our SIMD
- * module is loaded).
+ * Three kernels are new, not replacements, and offered only while our SIMD
+ * module is loaded: BatchNorm + ReLU in training and its gradient
+ * (BATCH_NORM_RELU, used by fused-batch-norm.ts), and Adam's update of one
+ * variable (ADAM_UPDATE, used by fused-optimizers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
@@ -29,6 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
+import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
 import { simdKernels } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
@@ -427,6 +429,35 @@ function batchNormReluGrad(args: KernelArgs): TensorInfo[] {
   return requireSimd(BATCH_NORM_RELU_GRAD).batchNormReluBackprop(backend, x!, y!, dy!, mean!, variance!, gamma!, epsilon);
 }
 
+/** The value of a one-element float32 tensor. */
+function scalarValue(backend: BackendWasm, info: TensorInfo): number {
+  if (info.dtype !== 'float32' || elementCount(info.shape) !== 1) throw new Error(`expected a float32 scalar, got ${info.dtype} [${info.shape}]`);
+  return (backend.typedArrayFromHeap(info) as Float32Array)[0]!;
+}
+
+/**
+ * The scalars as tfjs's AdamOptimizer makes them: JS numbers (1 − β
+ * computed in double) that become float32 tensors, and the bias
+ * corrections 1 − βᵗ already float32 tensors.
+ */
+function adamUpdate(args: KernelArgs): TensorInfo[] {
+  const { inputs, backend } = args;
+  const { beta1, beta2, epsilon, learningRate } = args.attrs as unknown as AdamUpdateAttrs;
+  const [value, gradient, firstMoment, secondMoment, bias1, bias2] = [
+    'value', 'gradient', 'firstMoment', 'secondMoment', 'oneMinusAccBeta1', 'oneMinusAccBeta2',
+  ].map((name) => requireInput(inputs, name));
+  return requireSimd(ADAM_UPDATE).adamUpdate(backend, value!, gradient!, firstMoment!, secondMoment!, {
+    beta1: Math.fround(beta1),
+    oneMinusBeta1: Math.fround(1 - beta1),
+    beta2: Math.fround(beta2),
+    oneMinusBeta2: Math.fround(1 - beta2),
+    bias1: scalarValue(backend, bias1!),
+    bias2: scalarValue(backend, bias2!),
+    epsilon: Math.fround(epsilon),
+    negativeRate: Math.fround(-learningRate),
+  });
+}
+
 /** Swaps the last two axes. */
 function lastTwoAxesSwapped(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -551,6 +582,7 @@ export function registerWasmTrainingKernels(): void {
   const simdLoaded = (): boolean => simdKernels() != null;
   replaceKernel(BATCH_NORM_RELU, batchNormRelu, simdLoaded);
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
+  replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
 }
 
 /** True once our kernels are the ones registered for wasm. */
@@ -564,6 +596,7 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(tf.Sum, WASM)) &&
     isOurs(tf.getKernel(tf.Identity, WASM)) &&
     isOurs(tf.getKernel(BATCH_NORM_RELU, WASM)) &&
-    isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM))
+    isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(ADAM_UPDATE, WASM))
   );
 }

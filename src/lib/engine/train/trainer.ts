@@ -9,6 +9,7 @@ import type { TrainConfig } from '../config';
 import type { Batch, Dataset, Split } from '../data/types';
 import { applyMasks, maskTensors, type MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
+import { FusedAdamOptimizer } from '../runtime/fused-optimizers';
 import { yieldToEventLoop, type RunControl } from './control';
 
 export interface Evaluation {
@@ -99,8 +100,9 @@ export function disposeOptimizer(optimizer: tf.Optimizer): void {
   if (optimizer.getClassName() === 'Momentum') tf.SGDOptimizer.prototype.dispose.call(optimizer);
 }
 
+/** tfjs's Adam (β 0.9, 0.999; each variable's update one kernel where the backend has it) or momentum SGD. */
 export function createOptimizer(train: TrainConfig): tf.Optimizer {
-  return train.optimizer === 'adam' ? tf.train.adam(train.lr) : tf.train.momentum(train.lr, train.momentum);
+  return train.optimizer === 'adam' ? new FusedAdamOptimizer(train.lr) : tf.train.momentum(train.lr, train.momentum);
 }
 
 function setLearningRate(optimizer: tf.Optimizer, lr: number): void {

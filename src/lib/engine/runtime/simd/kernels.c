@@ -380,3 +380,41 @@ void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f
 #undef NORMALISED_VECTOR
 #undef NORMALISED_SCALAR
 }
+
+/*
+ * Adam's update of one variable in one pass, in place. It applies exactly
+ * the float32 operations, in the order, that tfjs's AdamOptimizer applies as
+ * separate kernels (one rounding per operation, no fused multiply-add: wasm
+ * SIMD has none), so the results are the same bits; the scalars arrive
+ * already rounded to float32, as tfjs's scalar tensors hold them. With
+ * bias1 = 1 − β1ᵗ and bias2 = 1 − β2ᵗ:
+ *   m ← m·β1 + g·(1−β1),  v ← v·β2 + g²·(1−β2)
+ *   w ← ((m/bias1) / (√(v/bias2) + ε))·(−lr) + w
+ */
+EXPORT(adam_update)
+void adam_update(f32 *w, const f32 *g, f32 *m, f32 *v, int count, f32 beta1, f32 oneMinusBeta1, f32 beta2,
+                 f32 oneMinusBeta2, f32 bias1, f32 bias2, f32 epsilon, f32 negativeRate) {
+  const int blocked = count & ~3;
+  int i = 0;
+  for (; i < blocked; i += 4) {
+    const v128_t gi = wasm_v128_load(g + i);
+    const v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), wasm_f32x4_splat(beta1)),
+                                     wasm_f32x4_mul(gi, wasm_f32x4_splat(oneMinusBeta1)));
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), wasm_f32x4_splat(beta2)),
+                                     wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), wasm_f32x4_splat(oneMinusBeta2)));
+    const v128_t corrected = wasm_f32x4_div(mi, wasm_f32x4_splat(bias1));
+    const v128_t root = wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vi, wasm_f32x4_splat(bias2))), wasm_f32x4_splat(epsilon));
+    const v128_t step = wasm_f32x4_mul(wasm_f32x4_div(corrected, root), wasm_f32x4_splat(negativeRate));
+    wasm_v128_store(w + i, wasm_f32x4_add(step, wasm_v128_load(w + i)));
+    wasm_v128_store(m + i, mi);
+    wasm_v128_store(v + i, vi);
+  }
+  for (; i < count; i++) {
+    const f32 mi = m[i] * beta1 + g[i] * oneMinusBeta1;
+    const f32 vi = v[i] * beta2 + (g[i] * g[i]) * oneMinusBeta2;
+    w[i] = ((mi / bias1) / (__builtin_sqrtf(vi / bias2) + epsilon)) * negativeRate + w[i];
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+

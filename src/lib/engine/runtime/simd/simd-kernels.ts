@@ -3,8 +3,9 @@
  * the training steps it has no fast kernel for: the convolution and its
  * filter gradient, the max-pool gradient, sums over leading axes (bias
  * gradients), matrix products whose right operand is new each call
- * (XNNPACK repacks it every time, slowly) and BatchNorm + ReLU in training,
- * forward and backward, one kernel each way.
+ * (XNNPACK repacks it every time, slowly), BatchNorm + ReLU in training,
+ * forward and backward, one kernel each way, and Adam's update of one
+ * variable in one pass.
  *
  * The module has its own memory. Each call copies its operands out of the
  * backend's heap into ours, runs one C function and copies the result into
@@ -42,6 +43,23 @@ interface KernelExports {
     x: number, y: number, dy: number, mean: number, variance: number, gamma: number, dx: number, dgamma: number,
     dbeta: number, scratch: number, rows: number, cols: number, epsilon: number,
   ): void;
+  adam_update(
+    w: number, g: number, m: number, v: number, count: number, beta1: number, oneMinusBeta1: number, beta2: number,
+    oneMinusBeta2: number, bias1: number, bias2: number, epsilon: number, negativeRate: number,
+  ): void;
+}
+
+/** Adam's scalars for one step, each rounded to float32 as tfjs's scalar tensors hold it (see adam_update in kernels.c). */
+export interface AdamScalars {
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  /** 1 − β1ᵗ and 1 − β2ᵗ, the bias corrections. */
+  bias1: number;
+  bias2: number;
+  epsilon: number;
+  negativeRate: number;
 }
 
 const FLOAT_BYTES = 4;
@@ -348,6 +366,23 @@ export class SimdKernels {
       output(backend, [cols], layout.view(dgammaAt, cols)),
       output(backend, [cols], layout.view(dbetaAt, cols)),
     ];
+  }
+
+  /**
+   * Adam's update of one variable: [w', m', v'] from the variable w, its
+   * gradient g and moments m and v (all of one shape). One thread: one
+   * pass over memory, far shorter than a handshake with helpers.
+   */
+  adamUpdate(backend: BackendWasm, w: TensorInfo, g: TensorInfo, m: TensorInfo, v: TensorInfo, s: AdamScalars): TensorInfo[] {
+    const count = elementCount(w.shape);
+    const layout = this.layout();
+    const [wAt, gAt, mAt, vAt] = [w, g, m, v].map(() => layout.block(count)) as [number, number, number, number];
+    layout.commit();
+    for (const [at, info] of [[wAt, w], [gAt, g], [mAt, m], [vAt, v]] as const) layout.view(at, count).set(heap(backend, info));
+    this.kernels.adam_update(
+      wAt, gAt, mAt, vAt, count, s.beta1, s.oneMinusBeta1, s.beta2, s.oneMinusBeta2, s.bias1, s.bias2, s.epsilon, s.negativeRate,
+    );
+    return [wAt, mAt, vAt].map((at) => output(backend, w.shape, layout.view(at, count)));
   }
 
   /** Sums x, viewed as [rows, cols], over its rows; the result takes `shape`. */
