@@ -9,7 +9,8 @@
  * runs in one) or Node, never a page's main thread.
  *
  * Handshake, in Int32 words of the shared memory at `controlAt`:
- *   [0] generation: bumped once per call, helpers wait on it;
+ *   [0] generation: bumped once per call; a helper serves each value once
+ *       (a wake-up may come after it already served the call);
  *   [1] done: helpers add 1 when their slice is finished;
  *   then one slot per helper: export index, argument count, arguments.
  */
@@ -23,8 +24,9 @@ export interface Slice {
   args: number[];
 }
 
-const GENERATION = 0;
-const DONE = 1;
+/** Indices of the handshake's words in the control block (above). */
+export const GENERATION = 0;
+export const DONE = 1;
 const MAX_ARGS = 16;
 const SLOT_WORDS = 2 + MAX_ARGS;
 
@@ -48,8 +50,12 @@ function serve({ module, memory, controlAt, slot }, reply) {
   const base = ${2} + slot * ${SLOT_WORDS};
   let seen = 0;
   for (;;) {
-    Atomics.wait(words, ${GENERATION}, seen);
-    seen = Atomics.load(words, ${GENERATION});
+    // A wake-up is not a call: the caller publishes a call, then wakes us, and
+    // if it is descheduled in between we may see the call, serve it and wait
+    // again before its wake-up comes. Serve each generation once.
+    let generation;
+    while ((generation = Atomics.load(words, ${GENERATION})) === seen) Atomics.wait(words, ${GENERATION}, seen);
+    seen = generation;
     const args = Array.from(words.subarray(base + 2, base + 2 + words[base + 1]));
     exports[EXPORTS[words[base]]](...args);
     Atomics.add(words, ${DONE}, 1);
