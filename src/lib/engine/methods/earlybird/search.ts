@@ -9,7 +9,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig } from '../../config';
 import { createTicket, saveModel } from '../../io/saved';
-import { TicketDetector, channelKernelMasks, concatMasks, dampingFactors, maskAtRatio, splitByLayer } from '../../masks/channel-masks';
+import {
+  TicketDetector,
+  channelKernelMasks,
+  concatMasks,
+  dampingFactors,
+  keepStrongestPerLayer,
+  maskAtRatio,
+  splitByLayer,
+} from '../../masks/channel-masks';
 import { MaskSet, applyMasks, maskTensors, readKernels } from '../../masks/mask';
 import { pruneGlobal } from '../../masks/prune';
 import type { Model } from '../../models/model';
@@ -68,11 +76,20 @@ interface MaskReading {
   weightMasks: MaskSet | null;
 }
 
-async function readMasks(model: Model, config: ExperimentConfig, removed: ReadonlyMap<string, Uint8Array> | null): Promise<MaskReading> {
-  const { ratios, unstructured } = config.earlybird;
+async function readMasks(
+  model: Model,
+  config: ExperimentConfig,
+  removed: ReadonlyMap<string, Uint8Array> | null,
+  layers: readonly { channels: number }[],
+): Promise<MaskReading> {
+  const { ratios, unstructured, minChannels } = config.earlybird;
   if (!unstructured) {
     const magnitudes = await gammaMagnitudes(model, removed);
-    return { bits: ratios.map((r) => maskAtRatio(magnitudes, r)), weightMasks: null };
+    const mask = (ratio: number) => {
+      const global = maskAtRatio(magnitudes, ratio);
+      return minChannels === undefined ? global : keepStrongestPerLayer(global, magnitudes, layers, minChannels);
+    };
+    return { bits: ratios.map(mask), weightMasks: null };
   }
   const weights = await readKernels(model);
   const dense = MaskSet.dense(model.prunable);
@@ -113,7 +130,7 @@ export async function runTicketSearch(
   if (!resume) options.views.start(options.name, eb.unstructured ? [] : layers);
 
   const observeEpoch = async (epoch: number, searching: boolean): Promise<boolean> => {
-    const reading = await readMasks(model, config, removed);
+    const reading = await readMasks(model, config, removed, layers);
     weightMasks = reading.weightMasks;
     const states = reading.bits.map((bits, i) => detectors[i].push(bits));
     if (searching) states.forEach((s, i) => (ratioEpochs[i] ??= s.found ? epoch : null));
