@@ -220,11 +220,8 @@ export async function runTicketSearch(
       save({ state, tensors: {}, masks: {}, ticket: null });
       return { summary, rounds };
     }
-    let ticket = resume?.ticket ?? null;
-    if (!resume) {
-      ticket = createTicket(config, model, { round: 1, masks: kernelMasks, weights: await saveModel(model), iteration: state.retrainFrom });
-      save({ state, tensors: ticket.weights, masks: savePrunedMasks(kernelMasks, detectors), ticket });
-    }
+    // The pruned full-size network: what a resumed run restores and cuts again.
+    const prunedWeights = resume ? null : await saveModel(model);
     const kept = summary.channelsKeptByLayer ? new Map(Object.entries(summary.channelsKeptByLayer)) : undefined;
     const retrainEpochFlops = epochFlops(model, dataset.train.size, kept);
     let retrainMasks = kernelMasks;
@@ -246,6 +243,14 @@ export async function runTicketSearch(
       // momentum nor weight decay (wd * 0) can move them.
       const channelKeep = splitByLayer(detectors[0].newest!, layers);
       scales.set(new Map([...channelKeep].map(([name, keep]) => [name, dampingFactors(keep, 0)])));
+    }
+    // The ticket is the network that retrains: the slim one (with its channel
+    // counts) when the pruned channels were cut out, the zeroed one otherwise.
+    let ticket = resume?.ticket ?? null;
+    if (prunedWeights) {
+      const weights = removed ? await saveModel(model) : prunedWeights;
+      ticket = createTicket(config, model, { round: 1, masks: retrainMasks, weights, iteration: state.retrainFrom });
+      save({ state, tensors: prunedWeights, masks: savePrunedMasks(kernelMasks, detectors), ticket });
     }
     const from = state.retrainFrom;
     const to = eb.retrainEpochs === undefined ? ctx.iterations : from + eb.retrainEpochs * stepsPerEpoch;
