@@ -89,3 +89,81 @@ test('download an IMP ticket as .safetensors, import it and retrain it; a malfor
   await page.getByTestId('import-ticket').setInputFiles({ name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a safetensors file') });
   await expect(page.getByTestId('ticket-error')).toContainText('Could not import broken.safetensors: Not a valid .safetensors file');
 });
+
+/** A .safetensors file: 8-byte header length, the JSON header padded with spaces to 8 bytes, then the values. */
+function safetensorsFile(tensors: Record<string, { dtype: 'U8' | 'F32'; shape: number[]; values: number[] }>, metadata: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (const [name, { dtype, shape, values }] of Object.entries(tensors)) {
+    const data = dtype === 'U8' ? Buffer.from(Uint8Array.from(values)) : Buffer.from(Float32Array.from(values).buffer);
+    header[name] = { dtype, shape, data_offsets: [offset, offset + data.length] };
+    parts.push(data);
+    offset += data.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, Buffer.from(json), ...parts]);
+}
+
+test('a slim ticket (channels cut out) imports as its slim network and retrains; bad channels metadata is refused', async ({ page }) => {
+  test.setTimeout(180_000);
+  // Conv-4-BN x0.125 has 8-8-16-16 channels; this ticket's conv_1 keeps 3 and conv_4 keeps 5.
+  const channels = [3, 8, 16, 5];
+  const tensors: Parameters<typeof safetensorsFile>[0] = {};
+  const values = (n: number, scale: number) => Array.from({ length: n }, (_, i) => Math.sin(i + n) * scale);
+  const kernel = (layer: string, shape: number[]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    tensors[`mask/${layer}`] = { dtype: 'U8', shape, values: new Array(size).fill(1) };
+    tensors[`weight/${layer}/kernel`] = { dtype: 'F32', shape, values: values(size, 0.2) };
+  };
+  channels.forEach((out, i) => {
+    const layer = `conv_${i + 1}`;
+    kernel(layer, [3, 3, i === 0 ? 3 : channels[i - 1], out]);
+    for (const [suffix, fill] of [['bn_gamma', 1], ['bn_beta', 0], ['bn_mean', 0], ['bn_variance', 1]] as const) {
+      tensors[`weight/${layer}/${suffix}`] = { dtype: 'F32', shape: [out], values: new Array(out).fill(fill) };
+    }
+  });
+  // Two pools: 8 x 8 x conv_4's 5 channels flattened into dense_1.
+  for (const [layer, shape] of [['dense_1', [8 * 8 * 5, 32]], ['dense_2', [32, 32]], ['dense_3', [32, 10]]] as const) {
+    kernel(layer, [...shape]);
+    tensors[`weight/${layer}/bias`] = { dtype: 'F32', shape: [shape[1]], values: new Array(shape[1]).fill(0) };
+  }
+  const metadata = {
+    format: 'lottery-lab-ticket',
+    version: '1',
+    arch: 'conv-4-bn',
+    width: '0.125',
+    numClasses: '10',
+    method: 'earlybird',
+    round: '1',
+    sparsity: '0',
+    iteration: '0',
+    channels: '{"conv_1":3,"conv_4":5}',
+  };
+  await openLab(page, {
+    name: 'e2e-slim-ticket',
+    method: 'imp',
+    model: { arch: 'conv-2', width: 0.0625 },
+    data: { syntheticTrain: 200, syntheticTest: 100, validation: 20 },
+    train: { lr: 5e-3, batchSize: 32, iterations: 6, evalEvery: 3 },
+  });
+  await page.getByTestId('import-ticket').setInputFiles({ name: 'slim.safetensors', mimeType: 'application/octet-stream', buffer: safetensorsFile(tensors, metadata) });
+  await expect(page.getByTestId('ticket-error')).toHaveCount(0);
+  await expect(page.getByTestId('method-retrain')).toBeChecked();
+  await expect(page.getByTestId('model-arch')).toHaveValue('conv-4-bn');
+  await expect(page.getByTestId('imported-ticket')).toContainText('conv-4-bn at width 0.125, slim (conv_1 3, conv_4 5 channels)');
+  // The ticket's tensors fit only the slim network: the run would fail on the width's own shapes.
+  await runToEnd(page, 150_000);
+
+  await page.getByTestId('import-ticket').setInputFiles({
+    name: 'bad.safetensors',
+    mimeType: 'application/octet-stream',
+    buffer: safetensorsFile(tensors, { ...metadata, channels: '{"conv_9":3}' }),
+  });
+  await expect(page.getByTestId('ticket-error')).toContainText(
+    'Could not import bad.safetensors: Ticket metadata "channels": conv_9: conv-4-bn has no conv layer "conv_9"',
+  );
+});

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeTicket } from '../src/lib/engine/io/ticket-file';
-import type { RunResults } from '../src/lib/engine/results';
+import { TINY_EARLYBIRD_CONFIG } from '../src/lib/engine/methods/earlybird/tiny-config';
+import { channelLayers } from '../src/lib/engine/models/registry';
+import { resultsOf, type RunResults } from '../src/lib/engine/results';
 import { parseArgs } from './cli';
 import { runCli } from './run-cli';
 
@@ -47,6 +49,60 @@ describe('experiment CLI tickets', () => {
     expect(again.rounds[0].testAccuracy).toBe(imp.rounds[1].testAccuracy);
     expect(again.rounds[0].layers).toEqual(imp.rounds[1].layers);
   }, 120_000);
+
+  it('saves an EarlyBird run\'s ticket as the slim network it retrained, and retrains that network from the file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'lottery-cli-slim-'));
+    const ticketFile = path.join(dir, 'slim.safetensors');
+    // One epoch of retraining after the ticket (drawn at epoch 2), to keep the test short.
+    const earlybird = {
+      ...TINY_EARLYBIRD_CONFIG,
+      name: 'cli-slim-earlybird',
+      method: 'earlybird',
+      backend: 'cpu',
+      earlybird: { ...TINY_EARLYBIRD_CONFIG.earlybird, retrainEpochs: 1 },
+    };
+    await writeFile(path.join(dir, 'earlybird.json'), JSON.stringify(earlybird));
+    const drawn = await runCli([path.join(dir, 'earlybird.json'), '--out', path.join(dir, 'earlybird'), '--save-ticket', ticketFile]);
+    expect(drawn.errors).toBe('');
+    const search = resultsOf(JSON.parse(await readFile(path.join(dir, 'earlybird', 'results.json'), 'utf8')) as RunResults, 'earlybird').ticket;
+    expect(search.shrunk).toBe(true);
+    const ticket = decodeTicket(await readFile(ticketFile));
+    // The file holds the network that retrained: its channels are the ones the search kept.
+    const scaled = channelLayers('conv-4-bn', TINY_EARLYBIRD_CONFIG.model.width);
+    const kept = Object.entries(search.channelsKeptByLayer!).map(([layer, count]) => [layer, Math.max(1, count)] as const);
+    expect(kept.some(([layer, count]) => count !== scaled.get(layer))).toBe(true);
+    expect(ticket.channels).toEqual(Object.fromEntries(kept.filter(([layer, count]) => count !== scaled.get(layer))));
+    expect(ticket.weights['conv_1/kernel'].shape).toEqual([3, 3, 3, Math.max(1, search.channelsKeptByLayer!.conv_1)]);
+    expect(drawn.lines.at(-1)).toMatch(/of weights remaining in the slim network with channels \{/);
+
+    // Only evaluated, the slim ticket is the pruned network: the accuracy EarlyBird measured at pruning.
+    const retrain = { ...TINY_EARLYBIRD_CONFIG, name: 'cli-slim-retrain', method: 'retrain', backend: 'cpu' };
+    await writeFile(path.join(dir, 'evaluate.json'), JSON.stringify({ ...retrain, retrain: { evaluateOnly: true } }));
+    const evaluated = await runCli([path.join(dir, 'evaluate.json'), '--out', path.join(dir, 'evaluate'), '--ticket', ticketFile]);
+    expect(evaluated.errors).toBe('');
+    expect(evaluated.lines[0]).toBe(`--ticket: a slim ticket; model.channels ${JSON.stringify(ticket.channels)} from it`);
+    const measured = JSON.parse(await readFile(path.join(dir, 'evaluate', 'results.json'), 'utf8')) as RunResults;
+    expect(measured.config.model.channels).toEqual(ticket.channels);
+    expect(measured.rounds[0].testAccuracy).toBe(search.accuracyAtPruning);
+
+    // Retrained, it trains the slim network for the rest of the schedule (here one epoch).
+    await writeFile(path.join(dir, 'retrain.json'), JSON.stringify({ ...retrain, train: { ...retrain.train, epochs: 3 } }));
+    const retrained = await runCli([path.join(dir, 'retrain.json'), '--out', path.join(dir, 'retrain'), '--ticket', ticketFile]);
+    expect(retrained.errors).toBe('');
+    const trained = JSON.parse(await readFile(path.join(dir, 'retrain', 'results.json'), 'utf8')) as RunResults;
+    expect(trained.rounds).toHaveLength(1);
+    expect(trained.rounds[0].iterations).toBeGreaterThan(0);
+    const conv1 = trained.rounds[0].layers.find((l) => l.name === 'conv_1')!;
+    expect(conv1.weights).toBe(3 * 3 * 3 * Math.max(1, search.channelsKeptByLayer!.conv_1));
+
+    // A config naming other channel counts builds another network: refused, naming both.
+    await writeFile(path.join(dir, 'other.json'), JSON.stringify({ ...retrain, model: { ...retrain.model, channels: { conv_1: 1 } } }));
+    const other = await runCli([path.join(dir, 'other.json'), '--out', path.join(dir, 'other'), '--ticket', ticketFile]);
+    expect(other.code).toBe(1);
+    expect(other.errors).toContain(
+      `The ticket is for conv-4-bn at width 0.125 with channels ${JSON.stringify(ticket.channels)}, the config builds conv-4-bn at width 0.125 with channels {"conv_1":1}`,
+    );
+  }, 900_000);
 
   it('names a missing or malformed ticket file, and a run with no ticket to save', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'lottery-cli-ticket-'));

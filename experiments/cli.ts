@@ -9,7 +9,8 @@
  * runs of different configs never share a folder. In Node the folder also gets
  * the latest checkpoint and the finished rounds after every round, and
  * `--resume` continues from that checkpoint. `--ticket` hands an exported
- * ticket to the `retrain` method; `--save-ticket` writes the run's final
+ * ticket to the `retrain` method (a slim ticket's channel counts become
+ * `model.channels` when the config names none); `--save-ticket` writes the run's final
  * ticket (docs/tickets.md). Every output path is checked before training.
  */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -382,11 +383,18 @@ export function projection(progress: Extract<EngineEvent, { type: 'progress' }>)
 export async function main(argv: string[], log: (line: string) => void = console.log, browserHooks: BrowserHooks = {}): Promise<number> {
   try {
     const options = parseArgs(argv);
-    const config = await loadConfig(options);
+    let config = await loadConfig(options);
     if (options.ticket && !TICKET_METHODS.includes(config.method)) {
       throw new UsageError(`--ticket: method "${config.method}" does not use a ticket; the methods that take one: ${TICKET_METHODS.join(', ')}`);
     }
     const ticket = options.ticket ? await readTicket(options.ticket) : null;
+    // A slim ticket (its pruned channels cut out) builds its own network: a
+    // config that names no channel counts takes the ticket's, as the page's
+    // import does; one that names others is refused by the method, naming both.
+    if (ticket?.channels && !config.model.channels) {
+      config = parseConfig({ ...config, model: { ...config.model, channels: ticket.channels } });
+      log(`--ticket: a slim ticket; model.channels ${JSON.stringify(config.model.channels)} from it`);
+    }
     const outDir = options.out ?? (await defaultOutDir(config));
     await checkOutputs(outDir, options.saveTicket);
     const resumed = options.resume ? await readProgress(outDir, config, log) : null;
@@ -406,7 +414,8 @@ export async function main(argv: string[], log: (line: string) => void = console
     if (options.saveTicket) {
       if (!run.ticket) throw new UsageError(`--save-ticket: the ${config.method} run drew no ticket to save`);
       await writeTicket(options.saveTicket, run.ticket);
-      log(`wrote ${options.saveTicket} (${(100 * (1 - run.ticket.sparsity)).toFixed(1)}% of weights remaining)`);
+      const slim = run.ticket.channels ? ` in the slim network with channels ${JSON.stringify(run.ticket.channels)}` : '';
+      log(`wrote ${options.saveTicket} (${(100 * (1 - run.ticket.sparsity)).toFixed(1)}% of weights remaining${slim})`);
     }
     return 0;
   } catch (error) {

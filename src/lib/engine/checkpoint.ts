@@ -27,6 +27,13 @@ export interface SavedMask {
 export interface Ticket {
   arch: ArchName;
   width: number;
+  /**
+   * A slim network's output channels per conv layer where they differ from
+   * what `width` gives (`model.channels`): the ticket of a network whose
+   * pruned channels were cut out (EarlyBird, WORM). Absent for a network of
+   * the width's own shape.
+   */
+  channels?: Record<string, number>;
   numClasses: number;
   /** The method and round that produced it, for the file's metadata. */
   method: MethodName;

@@ -7,7 +7,7 @@
 import type { Checkpoint, Ticket } from '../engine/checkpoint';
 import { parseConfig, type BackendRequest, type ExperimentConfig, type MethodName } from '../engine/config';
 import { LONG_RUN_SECONDS, leastRunSeconds } from '../engine/estimate';
-import { decodeTicket } from '../engine/io/ticket-file';
+import { decodeTicket, ticketModel } from '../engine/io/ticket-file';
 import { getMethod, METHOD_REGISTRY } from '../engine/methods/registry';
 import type { EngineEvent, RunResults } from '../engine/results';
 import type { BackendInfo } from '../engine/runtime/backend';
@@ -435,7 +435,8 @@ export class Lab {
       const ticket = decodeTicket(new Uint8Array(await file.arrayBuffer()));
       const data = dataForClasses(this.draft.data, ticket.numClasses);
       this.draft.method = 'retrain';
-      this.draft.model = { ...this.draft.model, arch: ticket.arch, width: ticket.width };
+      // The network the ticket was drawn on; a slim ticket brings its channel counts.
+      this.draft.model = ticketModel(ticket);
       this.draft.data = data;
       this.importedTicket = { ticket, source: file.name };
       this.ticketError = null;

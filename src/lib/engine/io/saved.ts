@@ -8,6 +8,7 @@ import type { SavedMask, SavedTensor, Ticket } from '../checkpoint';
 import type { ExperimentConfig } from '../config';
 import { MaskSet } from '../masks/mask';
 import type { Model, ModelState } from '../models/model';
+import { slimChannels } from '../models/registry';
 
 /** Every parameter and BN statistic of `model`, by variable name (`conv_1/kernel`). */
 export async function saveModel(model: Model): Promise<Record<string, SavedTensor>> {
@@ -109,16 +110,22 @@ export function withPrefix<T>(record: Record<string, T>, prefix: string): Record
   return Object.fromEntries(Object.entries(record).map(([name, value]) => [`${prefix}${name}`, value]));
 }
 
-/** A ticket of `model` under `masks` (dense where a layer has none), rewinding to `weights` taken at `iteration`. */
+/**
+ * A ticket of `model` under `masks` (dense where a layer has none), rewinding
+ * to `weights` taken at `iteration`. A slim model (channels cut out, or built
+ * with `model.channels`) gives a slim ticket: its conv channel counts go with it.
+ */
 export function createTicket(
   config: ExperimentConfig,
   model: Model,
   ticket: { round: number; masks: MaskSet; weights: Record<string, SavedTensor>; iteration: number },
 ): Ticket {
   const masks = completeMasks(model, ticket.masks);
+  const channels = slimChannels(model, config.model.width);
   return {
     arch: config.model.arch,
     width: config.model.width,
+    ...(channels ? { channels } : {}),
     numClasses: model.numClasses,
     method: config.method,
     round: ticket.round,

@@ -8,10 +8,11 @@ import type { Ticket } from '../checkpoint';
 import { parseConfig } from '../config';
 import { MaskSet } from '../masks/mask';
 import { createModel } from '../models/registry';
+import { shrinkModel } from '../models/shrink';
 import { initBackend } from '../runtime/backend';
 import { decodeSafetensors, encodeSafetensors } from './safetensors';
 import { createTicket, saveModel } from './saved';
-import { checkTicketFits, decodeTicket, encodeTicket } from './ticket-file';
+import { checkTicketFits, decodeTicket, encodeTicket, ticketModel, ticketNetworkMismatch } from './ticket-file';
 
 let ticket: Ticket;
 
@@ -124,6 +125,79 @@ describe('ticket files', () => {
       [wider, fewerClasses, same].forEach((m) => m.dispose());
     }
   });
+});
+
+describe('slim tickets (channels cut out)', () => {
+  let slim: Ticket;
+
+  beforeAll(async () => {
+    const config = parseConfig({ method: 'earlybird', model: { arch: 'conv-4-bn', width: 0.125 } });
+    const full = createModel('conv-4-bn', 0.125, 10, 3);
+    // Cut channels out of conv_1 (8 -> 5) and conv_4 (16 -> 9).
+    const keep = (width: number, kept: number) => Uint8Array.from({ length: width }, (_, i) => (i < kept ? 1 : 0));
+    const channelKeep = new Map([
+      ['conv_1', keep(8, 5)],
+      ['conv_4', keep(16, 9)],
+    ]);
+    const { model } = await shrinkModel({ model: full, channelKeep });
+    full.dispose();
+    try {
+      slim = createTicket(config, model, { round: 1, masks: MaskSet.dense(model.prunable), weights: await saveModel(model), iteration: 12 });
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('carry the kept channel counts, as JSON metadata, and round-trip', () => {
+    expect(slim.channels).toEqual({ conv_1: 5, conv_4: 9 });
+    const bytes = encodeTicket(slim);
+    const { metadata, tensors } = decodeSafetensors(bytes);
+    expect(metadata.channels).toBe('{"conv_1":5,"conv_4":9}');
+    expect(tensors['weight/conv_1/kernel'].shape).toEqual([3, 3, 3, 5]);
+    expect(tensors['mask/conv_2'].shape).toEqual([3, 3, 5, 8]);
+    expect(tensors['mask/dense_1'].shape).toEqual([4 * 4 * 9 * 2 * 2, 32]);
+    const decoded = decodeTicket(bytes);
+    expect(decoded).toEqual(slim);
+    expect(Object.getPrototypeOf(decoded.channels)).toBeNull();
+    // A ticket of a network of the width's own shape names no channels.
+    expect('channels' in decodeTicket(encodeTicket(ticket))).toBe(false);
+  });
+
+  it('fit the slim network the channels build, not the one the width builds', () => {
+    const fits = createModel('conv-4-bn', 0.125, 10, 1, slim.channels);
+    const wide = createModel('conv-4-bn', 0.125, 10, 1);
+    try {
+      expect(() => checkTicketFits(slim, fits)).not.toThrow();
+      expect(() => checkTicketFits(slim, wide)).toThrow(/weight "conv_1\/kernel" has shape \[3, 3, 3, 5\], the model needs \[3, 3, 3, 8\]/);
+    } finally {
+      fits.dispose();
+      wide.dispose();
+    }
+    expect(ticketNetworkMismatch(slim, ticketModel(slim))).toBeNull();
+    expect(ticketNetworkMismatch(slim, { arch: 'conv-4-bn', width: 0.125 })).toBe(
+      'The ticket is for conv-4-bn at width 0.125 with channels {"conv_1":5,"conv_4":9}, the config builds conv-4-bn at width 0.125',
+    );
+  });
+
+  const withChannels = (text: string) => {
+    const file = decodeSafetensors(encodeTicket(slim));
+    file.metadata.channels = text;
+    return encodeSafetensors(file.tensors, file.metadata);
+  };
+  const bad: [string, string, RegExp][] = [
+    ['text that is not JSON', '{conv_1: 5}', /^Ticket metadata "channels" must be JSON of conv layer names to channel counts, such as \{"conv_1":9\}, got "\{conv_1: 5\}"$/],
+    ['a list', '[5, 9]', /^Ticket metadata "channels" must be a non-empty object of conv layer names to channel counts, such as \{"conv_1":9\}, got \[5, 9\]$/],
+    ['an empty object', '{}', /Ticket metadata "channels" must be a non-empty object/],
+    ['a layer the arch lacks', '{"conv_7":5}', /^Ticket metadata "channels": conv_7: conv-4-bn has no conv layer "conv_7" \(its conv layers: conv_1, conv_2, conv_3, conv_4\)$/],
+    ['a dense layer', '{"dense_1":5}', /Ticket metadata "channels": dense_1: conv-4-bn has no conv layer "dense_1"/],
+    ['a key named __proto__', '{"__proto__":5}', /Ticket metadata "channels": __proto__: conv-4-bn has no conv layer "__proto__"/],
+    ['no channel', '{"conv_1":0}', /Ticket metadata "channels": conv_1: must be a whole number of output channels from 1 to 256 \(what width 4 gives it\), got 0/],
+    ['a fraction of a channel', '{"conv_1":2.5}', /Ticket metadata "channels": conv_1: must be a whole number .* got 2\.5/],
+    ['a count as text', '{"conv_1":"5"}', /Ticket metadata "channels": conv_1: must be a whole number .* got "5"/],
+  ];
+  for (const [what, text, message] of bad) {
+    it(`refuse channels metadata holding ${what}`, () => expect(() => decodeTicket(withChannels(text))).toThrow(message));
+  }
 });
 
 describe('reading a ticket from Python', () => {

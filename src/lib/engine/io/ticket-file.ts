@@ -7,7 +7,10 @@
  *   score/<layer>      F32, optional: the scores a mask was searched with
  *                      (edge-popup), the kernel's shape; the mask decides
  *   __metadata__       format, version, arch, width, numClasses, method,
- *                      round, sparsity, iteration (all strings); a signed
+ *                      round, sparsity, iteration (all strings); a slim
+ *                      ticket (pruned channels cut out) adds `channels`, the
+ *                      JSON of its conv layers' output channel counts where
+ *                      they differ from the width's ({"conv_1":9}); a signed
  *                      ticket adds its ownership key as ownership.layer,
  *                      ownership.row, ownership.col, ownership.version and
  *                      ownership.payloadSha256
@@ -16,9 +19,10 @@
  */
 import type { SavedMask, SavedTensor, Ticket } from '../checkpoint';
 import type { OwnershipKey } from '../ownership/signature';
-import { ARCHS, METHODS, type ArchName, type MethodName } from '../config';
+import { ARCHS, METHODS, type ArchName, type ExperimentConfig, type MethodName } from '../config';
 import type { Model } from '../models/model';
-import { archLayers } from '../models/registry';
+import { canonicalJson } from '../identity';
+import { archLayers, channelCountsProblem } from '../models/registry';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors';
 import { masksMismatch, weightsMismatch } from './saved';
 
@@ -50,6 +54,7 @@ export function encodeTicket(ticket: Ticket): Uint8Array {
     round: String(ticket.round),
     sparsity: String(ticket.sparsity),
     iteration: String(ticket.iteration ?? 0),
+    ...(ticket.channels ? { channels: canonicalJson(ticket.channels) } : {}),
     ...(ticket.ownership ? ownershipMetadata(ticket.ownership) : {}),
   });
 }
@@ -85,6 +90,7 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     return metadata[key] as T;
   };
   const arch = oneOf<ArchName>('arch', ARCHS);
+  const channels = metadata.channels === undefined ? null : channelCounts(metadata.channels, arch);
   const layers = prunableLayerNames(arch);
   // Tensor names come from the file: kept in objects without a prototype, and
   // each must name a layer of the network before it is used.
@@ -132,6 +138,7 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   return {
     arch,
     width: number('width', (n) => n > 0),
+    ...(channels ? { channels } : {}),
     numClasses: number('numClasses', (n) => Number.isInteger(n) && n > 0),
     method: oneOf<MethodName>('method', METHODS),
     round: number('round', (n) => Number.isInteger(n) && n >= 0),
@@ -142,6 +149,25 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     ...(Object.keys(scores).length > 0 ? { scores } : {}),
     ...(ownershipKey(metadata, number) ?? {}),
   };
+}
+
+/** A slim ticket's `channels` metadata: JSON of conv layer names to output channel counts, checked against the arch. */
+function channelCounts(text: string, arch: ArchName): Record<string, number> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`Ticket metadata "channels" must be JSON of conv layer names to channel counts, such as {"conv_1":9}, got ${JSON.stringify(text)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
+    throw new Error(`Ticket metadata "channels" must be a non-empty object of conv layer names to channel counts, such as {"conv_1":9}, got ${text}`);
+  }
+  const problem = channelCountsProblem(arch, parsed as Record<string, unknown>);
+  if (problem) throw new Error(`Ticket metadata "channels": ${problem.key}: ${problem.message}`);
+  // Names from the file: kept in an object without a prototype.
+  const counts: Record<string, number> = Object.create(null);
+  for (const [layer, count] of Object.entries(parsed)) counts[layer] = count as number;
+  return counts;
 }
 
 const OWNERSHIP_PREFIX = 'ownership.';
@@ -181,6 +207,25 @@ function ownershipKey(metadata: Record<string, string>, number: (key: string, va
 function prunableLayerNames(arch: ArchName): string[] {
   // Names depend on neither width nor class count; only kernel layers are named.
   return archLayers(arch, 1, 1).flatMap((layer) => (layer.name ? [layer.name] : []));
+}
+
+type NetworkShape = Pick<ExperimentConfig['model'], 'arch' | 'width' | 'channels'>;
+
+/** A network in words: its arch, width and, for a slim one, its channel counts. */
+function networkText({ arch, width, channels }: NetworkShape): string {
+  return `${arch} at width ${width}${channels ? ` with channels ${canonicalJson(channels)}` : ''}`;
+}
+
+/** The config's model block that builds the network `ticket` was drawn on: its arch, width and (a slim ticket) channels. */
+export function ticketModel(ticket: Ticket): ExperimentConfig['model'] {
+  return { arch: ticket.arch, width: ticket.width, ...(ticket.channels ? { channels: ticket.channels } : {}) };
+}
+
+/** Why `model` (a config's model block) builds another network than the one `ticket` was drawn on; null when it is the same. */
+export function ticketNetworkMismatch(ticket: Ticket, model: NetworkShape): string | null {
+  const same =
+    ticket.arch === model.arch && ticket.width === model.width && canonicalJson(ticket.channels ?? null) === canonicalJson(model.channels ?? null);
+  return same ? null : `The ticket is for ${networkText(ticket)}, the config builds ${networkText(model)}`;
 }
 
 /** Throws naming the first tensor (or the arch, or the class count) where `ticket` does not fit `model`. */

@@ -9,6 +9,7 @@ import {
   dampingFactors,
   forwardFlops,
   hammingDistance,
+  keepStrongestPerLayer,
   maskAtRatio,
   splitByLayer,
 } from './channel-masks';
@@ -20,6 +21,22 @@ describe('maskAtRatio', () => {
     expect([...maskAtRatio(Float32Array.from([0.5, 0.1, 0.9, 0.3]), 0.5)]).toEqual([1, 0, 1, 0]);
     expect([...maskAtRatio(Float32Array.from([0.5, 0.1, 0.9, 0.3]), 0)]).toEqual([1, 1, 1, 1]);
     expect([...maskAtRatio(Float32Array.from([0.5, 0.1, 0.9, 0.3]), 0.25)]).toEqual([1, 0, 1, 1]);
+  });
+});
+
+describe('keepStrongestPerLayer', () => {
+  it('gives a layer the global ranking emptied back its strongest channels, and leaves the others alone', () => {
+    // Two layers of 3 and 4 channels; pruning 3 of 7 globally empties the first.
+    const magnitudes = Float32Array.from([0.2, 0.05, 0.3, 0.9, 0.8, 0.7, 0.4]);
+    const global = maskAtRatio(magnitudes, 3 / 7);
+    expect([...global]).toEqual([0, 0, 0, 1, 1, 1, 1]);
+    const layers = [{ channels: 3 }, { channels: 4 }];
+    expect([...keepStrongestPerLayer(global, magnitudes, layers, 1)]).toEqual([0, 0, 1, 1, 1, 1, 1]);
+    expect([...keepStrongestPerLayer(global, magnitudes, layers, 2)]).toEqual([1, 0, 1, 1, 1, 1, 1]);
+    // Ties go to the lower index; a layer that keeps enough is not touched; the input is not changed.
+    expect([...keepStrongestPerLayer(Uint8Array.from([0, 0, 0, 1, 0, 0, 0]), new Float32Array(7), layers, 2)]).toEqual([1, 1, 0, 1, 1, 0, 0]);
+    expect([...global]).toEqual([0, 0, 0, 1, 1, 1, 1]);
+    expect(() => keepStrongestPerLayer(global, magnitudes, [{ channels: 3 }], 1)).toThrow(/7 positions, layers have 3 channels/);
   });
 });
 

@@ -26,6 +26,29 @@ export function maskAtRatio(magnitudes: Float32Array, ratio: number): Uint8Array
   return keep;
 }
 
+/**
+ * `keep`, a global channel mask over `layers` (in order, as `splitByLayer`
+ * reads it), with at least `min` channels kept in every layer: a layer left
+ * with fewer keeps its `min` largest `magnitudes` (the lower index on a tie).
+ * Our guard, not the papers': a global ranking can empty a whole layer, which
+ * cuts the network in two. The mask then prunes fewer channels than its ratio.
+ */
+export function keepStrongestPerLayer(keep: Uint8Array, magnitudes: Float32Array, layers: readonly { channels: number }[], min: number): Uint8Array {
+  const out = keep.slice();
+  let offset = 0;
+  for (const { channels } of layers) {
+    let kept = 0;
+    for (let i = offset; i < offset + channels; i++) kept += out[i];
+    if (kept < min) {
+      const order = Array.from({ length: channels }, (_, i) => offset + i).sort((a, b) => magnitudes[b] - magnitudes[a] || a - b);
+      for (const i of order.slice(0, min)) out[i] = 1;
+    }
+    offset += channels;
+  }
+  if (offset !== keep.length) throw new RangeError(`Mask has ${keep.length} positions, layers have ${offset} channels`);
+  return out;
+}
+
 /** Fraction of positions where two masks differ. */
 export function hammingDistance(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) throw new RangeError(`Masks differ in length: ${a.length} vs ${b.length}`);

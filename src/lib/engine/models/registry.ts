@@ -127,6 +127,18 @@ export function channelCountsProblem(arch: ArchName, channels: Readonly<Record<s
   return null;
 }
 
+/** The conv layers whose output channels in `model` differ from what `width` gives them: a slim network's counts, or null when it has none. */
+export function slimChannels(model: Model, width: number): Record<string, number> | null {
+  if (!Object.hasOwn(ARCH_DEFINITIONS, model.arch)) return null;
+  const scaled = channelLayers(model.arch as ArchName, width);
+  const slim: Record<string, number> = Object.create(null);
+  for (const { layer, output } of walkLayers(model.layers, model.inputShape)) {
+    const count = scaled.get(layer.name);
+    if (count !== undefined && output[2] !== count) slim[layer.name] = output[2];
+  }
+  return Object.keys(slim).length > 0 ? slim : null;
+}
+
 export function createModel(arch: ArchName, width: number, numClasses: number, seed: number, channels?: ChannelCounts): Model {
   return new Model(arch, archLayers(arch, width, numClasses, channels), [32, 32, 3], seed);
 }

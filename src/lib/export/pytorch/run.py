@@ -648,6 +648,9 @@ def write_ticket(path, config, network, final_ticket, rewind_state):
         "numClasses": str(network["numClasses"]), "method": config["method"], "round": str(round_index),
         "sparsity": js_number(1 - sum(int(m.sum()) for m in masks.values()) / total), "iteration": str(config["prune"]["rewindIteration"]),
     }
+    if config["model"].get("channels"):
+        # A network built with model.channels: its ticket names them, as the lab's slim tickets do.
+        metadata["channels"] = json.dumps(config["model"]["channels"], sort_keys=True, separators=(",", ":"))
     write_safetensors(path, tensors, metadata)
 
 

@@ -16,6 +16,12 @@ export const EarlyBirdSchema = v.strictObject({
   retrainEpochs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** Our extension: the same detector on weight-magnitude masks (unstructured). */
   unstructured: v.optional(v.boolean(), false),
+  /**
+   * Our guard, not the papers': every layer keeps at least this many of its
+   * strongest channels, so the global ranking cannot empty a layer (absent:
+   * the papers' plain global ranking).
+   */
+  minChannels: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /** Retrain the ticket with its pruned channels cut out (a smaller, faster network); false zeroes them in the dense one. */
   shrink: v.optional(v.boolean(), true),
 });
@@ -89,6 +95,18 @@ export const detectorPanel: PanelSpec = {
       section: 'earlybird',
     },
     {
+      kind: 'number',
+      id: 'earlybird-min-channels',
+      label: 'Channels kept per layer, at least',
+      path: 'earlybird.minChannels',
+      min: 1,
+      step: 1,
+      placeholder: 'none (global ranking)',
+      hint: 'Our guard, not the paper’s: each layer keeps at least this many of its strongest channels, so p cannot empty a layer.',
+      section: 'earlybird',
+      visibleWhen: (config) => !config.earlybird.unstructured,
+    },
+    {
       kind: 'boolean',
       id: 'earlybird-shrink',
       label: 'Cut pruned channels out',
@@ -114,6 +132,7 @@ export const EARLYBIRD_DIFFERENCES =
   'the mask is taken at each epoch end (the reference takes it at the next epoch start: the same weights); ' +
   'with earlybird.shrink off, pruning zeroes gamma, beta and the dead conv/dense kernel slices instead of building a slimmer network (same function, no speed-up); ' +
   'retraining continues the LR schedule with a fresh optimiser state. ' +
+  'OUR guard, not in the paper: earlybird.minChannels makes every layer keep at least that many of its strongest channels (the global ranking can empty a layer). ' +
   'OUR extension, not in the paper: earlybird.unstructured runs the same detector on global weight-magnitude masks (IMP-style tickets drawn early).';
 
 /** The views a ticket search emits (EarlyBird's and WORM's). */

@@ -9,7 +9,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig } from '../../config';
 import { createTicket, saveModel } from '../../io/saved';
-import { TicketDetector, channelKernelMasks, concatMasks, dampingFactors, maskAtRatio, splitByLayer } from '../../masks/channel-masks';
+import {
+  TicketDetector,
+  channelKernelMasks,
+  concatMasks,
+  dampingFactors,
+  keepStrongestPerLayer,
+  maskAtRatio,
+  splitByLayer,
+} from '../../masks/channel-masks';
 import { MaskSet, applyMasks, maskTensors, readKernels } from '../../masks/mask';
 import { pruneGlobal } from '../../masks/prune';
 import type { Model } from '../../models/model';
@@ -68,11 +76,20 @@ interface MaskReading {
   weightMasks: MaskSet | null;
 }
 
-async function readMasks(model: Model, config: ExperimentConfig, removed: ReadonlyMap<string, Uint8Array> | null): Promise<MaskReading> {
-  const { ratios, unstructured } = config.earlybird;
+async function readMasks(
+  model: Model,
+  config: ExperimentConfig,
+  removed: ReadonlyMap<string, Uint8Array> | null,
+  layers: readonly { channels: number }[],
+): Promise<MaskReading> {
+  const { ratios, unstructured, minChannels } = config.earlybird;
   if (!unstructured) {
     const magnitudes = await gammaMagnitudes(model, removed);
-    return { bits: ratios.map((r) => maskAtRatio(magnitudes, r)), weightMasks: null };
+    const mask = (ratio: number) => {
+      const global = maskAtRatio(magnitudes, ratio);
+      return minChannels === undefined ? global : keepStrongestPerLayer(global, magnitudes, layers, minChannels);
+    };
+    return { bits: ratios.map(mask), weightMasks: null };
   }
   const weights = await readKernels(model);
   const dense = MaskSet.dense(model.prunable);
@@ -113,7 +130,7 @@ export async function runTicketSearch(
   if (!resume) options.views.start(options.name, eb.unstructured ? [] : layers);
 
   const observeEpoch = async (epoch: number, searching: boolean): Promise<boolean> => {
-    const reading = await readMasks(model, config, removed);
+    const reading = await readMasks(model, config, removed, layers);
     weightMasks = reading.weightMasks;
     const states = reading.bits.map((bits, i) => detectors[i].push(bits));
     if (searching) states.forEach((s, i) => (ratioEpochs[i] ??= s.found ? epoch : null));
@@ -203,11 +220,8 @@ export async function runTicketSearch(
       save({ state, tensors: {}, masks: {}, ticket: null });
       return { summary, rounds };
     }
-    let ticket = resume?.ticket ?? null;
-    if (!resume) {
-      ticket = createTicket(config, model, { round: 1, masks: kernelMasks, weights: await saveModel(model), iteration: state.retrainFrom });
-      save({ state, tensors: ticket.weights, masks: savePrunedMasks(kernelMasks, detectors), ticket });
-    }
+    // The pruned full-size network: what a resumed run restores and cuts again.
+    const prunedWeights = resume ? null : await saveModel(model);
     const kept = summary.channelsKeptByLayer ? new Map(Object.entries(summary.channelsKeptByLayer)) : undefined;
     const retrainEpochFlops = epochFlops(model, dataset.train.size, kept);
     let retrainMasks = kernelMasks;
@@ -229,6 +243,14 @@ export async function runTicketSearch(
       // momentum nor weight decay (wd * 0) can move them.
       const channelKeep = splitByLayer(detectors[0].newest!, layers);
       scales.set(new Map([...channelKeep].map(([name, keep]) => [name, dampingFactors(keep, 0)])));
+    }
+    // The ticket is the network that retrains: the slim one (with its channel
+    // counts) when the pruned channels were cut out, the zeroed one otherwise.
+    let ticket = resume?.ticket ?? null;
+    if (prunedWeights) {
+      const weights = removed ? await saveModel(model) : prunedWeights;
+      ticket = createTicket(config, model, { round: 1, masks: retrainMasks, weights, iteration: state.retrainFrom });
+      save({ state, tensors: prunedWeights, masks: savePrunedMasks(kernelMasks, detectors), ticket });
     }
     const from = state.retrainFrom;
     const to = eb.retrainEpochs === undefined ? ctx.iterations : from + eb.retrainEpochs * stepsPerEpoch;

@@ -122,4 +122,14 @@ describe('EarlyBird retraining', () => {
     expect(cut.ticket.epochFlopRatio).toBeLessThan(1);
     expect(cut.ticket.secondsPerEpochAfter).toBeTypeOf('number');
   });
+
+  it('earlybird.minChannels keeps every layer its strongest channels, where the global ranking must empty one', async () => {
+    // p 0.9 keeps 5 of the 48 channels: spread over 4 layers, some layer keeps at most 1 without the guard.
+    const config = { ...tiny, method: 'earlybird' as const, earlybird: { ratios: [0.9], queueLength: 2, epsilon: 1, minChannels: 2 } };
+    const { ticket } = resultsOf(await runExperiment(config, { files: null }), 'earlybird');
+    expect(ticket.epoch).toBe(2);
+    expect(Object.values(ticket.channelsKeptByLayer!).every((kept) => kept >= 2)).toBe(true);
+    expect(ticket.channelsKept).toBeGreaterThan(5);
+    expect(ticket.accuracyAfterRetraining).toBeTypeOf('number');
+  });
 });

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SavedTensor, Ticket } from '../../checkpoint';
 import { loadMasks, restoreModel, saveModel } from '../../io/saved';
-import { checkTicketFits } from '../../io/ticket-file';
+import { checkTicketFits, ticketNetworkMismatch } from '../../io/ticket-file';
 import { countOnes } from '../../masks/mask';
 import { randomMaskLike } from '../../masks/prune';
 import type { Model } from '../../models/model';
@@ -44,9 +44,8 @@ export const ownership: PruningMethod<typeof ownershipSpec, OwnershipOutput, Own
     const options = config.ownership;
     const ticket = ctx.ticket;
     if (!ticket) throw new Error('Method "ownership" has no ticket to sign: import a .safetensors ticket first');
-    if (ticket.arch !== config.model.arch || ticket.width !== config.model.width) {
-      throw new Error(`The ticket is for ${ticket.arch} at width ${ticket.width}, the config builds ${config.model.arch} at width ${config.model.width}`);
-    }
+    const mismatch = ticketNetworkMismatch(ticket, config.model);
+    if (mismatch) throw new Error(mismatch);
     const from = ticket.iteration ?? 0;
     const to = ctx.iterations;
     if (from >= to) throw new Error(`The ticket's weights are from iteration ${from}, but the configured schedule has only ${ctx.iterations} iterations`);

@@ -4,7 +4,7 @@
  * and train one round of the configured schedule, or only evaluate it.
  */
 import { completeMasks, loadMasks, restoreModel } from '../../io/saved';
-import { checkTicketFits } from '../../io/ticket-file';
+import { checkTicketFits, ticketNetworkMismatch } from '../../io/ticket-file';
 import { subSeed } from '../../rng';
 import type { MethodOutput } from '../../results';
 import type { PruningMethod } from '../method';
@@ -20,11 +20,8 @@ export const retrain: PruningMethod<typeof retrainSpec, MethodOutput, SingleRoun
       const { config } = ctx;
       const ticket = ctx.ticket;
       if (!ticket) throw new Error('Method "retrain" has no ticket to train: import a .safetensors ticket first');
-      if (ticket.arch !== config.model.arch || ticket.width !== config.model.width) {
-        throw new Error(
-          `The ticket is for ${ticket.arch} at width ${ticket.width}, the config builds ${config.model.arch} at width ${config.model.width}`,
-        );
-      }
+      const mismatch = ticketNetworkMismatch(ticket, config.model);
+      if (mismatch) throw new Error(mismatch);
       // Training continues the schedule from the ticket's rewind point, with
       // the batch order of the round that trained it, so retraining a ticket
       // under its run's own config repeats that round.
