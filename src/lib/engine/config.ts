@@ -9,6 +9,7 @@ import { SYNTHETIC_DIFFICULTIES } from './data/synthetic';
 import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
 import { ConfigError } from './config-error';
 import { checkClassList, classListSchema } from './data/task';
+import { branchesProblem } from './models/registry';
 
 export { METHODS, type MethodName };
 
@@ -65,6 +66,8 @@ const DataSchema = v.strictObject({
 const ModelSchema = v.strictObject({
   arch: v.optional(v.picklist(ARCHS), 'conv-2'),
   width: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(4)), 1),
+  /** A supernet (SuperTickets): every conv stage runs parallel branches of these odd kernel sizes, summed; BatchNorm archs only. */
+  branches: v.optional(v.array(v.pipe(v.number(), v.integer()))),
 });
 
 const TrainSchema = v.strictObject({
@@ -193,6 +196,8 @@ export function parseConfig(input: unknown): ExperimentConfig {
     throw new ConfigError(`Invalid experiment config: data.dir: source "${config.data.source}" needs a data folder`);
   }
   if (config.data.classes) checkClassList('data.classes', config.data.classes, config.data);
+  const branches = branchesProblem(config.model.arch, config.model.branches);
+  if (branches) throw new ConfigError(`Invalid experiment config: ${branches}`);
   return config;
 }
 

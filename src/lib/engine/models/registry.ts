@@ -4,7 +4,7 @@
  * every hidden layer, never the output.
  */
 import type { ArchName } from '../config';
-import { conv, dense, flatten, maxPool, type Layer, type LayerType } from './layers';
+import { branchStage, conv, dense, flatten, leadingPositions, maxPool, type Layer, type LayerType } from './layers';
 import { Model } from './model';
 
 interface ArchDefinition {
@@ -57,13 +57,39 @@ export const ARCH_DEFINITIONS: Record<ArchName, ArchDefinition> = {
   },
 };
 
-export function archLayers(arch: ArchName, width: number, numClasses: number): Layer[] {
+/** What the MODEL block says beside the arch and width: a supernet's parallel branches. */
+export interface ArchOptions {
+  /** Kernel sizes of the parallel branches every conv stage has (SuperTickets' supernet); needs a BatchNorm arch. */
+  branches?: readonly number[];
+}
+
+/** Why `branches` cannot build on `arch`, or null. */
+export function branchesProblem(arch: ArchName, branches: readonly number[] | undefined): string | null {
+  if (branches === undefined) return null;
+  if (branches.length === 0) return 'model.branches: give at least one kernel size (e.g. [3, 5]), or leave it out for plain convolutions';
+  const even = branches.find((k) => !(Number.isInteger(k) && k >= 1 && k % 2 === 1));
+  if (even !== undefined) return `model.branches: kernel size ${even} is not odd: 'same' padding centres only an odd window (use 1, 3, 5, 7)`;
+  if (new Set(branches).size !== branches.length) return `model.branches: each kernel size may appear once, got [${branches.join(', ')}]`;
   const def = ARCH_DEFINITIONS[arch];
+  if (!def.batchNorm || def.convs.length === 0) {
+    return `model.branches: every branch has its own BatchNorm, so it needs a BatchNorm arch with conv layers (conv-4-bn), not "${arch}"`;
+  }
+  return null;
+}
+
+export function archLayers(arch: ArchName, width: number, numClasses: number, options: ArchOptions = {}): Layer[] {
+  const def = ARCH_DEFINITIONS[arch];
+  const problem = branchesProblem(arch, options.branches);
+  if (problem) throw new Error(problem);
   const scale = (n: number) => Math.max(1, Math.round(n * width));
+  const stage = (name: string, filters: number): Layer =>
+    options.branches
+      ? branchStage(name, filters, options.branches.map((kernel) => ({ kernel, positions: leadingPositions(filters) })))
+      : conv(name, filters, { batchNorm: def.batchNorm });
   const layers: Layer[] = [];
   let convs = 0;
   for (const block of def.convs) {
-    for (const filters of block) layers.push(conv(`conv_${++convs}`, scale(filters), { batchNorm: def.batchNorm }));
+    for (const filters of block) layers.push(stage(`conv_${++convs}`, scale(filters)));
     layers.push(maxPool());
   }
   layers.push(flatten());
@@ -72,6 +98,6 @@ export function archLayers(arch: ArchName, width: number, numClasses: number): L
   return layers;
 }
 
-export function createModel(arch: ArchName, width: number, numClasses: number, seed: number): Model {
-  return new Model(arch, archLayers(arch, width, numClasses), [32, 32, 3], seed);
+export function createModel(arch: ArchName, width: number, numClasses: number, seed: number, options: ArchOptions = {}): Model {
+  return new Model(arch, archLayers(arch, width, numClasses, options), [32, 32, 3], seed);
 }

@@ -82,6 +82,13 @@ export interface TrainOptions {
   takeStep?: (optimizer: tf.Optimizer, batch: Batch, iteration: number) => tf.Scalar;
   /** The learning rate at an epoch, in place of the config's step decay (a cosine schedule). */
   learningRate?: (epoch: number) => number;
+  /**
+   * The optimiser to step with, kept (not disposed) after this call, for a
+   * run trained in pieces whose momentum goes on from one to the next (a
+   * network shrunk between them carries its state: models/shrink.ts).
+   * Default: a fresh one from `train`, disposed at the end.
+   */
+  optimizer?: tf.Optimizer;
 }
 
 const EVAL_BATCH = 500;
@@ -181,7 +188,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, dataset, train: config, control } = options;
   const from = options.from ?? 0;
   const to = options.to;
-  const optimizer = createOptimizer(config);
+  const optimizer = options.optimizer ?? createOptimizer(config);
   const masks = options.masks ? maskTensors(options.masks) : null;
   const stream = dataset.batches(config.batchSize, options.dataSeed);
   const variables = model.trainableVariables;
@@ -281,7 +288,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
   } finally {
     lossSum.dispose();
-    disposeOptimizer(optimizer);
+    if (!options.optimizer) disposeOptimizer(optimizer);
     if (masks) tf.dispose([...masks.values()]);
     model.discardBatchStats();
   }
