@@ -245,15 +245,17 @@ export function branchStage(name: string, width: number, branches: readonly Stag
         const window = b.kernel * b.kernel;
         const kernel = vars.kernel(names[i], 'conv', [b.kernel, b.kernel, channels, filters], window * channels, window * filters) as tf.Tensor4D;
         const batchNormRelu = buildBatchNormRelu(names[i], filters, vars);
-        // Where each stage channel reads from: its branch channel, or the zero channel padded on at index `filters`.
+        // A branch narrower than its stage adds its channels at their positions: a 0/1
+        // placement matrix (a matMul, whose gradient every backend has; gather's needs a
+        // kernel wasm lacks).
         const identity = filters === width;
-        const source = Array.from({ length: width }, (_, p) => {
-          const at = b.positions.indexOf(p);
-          return at < 0 ? filters : at;
-        });
+        const placement = new Float32Array(filters * width);
+        b.positions.forEach((p, c) => (placement[c * width + p] = 1));
         return (x: tf.Tensor, pass: ForwardPass) => {
           const y = batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
-          return identity ? y : tf.gather(tf.pad(y, [[0, 0], [0, 0], [0, 0], [0, 1]]), source, 3);
+          if (identity) return y;
+          const [n, h, w] = y.shape;
+          return tf.reshape(tf.matMul(tf.reshape(y, [-1, filters]), tf.tensor2d(placement, [filters, width])), [n, h, w, width]);
         };
       });
       return (x, pass) => forwards.map((f) => f(x, pass)).reduce((sum, y) => tf.add(sum, y));
