@@ -14,6 +14,7 @@ import JackpotSearchView from './JackpotSearchView.svelte';
 import MaskChangeView from './MaskChangeView.svelte';
 import MaskDistanceView from './MaskDistanceView.svelte';
 import RoundsToSparsityView from './RoundsToSparsityView.svelte';
+import SuperTicketsView from './SuperTicketsView.svelte';
 import TransferView from './TransferView.svelte';
 
 export type ViewComponent = Component<{ data: unknown }>;
@@ -31,3 +32,4 @@ VIEW_COMPONENTS['jackpot-search'] = JackpotSearchView;
 VIEW_COMPONENTS['accuracy-vs-k'] = AccuracyVsKView;
 VIEW_COMPONENTS['mask-change'] = MaskChangeView;
 VIEW_COMPONENTS['transfer'] = TransferView;
+VIEW_COMPONENTS['supertickets'] = SuperTicketsView;

@@ -24,7 +24,7 @@ import { subSeed } from '../../rng';
 import type { MethodContext, PruningMethod } from '../method';
 import { curvePoint, recordCompleted } from '../round';
 import { superticketsSpec } from './config';
-import type { BranchChannels, NetworkState, SuperTicketsArm, SuperTicketsArms, SuperTicketsEvent, SuperTicketsImpArm, SuperTicketsOutput, SuperTicketsState } from './results';
+import type { BranchChannels, NetworkState, SupernetArm, SuperTicketsView, SuperTicketsArm, SuperTicketsArms, SuperTicketsEvent, SuperTicketsImpArm, SuperTicketsOutput, SuperTicketsState } from './results';
 import { aliveChannels, branchPenalties, pruneEvent, pruneEvents, rhoAt, settleEvent, type BranchCost, type MaskMode } from './schedule';
 
 const BRANCH_NAME = /^(.+)_k(\d+)$/;
@@ -249,12 +249,20 @@ async function armRound(run: SegmentRun, model: Model, final: TrainResult): Prom
 interface Supernet {
   stages: string[];
   kernels: number[];
+  /** Channels per stage per branch before any cut. */
+  initial: BranchChannels;
 }
 
-type ViewArms = Partial<Record<keyof SuperTicketsArms, { events: SuperTicketsEvent[]; final: (NetworkState & { testAccuracy: number }) | null }>>;
+type ViewArms = SuperTicketsView['arms'];
 
-function emitView(ctx: MethodContext<SuperTicketsState>, supernet: Supernet, arms: ViewArms): void {
-  ctx.emit({ type: 'view', view: 'supertickets', data: { stages: supernet.stages, kernels: supernet.kernels, arms } });
+function emitView(ctx: MethodContext<SuperTicketsState>, supernet: Supernet, arms: ViewArms, imp?: SuperTicketsImpArm): void {
+  const data: SuperTicketsView = {
+    ...supernet,
+    epochs: ctx.iterations / Math.ceil(ctx.dataset.train.size / ctx.config.train.batchSize),
+    arms,
+    ...(imp ? { imp: { testAccuracy: imp.testAccuracy, flops: imp.flops, params: imp.params } } : {}),
+  };
+  ctx.emit({ type: 'view', view: 'supertickets', data });
 }
 
 /**
@@ -264,7 +272,7 @@ function emitView(ctx: MethodContext<SuperTicketsState>, supernet: Supernet, arm
  */
 async function runArm(
   ctx: MethodContext<SuperTicketsState>,
-  name: keyof SuperTicketsArms,
+  name: SupernetArm,
   plan: ArmPlan,
   start: { model: Model; masks: MaskSet },
   supernet: Supernet,
@@ -382,7 +390,8 @@ export const supertickets: PruningMethod<typeof superticketsSpec, SuperTicketsOu
     recordCompleted(ctx, state.rounds);
     const initSeed = subSeed(config.seed, 'init');
     const probe = ctx.createModel(initSeed);
-    const supernet: Supernet = { stages: [...new Set(probe.batchNorms.map((bn) => parseBranch(bn.name).stage))], kernels };
+    const stages = [...new Set(probe.batchNorms.map((bn) => parseBranch(bn.name).stage))];
+    const supernet: Supernet = { stages, kernels, initial: channelsOf(stages, kernels, probe) };
     const inputShape = probe.inputShape;
     probe.dispose();
     ctx.progress.add(ctx.iterations * (plannedArms(config) - Number(options.compareImp)) + (options.compareImp ? 2 * ctx.iterations : 0));
@@ -409,7 +418,7 @@ export const supertickets: PruningMethod<typeof superticketsSpec, SuperTicketsOu
       }
       save();
     }
-    const more: [keyof SuperTicketsArms, boolean, () => ArmPlan][] = [
+    const more: [SupernetArm, boolean, () => ArmPlan][] = [
       ['monotone', options.compareMonotone, () => twoInOnePlan(config, ctx.iterations, 'monotone', 'monotone')],
       ['twoStage', options.compareTwoStage, () => twoStagePlan(config, ctx.iterations)],
     ];
@@ -422,7 +431,10 @@ export const supertickets: PruningMethod<typeof superticketsSpec, SuperTicketsOu
       state.rounds.push(done.result);
       save();
     }
-    if (options.compareImp && !state.arms.imp) state.arms.imp = await runImpArm(ctx, state, state.rounds.length);
+    if (options.compareImp && !state.arms.imp) {
+      state.arms.imp = await runImpArm(ctx, state, state.rounds.length);
+      emitView(ctx, supernet, view, state.arms.imp);
+    }
 
     const arms: SuperTicketsArms = {
       twoInOne: state.arms.twoInOne!,

@@ -55,6 +55,22 @@ export interface SuperTicketsArms {
   imp: SuperTicketsImpArm | null;
 }
 
+/** The 'supertickets' view: each arm's events so far and, once trained, its end. */
+export interface SuperTicketsView {
+  stages: string[];
+  kernels: number[];
+  /** Channels per stage per branch of the supernet before any cut. */
+  initial: BranchChannels;
+  /** Epochs of the whole schedule. */
+  epochs: number;
+  arms: Partial<Record<SupernetArm, { events: SuperTicketsEvent[]; final: (NetworkState & { testAccuracy: number }) | null }>>;
+  /** The IMP arm once it finished. */
+  imp?: { testAccuracy: number; flops: number; params: number };
+}
+
+/** The arms that train the supernet. */
+export type SupernetArm = 'twoInOne' | 'twoStage' | 'monotone' | 'randomMask';
+
 /** results.json's `supertickets`. */
 export interface SuperTicketsResults {
   /** Kernel sizes of the supernet's branches. */
