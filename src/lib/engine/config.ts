@@ -9,7 +9,7 @@ import { SYNTHETIC_DIFFICULTIES } from './data/synthetic';
 import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
 import { ConfigError } from './config-error';
 import { checkClassList, classListSchema } from './data/task';
-import { branchesProblem } from './models/registry';
+import { branchesProblem, channelCountsProblem, isBranchName } from './models/registry';
 
 export { METHODS, type MethodName };
 
@@ -63,9 +63,42 @@ const DataSchema = v.strictObject({
   ),
 });
 
+/**
+ * `model.channels`: output channels by conv layer name, e.g. {"conv_1": 12}.
+ * Checked entry by entry here rather than with valibot's record, which drops
+ * keys such as "__proto__" without a word: every key reaches the check
+ * against the arch (parseConfig) and is refused by name there. It is handed
+ * on as an object without a prototype, so no key from a config, link or file
+ * can reach Object.prototype.
+ */
+const ChannelCountsSchema = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    'must be an object of conv layer names to output channel counts, e.g. {"conv_1": 12}',
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const [key, count] of Object.entries(dataset.value)) {
+      // A supernet branch may have none left (it is gone); its stage keeps at least one.
+      if (typeof count === 'number' && Number.isInteger(count) && count >= (isBranchName(key) ? 0 : 1)) continue;
+      addIssue({
+        message: `must be a whole number of output channels, at least ${isBranchName(key) ? 0 : 1}, got ${JSON.stringify(count) ?? String(count)}`,
+        path: [{ type: 'object', origin: 'value', input: dataset.value, key, value: count }],
+      });
+    }
+  }),
+  v.transform((value) => {
+    const counts: Record<string, number> = Object.create(null);
+    for (const [key, count] of Object.entries(value)) counts[key] = count as number;
+    return counts;
+  }),
+);
+
 const ModelSchema = v.strictObject({
   arch: v.optional(v.picklist(ARCHS), 'conv-2'),
   width: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(4)), 1),
+  /** Output channels per conv layer, overriding the width-scaled count of the layers it names (a slim network). */
+  channels: v.optional(ChannelCountsSchema),
   /** A supernet (SuperTickets): every conv stage runs parallel branches of these odd kernel sizes, summed; BatchNorm archs only. */
   branches: v.optional(v.array(v.pipe(v.number(), v.integer()))),
 });
@@ -198,6 +231,8 @@ export function parseConfig(input: unknown): ExperimentConfig {
   if (config.data.classes) checkClassList('data.classes', config.data.classes, config.data);
   const branches = branchesProblem(config.model.arch, config.model.branches);
   if (branches) throw new ConfigError(`Invalid experiment config: ${branches}`);
+  const channels = config.model.channels && channelCountsProblem(config.model.arch, config.model.channels, config.model.branches);
+  if (channels) throw new ConfigError(`Invalid experiment config: model.channels.${channels.key}: ${channels.message}`);
   return config;
 }
 

@@ -76,7 +76,7 @@ export function exportNetwork(config: ExperimentConfig): ExportedNetwork {
   const inputShape: ActivationShape = [32, 32, 3];
   const layers: ExportedLayer[] = [];
   const prunable: PrunableLayer[] = [];
-  for (const { layer, input, output } of walkLayers(archLayers(arch, width, numClasses), inputShape)) {
+  for (const { layer, input, output } of walkLayers(archLayers(arch, width, numClasses, config.model.channels), inputShape)) {
     let kernel: { type: string; shape: number[]; fanIn: number; fanOut: number } | null = null;
     let batchNorm = false;
     const recorder: VariableBuilder = {

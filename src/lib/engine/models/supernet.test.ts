@@ -7,7 +7,7 @@ import { createOptimizer, disposeOptimizer, trainStep } from '../train/trainer';
 import type { TrainConfig } from '../config';
 import { branchStage, dense, flatten, leadingPositions } from './layers';
 import { Model } from './model';
-import { archLayers } from './registry';
+import { archLayers, stageBranches } from './registry';
 import { shrinkModel } from './shrink';
 
 beforeAll(async () => {
@@ -95,10 +95,37 @@ describe('branchStage', () => {
   });
 });
 
+describe('a supernet from model.channels', () => {
+  it('lays the first branch on the leading stage channels and the others on the trailing ones; a branch with 0 is left out', () => {
+    expect(stageBranches('conv_1', 16, [3, 5], { conv_1: 10, conv_1_k3: 7, conv_1_k5: 5 })).toEqual({
+      width: 10,
+      branches: [
+        { kernel: 3, positions: [0, 1, 2, 3, 4, 5, 6] },
+        { kernel: 5, positions: [5, 6, 7, 8, 9] },
+      ],
+    });
+    expect(stageBranches('conv_2', 16, [3, 5], { conv_2_k5: 0 })).toEqual({ width: 16, branches: [{ kernel: 3, positions: leadingPositions(16) }] });
+    const model = new Model('conv-4-bn', archLayers('conv-4-bn', 0.25, 10, { conv_1: 10, conv_1_k3: 7, conv_1_k5: 5, conv_2_k5: 0 }, [3, 5]), [8, 8, 3], 1);
+    expect(model.batchNorms.map((bn) => `${bn.name}:${bn.channels}`).slice(0, 3)).toEqual(['conv_1_k3:7', 'conv_1_k5:5', 'conv_2_k3:16']);
+    model.dispose();
+  });
+
+  it('refuses counts no stage can have, by name', () => {
+    const refused = (channels: Record<string, number>) => () => parseConfig({ model: { arch: 'conv-4-bn', width: 0.25, branches: [3, 5], channels } });
+    expect(refused({ conv_2_k3: 0, conv_2_k5: 0 })).toThrow('model.channels.conv_2: every branch of conv_2 has 0 channels');
+    expect(refused({ conv_1: 4, conv_1_k3: 6 })).toThrow('model.channels.conv_1: 4 channels are fewer than its widest branch has (6)');
+    expect(refused({ conv_1: 12, conv_1_k3: 5, conv_1_k5: 5 })).toThrow('model.channels.conv_1: 12 channels are more than its branches add to (5 + 5)');
+    expect(refused({ conv_1_k7: 3 })).toThrow('has no conv layer "conv_1_k7"');
+    // Without branches, a branch name is no layer and 0 is no count.
+    expect(() => parseConfig({ model: { arch: 'conv-4-bn', channels: { conv_1_k3: 3 } } })).toThrow('has no conv layer "conv_1_k3"');
+    expect(() => parseConfig({ model: { arch: 'conv-4-bn', channels: { conv_1: 0 } } })).toThrow('at least 1, got 0');
+  });
+});
+
 describe('shrinking a supernet', () => {
   /** Conv-4-BN x0.25 with 3x3 and 5x5 branches on 8x8 images (16-16-32-32 channels per branch). */
   function supernet(seed: number): Model {
-    return new Model('conv-4-bn', archLayers('conv-4-bn', 0.25, 10, { branches: [3, 5] }), [8, 8, 3], seed);
+    return new Model('conv-4-bn', archLayers('conv-4-bn', 0.25, 10, undefined, [3, 5]), [8, 8, 3], seed);
   }
 
   /** Dead branch channels: about half of each 5x5 branch, all of conv_2_k5, and a stage channel dead in both branches of conv_3. */

@@ -122,6 +122,14 @@ function channelsOf(stages: readonly string[], kernels: readonly number[], model
   return Object.fromEntries(stages.map((stage) => [stage, Object.fromEntries(kernels.map((k) => [`k${k}`, widths.get(`${stage}_k${k}`) ?? 0]))]));
 }
 
+/** `model.channels` of a supernet as it stands: each stage's width and each branch's channels (0 once gone). */
+export function channelCounts(model: Model, stages: readonly string[], kernels: readonly number[]): Record<string, number> {
+  const widths = new Map<string, number>();
+  for (const { layer, output } of walkLayers(model.layers, model.inputShape)) if (layer.name) widths.set(layer.name, output[output.length - 1]);
+  const branches = channelsOf(stages, kernels, model);
+  return Object.fromEntries(stages.flatMap((stage) => [[stage, widths.get(stage)!], ...kernels.map((k) => [`${stage}_k${k}`, branches[stage][`k${k}`]])]));
+}
+
 function networkState(net: ArmNetwork, stages: readonly string[], kernels: readonly number[]): NetworkState {
   let params = 0;
   for (const m of net.masks.layers.values()) params += countOnes(m.keep);
@@ -386,7 +394,7 @@ export const supertickets: PruningMethod<typeof superticketsSpec, SuperTicketsOu
     const kernels = requireSupernet(config);
     // Refuse a schedule that cannot run before anything trains.
     twoInOnePlan(config, ctx.iterations, 'ticket', 'regrow');
-    const state: SuperTicketsState = ctx.resume?.state ?? { arms: {}, rounds: [], imp: null };
+    const state: SuperTicketsState = ctx.resume?.state ?? { arms: {}, rounds: [], imp: null, ticketChannels: null };
     recordCompleted(ctx, state.rounds);
     const initSeed = subSeed(config.seed, 'init');
     const probe = ctx.createModel(initSeed);
@@ -403,6 +411,7 @@ export const supertickets: PruningMethod<typeof superticketsSpec, SuperTicketsOu
       const twoInOne = await runArm(ctx, 'twoInOne', twoInOnePlan(config, ctx.iterations, 'ticket', 'regrow'), { model, masks: MaskSet.dense(model.prunable) }, supernet, view, 0);
       try {
         state.arms.twoInOne = twoInOne.arm;
+        state.ticketChannels = channelCounts(twoInOne.net.model, supernet.stages, kernels);
         state.rounds.push(twoInOne.result);
         if (options.compareRandomMask) {
           // The searched architecture from the same init seed, under a random mask of each layer's density; no search, no pruning events.
@@ -449,6 +458,7 @@ export const supertickets: PruningMethod<typeof superticketsSpec, SuperTicketsOu
         branches: kernels,
         events: arms.twoInOne.events,
         arms,
+        ticketModel: { arch: config.model.arch, width: config.model.width, branches: kernels, channels: state.ticketChannels! },
         transfer: { done: false, reason: 'Transfer of the ticket to another task is not implemented in this version.' },
       },
     };

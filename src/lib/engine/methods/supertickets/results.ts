@@ -78,6 +78,13 @@ export interface SuperTicketsResults {
   /** The two-in-one arm's events (the issue's `events`). */
   events: SuperTicketsEvent[];
   arms: SuperTicketsArms;
+  /**
+   * The MODEL block that rebuilds the two-in-one ticket's architecture:
+   * `model.branches` and `model.channels` (each stage's width and each
+   * branch's channels). With two branches it is the searched network up to
+   * the order of each stage's channels.
+   */
+  ticketModel: { arch: string; width: number; branches: number[]; channels: Record<string, number> };
   /** Not implemented in this version: why. */
   transfer: { done: false; reason: string };
 }
@@ -92,4 +99,6 @@ export interface SuperTicketsState {
   rounds: RoundResult[];
   /** The IMP arm's own checkpoint while it runs. */
   imp: ImpState | null;
+  /** `model.channels` of the two-in-one ticket, once drawn. */
+  ticketChannels: Record<string, number> | null;
 }

@@ -16,7 +16,7 @@ beforeAll(async () => {
 
 /** Conv-4-BN x0.125 supernet with 3x3 and 5x5 branches on 8x8 images. */
 function supernet(): Model {
-  return new Model('conv-4-bn', archLayers('conv-4-bn', 0.125, 10, { branches: [3, 5] }), [8, 8, 3], 1);
+  return new Model('conv-4-bn', archLayers('conv-4-bn', 0.125, 10, undefined, [3, 5]), [8, 8, 3], 1);
 }
 
 describe('the FLOP-weighted search', () => {
@@ -114,8 +114,18 @@ describe('a small SuperTickets run', () => {
     expect(arms.monotone!.events.map((e) => e.regrowth)).toEqual([0, 0, 0, 0]);
     // The search cut channels out: the network the arm ends with is smaller than the supernet.
     expect(arms.twoInOne.events.reduce((n, e) => n + e.channelsRemoved, 0)).toBeGreaterThan(0);
-    const supernetFlops = forwardFlops({ layers: archLayers('conv-4-bn', 0.125, 10, { branches: [3, 5] }), inputShape: [32, 32, 3] });
+    const supernetFlops = forwardFlops({ layers: archLayers('conv-4-bn', 0.125, 10, undefined, [3, 5]), inputShape: [32, 32, 3] });
     expect(arms.twoInOne.flops).toBeLessThan(supernetFlops);
+    // The ticket's MODEL block rebuilds its architecture: the same branches with the same channels.
+    const { ticketModel } = results.supertickets;
+    const rebuilt = parseConfig({ model: ticketModel }).model;
+    const ticketNet = new Model('conv-4-bn', archLayers('conv-4-bn', rebuilt.width, 10, rebuilt.channels, rebuilt.branches), [32, 32, 3], 1);
+    expect(forwardFlops(ticketNet)).toBe(arms.twoInOne.flops);
+    const widths = Object.fromEntries(ticketNet.batchNorms.map((bn) => [bn.name, bn.channels]));
+    for (const [stage, branches] of Object.entries(arms.twoInOne.channels)) {
+      for (const [k, alive] of Object.entries(branches)) expect(widths[`${stage}_${k}`] ?? 0, `${stage}_${k}`).toBe(alive);
+    }
+    ticketNet.dispose();
     expect(results.rounds.map((r) => r.sparsity)).toEqual([arms.twoInOne.sparsity, arms.monotone!.sparsity].map((s) => expect.closeTo(s, 6)));
   });
 
