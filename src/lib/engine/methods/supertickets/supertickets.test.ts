@@ -129,6 +129,16 @@ describe('a small SuperTickets run', () => {
     expect(results.rounds.map((r) => r.sparsity)).toEqual([arms.twoInOne.sparsity, arms.monotone!.sparsity].map((s) => expect.closeTo(s, 6)));
   });
 
+  it('regrows from stale values alone: with no channel cut, pruned weights come back at the events past the target', async () => {
+    const results = resultsOf(
+      await runExperiment({ ...tiny, supertickets: { ...tiny.supertickets, channelThreshold: 0, compareMonotone: false } }, { files: null }),
+      'supertickets',
+    );
+    const { events } = results.supertickets.arms.twoInOne;
+    expect(events.reduce((n, e) => n + e.channelsRemoved, 0)).toBe(0);
+    expect(Math.max(...events.slice(2).map((e) => e.regrowth))).toBeGreaterThan(0);
+  });
+
   it('refuses a run without a supernet before training', async () => {
     await expect(runExperiment({ ...tiny, model: { arch: 'conv-4-bn', width: 0.125 } }, { files: null })).rejects.toThrow('set model.branches');
   });
