@@ -9,7 +9,7 @@ import { SYNTHETIC_DIFFICULTIES } from './data/synthetic';
 import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
 import { ConfigError } from './config-error';
 import { checkClassList, classListSchema } from './data/task';
-import { branchesProblem, channelCountsProblem, isBranchName } from './models/registry';
+import { channelCountsProblem, isBranchName, kernelSizesProblem } from './models/registry';
 
 export { METHODS, type MethodName };
 
@@ -229,7 +229,7 @@ export function parseConfig(input: unknown): ExperimentConfig {
     throw new ConfigError(`Invalid experiment config: data.dir: source "${config.data.source}" needs a data folder`);
   }
   if (config.data.classes) checkClassList('data.classes', config.data.classes, config.data);
-  const branches = branchesProblem(config.model.arch, config.model.branches);
+  const branches = kernelSizesProblem(config.model.branches);
   if (branches) throw new ConfigError(`Invalid experiment config: ${branches}`);
   const channels = config.model.channels && channelCountsProblem(config.model.arch, config.model.channels, config.model.branches);
   if (channels) throw new ConfigError(`Invalid experiment config: model.channels.${channels.key}: ${channels.message}`);

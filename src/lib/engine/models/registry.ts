@@ -74,17 +74,28 @@ export function isBranchName(key: string): boolean {
   return /_k\d+$/.test(key);
 }
 
-/** Why `branches` cannot build on `arch`, or null. */
+/**
+ * Why `branches` cannot build on `arch`, or null. The config checks the
+ * kernel sizes (`kernelSizesProblem`); the arch is checked when the model is
+ * built, before any training, so a builder can set the branches before the arch.
+ */
 export function branchesProblem(arch: ArchName, branches: readonly number[] | undefined): string | null {
+  const sizes = kernelSizesProblem(branches);
+  if (sizes || branches === undefined) return sizes;
+  const def = ARCH_DEFINITIONS[arch];
+  if (!def.batchNorm || def.convs.length === 0) {
+    return `model.branches: every branch has its own BatchNorm, so it needs a BatchNorm arch with conv layers (conv-4-bn), not "${arch}"`;
+  }
+  return null;
+}
+
+/** Why the kernel sizes of `model.branches` cannot be a supernet's, or null. */
+export function kernelSizesProblem(branches: readonly number[] | undefined): string | null {
   if (branches === undefined) return null;
   if (branches.length === 0) return 'model.branches: give at least one kernel size (e.g. [3, 5]), or leave it out for plain convolutions';
   const even = branches.find((k) => !(Number.isInteger(k) && k >= 1 && k % 2 === 1));
   if (even !== undefined) return `model.branches: kernel size ${even} is not odd: 'same' padding centres only an odd window (use 1, 3, 5, 7)`;
   if (new Set(branches).size !== branches.length) return `model.branches: each kernel size may appear once, got [${branches.join(', ')}]`;
-  const def = ARCH_DEFINITIONS[arch];
-  if (!def.batchNorm || def.convs.length === 0) {
-    return `model.branches: every branch has its own BatchNorm, so it needs a BatchNorm arch with conv layers (conv-4-bn), not "${arch}"`;
-  }
   return null;
 }
 

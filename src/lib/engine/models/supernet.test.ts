@@ -91,7 +91,8 @@ describe('branchStage', () => {
     expect(() => branchStage('conv_1', 2, [{ kernel: 4, positions: [0, 1] }])).toThrow('odd');
     expect(() => parseConfig({ model: { arch: 'conv-4-bn', branches: [3, 4] } })).toThrow('model.branches: kernel size 4 is not odd');
     expect(() => parseConfig({ model: { arch: 'conv-4-bn', branches: [3, 3] } })).toThrow('each kernel size may appear once');
-    expect(() => parseConfig({ model: { arch: 'conv-4', branches: [3, 5] } })).toThrow('needs a BatchNorm arch');
+    // The arch is checked when the model is built, before any training.
+    expect(() => archLayers('conv-4', 0.25, 10, undefined, [3, 5])).toThrow('needs a BatchNorm arch');
   });
 });
 

@@ -58,6 +58,7 @@ export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSch
           label: 'Branch kernel sizes',
           path: 'model.branches',
           min: 1,
+          max: 7,
           placeholder: '3, 5',
           hint: 'Odd kernel sizes of the parallel branches every conv stage has (the supernet); needs conv-4-bn.',
           section: 'supertickets',
