@@ -9,7 +9,7 @@ import { SYNTHETIC_DIFFICULTIES } from './data/synthetic';
 import { METHOD_REGISTRY, METHODS, type BlockMethodName, type MethodName, type MethodRegistry } from './methods/registry';
 import { ConfigError } from './config-error';
 import { checkClassList, classListSchema } from './data/task';
-import { channelCountsProblem } from './models/registry';
+import { channelCountsProblem, isBranchName, kernelSizesProblem } from './models/registry';
 
 export { METHODS, type MethodName };
 
@@ -79,9 +79,10 @@ const ChannelCountsSchema = v.pipe(
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     for (const [key, count] of Object.entries(dataset.value)) {
-      if (typeof count === 'number' && Number.isInteger(count) && count >= 1) continue;
+      // A supernet branch may have none left (it is gone); its stage keeps at least one.
+      if (typeof count === 'number' && Number.isInteger(count) && count >= (isBranchName(key) ? 0 : 1)) continue;
       addIssue({
-        message: `must be a whole number of output channels, at least 1, got ${JSON.stringify(count) ?? String(count)}`,
+        message: `must be a whole number of output channels, at least ${isBranchName(key) ? 0 : 1}, got ${JSON.stringify(count) ?? String(count)}`,
         path: [{ type: 'object', origin: 'value', input: dataset.value, key, value: count }],
       });
     }
@@ -98,6 +99,8 @@ const ModelSchema = v.strictObject({
   width: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(4)), 1),
   /** Output channels per conv layer, overriding the width-scaled count of the layers it names (a slim network). */
   channels: v.optional(ChannelCountsSchema),
+  /** A supernet (SuperTickets): every conv stage runs parallel branches of these odd kernel sizes, summed; BatchNorm archs only. */
+  branches: v.optional(v.array(v.pipe(v.number(), v.integer()))),
 });
 
 const TrainSchema = v.strictObject({
@@ -226,7 +229,9 @@ export function parseConfig(input: unknown): ExperimentConfig {
     throw new ConfigError(`Invalid experiment config: data.dir: source "${config.data.source}" needs a data folder`);
   }
   if (config.data.classes) checkClassList('data.classes', config.data.classes, config.data);
-  const channels = config.model.channels && channelCountsProblem(config.model.arch, config.model.channels);
+  const branches = kernelSizesProblem(config.model.branches);
+  if (branches) throw new ConfigError(`Invalid experiment config: ${branches}`);
+  const channels = config.model.channels && channelCountsProblem(config.model.arch, config.model.channels, config.model.branches);
   if (channels) throw new ConfigError(`Invalid experiment config: model.channels.${channels.key}: ${channels.message}`);
   return config;
 }

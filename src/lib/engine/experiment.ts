@@ -97,7 +97,7 @@ export async function runExperiment(input: unknown, options: RunOptions): Promis
       control,
       iterations: totalIterations(config.train, dataset.train.size),
       createModel: (initSeed, numClasses = dataset.numClasses) =>
-        createModel(config.model.arch, config.model.width, numClasses, initSeed, config.model.channels),
+        createModel(config.model.arch, config.model.width, numClasses, initSeed, config.model.channels, config.model.branches),
       progress: new ProgressPlan(),
       plannedRounds: method.plannedRounds(config),
       resume,

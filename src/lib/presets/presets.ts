@@ -13,6 +13,7 @@ import type { RunResults } from '../engine/results';
 import { COLT_VS_IMP } from './colt-vs-imp';
 import { EARLY_BIRD } from './early-bird';
 import { HIDDEN_NETWORK } from './hidden-network';
+import { KERNEL_SIZES } from './kernel-sizes';
 import type { Preset } from './preset';
 import { PRUNE_LENET } from './prune-lenet';
 import { TICKET_VS_RANDOM } from './ticket-vs-random';
@@ -20,7 +21,7 @@ import { WHICH_FILTERS } from './which-filters';
 
 export type { Preset } from './preset';
 
-export const PRESETS: readonly Preset[] = [TICKET_VS_RANDOM, EARLY_BIRD, COLT_VS_IMP, PRUNE_LENET, WHICH_FILTERS, HIDDEN_NETWORK];
+export const PRESETS: readonly Preset[] = [TICKET_VS_RANDOM, EARLY_BIRD, COLT_VS_IMP, PRUNE_LENET, WHICH_FILTERS, HIDDEN_NETWORK, KERNEL_SIZES];
 
 /** The preset's config as the builder holds it: validated, defaults filled in, a copy of its own. */
 export function presetConfig(preset: Preset): ExperimentConfig {

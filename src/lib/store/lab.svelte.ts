@@ -44,7 +44,7 @@ export type ChartRun = Pick<StoredRun, 'id' | 'name' | 'config' | 'rounds'>;
 
 /** Runs of one network, batch size and backend train at about one speed: what a new run's duration is estimated from. */
 function speedKey(config: ExperimentConfig, backend: string | undefined): string {
-  return JSON.stringify([config.model.arch, config.model.width, config.model.channels ?? null, config.train.batchSize, backend ?? null]);
+  return JSON.stringify([config.model.arch, config.model.width, config.model.channels ?? null, config.model.branches ?? null, config.train.batchSize, backend ?? null]);
 }
 
 /** How long the builder's run would take, from a speed measured in this session; `seconds` null where none was. */

@@ -13,6 +13,7 @@ import { jackpot } from './jackpot/index';
 import type { MethodContext, PruningMethod } from './method';
 import { ownership } from './ownership/index';
 import { retrain } from './retrain/index';
+import { supertickets } from './supertickets/index';
 import { worm } from './worm/index';
 
 export const METHOD_REGISTRY = {
@@ -26,6 +27,7 @@ export const METHOD_REGISTRY = {
   jackpot,
   edgepopup,
   ownership,
+  supertickets,
 };
 
 export type MethodRegistry = typeof METHOD_REGISTRY;

@@ -148,23 +148,8 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
         const bias = vars.param(`${name}/bias`, tf.zeros([filters])) as tf.Tensor1D;
         return (x) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides: 1, pad: 'same', bias, activation: 'relu' });
       }
-      const gamma = vars.param(`${name}/bn_gamma`, tf.ones([filters]));
-      const beta = vars.param(`${name}/bn_beta`, tf.zeros([filters]));
-      const runningMean = vars.buffer(`${name}/bn_mean`, tf.zeros([filters]));
-      const runningVariance = vars.buffer(`${name}/bn_variance`, tf.ones([filters]));
-      vars.batchNorm({ name, channels: filters, gamma, beta });
-      return (x, pass) => {
-        const convolved = tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same');
-        if (!pass.training) return tf.relu(tf.batchNorm(convolved, runningMean, runningVariance, beta, gamma, BN_EPSILON));
-        const fused = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
-        if (fused) {
-          pass.queueBatchStats({ mean: fused.mean, variance: fused.variance, runningMean, runningVariance });
-          return fused.y;
-        }
-        const { mean, variance } = tf.moments(convolved, [0, 1, 2]);
-        pass.queueBatchStats({ mean: tf.keep(mean), variance: tf.keep(variance), runningMean, runningVariance });
-        return tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON));
-      };
+      const batchNormRelu = buildBatchNormRelu(name, filters, vars);
+      return (x, pass) => batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
     },
     flops(input, output) {
       const [h, w, inputs] = input;
@@ -180,6 +165,131 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
       const keep = channelKeep.get(name);
       const count = keep?.reduce((n, k) => n + k, 0);
       return count === undefined || count === filters ? layer : conv(name, count, options);
+    },
+  };
+  return layer;
+}
+
+/**
+ * BatchNorm (PyTorch's momentum and epsilon) then ReLU over `channels`
+ * channels named `${name}/bn_*`, declared to channel pruning: its scales
+ * gate the channels of the conv before it.
+ */
+function buildBatchNormRelu(name: string, channels: number, vars: VariableBuilder): (convolved: tf.Tensor4D, pass: ForwardPass) => tf.Tensor {
+  const gamma = vars.param(`${name}/bn_gamma`, tf.ones([channels]));
+  const beta = vars.param(`${name}/bn_beta`, tf.zeros([channels]));
+  const runningMean = vars.buffer(`${name}/bn_mean`, tf.zeros([channels]));
+  const runningVariance = vars.buffer(`${name}/bn_variance`, tf.ones([channels]));
+  vars.batchNorm({ name, channels, gamma, beta });
+  return (convolved, pass) => {
+    if (!pass.training) return tf.relu(tf.batchNorm(convolved, runningMean, runningVariance, beta, gamma, BN_EPSILON));
+    const fused = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
+    if (fused) {
+      pass.queueBatchStats({ mean: fused.mean, variance: fused.variance, runningMean, runningVariance });
+      return fused.y;
+    }
+    const { mean, variance } = tf.moments(convolved, [0, 1, 2]);
+    pass.queueBatchStats({ mean: tf.keep(mean), variance: tf.keep(variance), runningMean, runningVariance });
+    return tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON));
+  };
+}
+
+/** One parallel branch of a supernet stage: its kernel size and where each of its channels lands in the stage's output. */
+export interface StageBranch {
+  /** Odd kernel size (3 for 3x3); the branch is named `${stage}_k${kernel}`. */
+  kernel: number;
+  /** The stage output channel each of the branch's channels is added to, increasing. */
+  positions: readonly number[];
+}
+
+/** The name of a stage's branch with kernel size `kernel` (`conv_1_k5`): its variables are `conv_1_k5/kernel` and so on. */
+export function branchName(stage: string, kernel: number): string {
+  return `${stage}_k${kernel}`;
+}
+
+/** `count` branch channels at the stage's first `count` positions. */
+export function leadingPositions(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+/**
+ * A supernet stage (SuperTickets' search space on Conv-4-BN): parallel
+ * 'same' convolutions, stride 1, of different kernel sizes, each with its
+ * own BatchNorm and ReLU, their outputs summed into `width` channels. Each
+ * branch is a channel-pruned layer of its own (its BN scales gate its
+ * channels), so removing channels can narrow one kernel size and not
+ * another; a stage output channel goes once no branch adds to it, and a
+ * branch with no channel left goes altogether. Because branch channels
+ * are added position by position, each branch says where its channels land.
+ */
+export function branchStage(name: string, width: number, branches: readonly StageBranch[]): Layer {
+  if (branches.length === 0) throw new Error(`Stage ${name} needs at least one branch`);
+  for (const b of branches) {
+    if (!(Number.isInteger(b.kernel) && b.kernel >= 1 && b.kernel % 2 === 1)) throw new Error(`Stage ${name}: branch kernel size must be an odd whole number, got ${b.kernel}`);
+    if (b.positions.some((p, i) => !(Number.isInteger(p) && p >= 0 && p < width && (i === 0 || p > b.positions[i - 1])))) {
+      throw new Error(`Stage ${name}: branch k${b.kernel} positions must increase within its ${width} channels`);
+    }
+  }
+  const names = branches.map((b) => branchName(name, b.kernel));
+  if (new Set(names).size !== names.length) throw new Error(`Stage ${name}: each kernel size may appear once, got ${branches.map((b) => b.kernel).join(', ')}`);
+  const layer: Layer = {
+    name,
+    outputShape(input, kept) {
+      const [h, w] = spatial(name, input);
+      return [h, w, kept?.get(name) ?? width];
+    },
+    build(input, vars) {
+      const channels = spatial(name, input)[2];
+      const forwards = branches.map((b, i) => {
+        const filters = b.positions.length;
+        const window = b.kernel * b.kernel;
+        const kernel = vars.kernel(names[i], 'conv', [b.kernel, b.kernel, channels, filters], window * channels, window * filters) as tf.Tensor4D;
+        const batchNormRelu = buildBatchNormRelu(names[i], filters, vars);
+        // A branch narrower than its stage adds its channels at their positions: a 0/1
+        // placement matrix (a matMul, whose gradient every backend has; gather's needs a
+        // kernel wasm lacks).
+        const identity = filters === width;
+        const placement = new Float32Array(filters * width);
+        b.positions.forEach((p, c) => (placement[c * width + p] = 1));
+        return (x: tf.Tensor, pass: ForwardPass) => {
+          const y = batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
+          if (identity) return y;
+          const [n, h, w] = y.shape;
+          return tf.reshape(tf.matMul(tf.reshape(y, [-1, filters]), tf.tensor2d(placement, [filters, width])), [n, h, w, width]);
+        };
+      });
+      return (x, pass) => forwards.map((f) => f(x, pass)).reduce((sum, y) => tf.add(sum, y));
+    },
+    flops(input) {
+      const [h, w, inputs] = input;
+      return branches.reduce((sum, b) => sum + 2 * h * w * b.kernel * b.kernel * inputs * b.positions.length, 0);
+    },
+    cutChannels(_input, inputKeep, channelKeep) {
+      const variables = new Map<string, AxisKeep>();
+      const reached = new Uint8Array(width);
+      let cut = false;
+      branches.forEach((b, i) => {
+        const keep = channelKeep.get(names[i]) ?? null;
+        cut ||= keep !== null;
+        variables.set(`${names[i]}/kernel`, [null, null, inputKeep, keep]);
+        for (const suffix of ['bn_gamma', 'bn_beta', 'bn_mean', 'bn_variance']) variables.set(`${names[i]}/${suffix}`, [keep]);
+        b.positions.forEach((p, c) => {
+          if (!keep || keep[c]) reached[p] = 1;
+        });
+      });
+      return { variables, output: cut ? reached : null };
+    },
+    narrowed(channelKeep) {
+      if (!names.some((n) => channelKeep.has(n))) return layer;
+      const kept = branches.map((b, i) => {
+        const keep = channelKeep.get(names[i]);
+        return { kernel: b.kernel, positions: b.positions.filter((_, c) => !keep || keep[c]) };
+      });
+      // Stage channels no branch adds to any more go; the rest close up in order.
+      const used = [...new Set(kept.flatMap((b) => b.positions))].sort((a, b) => a - b);
+      const renumber = new Map(used.map((p, i) => [p, i]));
+      const live = kept.filter((b) => b.positions.length > 0).map((b) => ({ kernel: b.kernel, positions: b.positions.map((p) => renumber.get(p)!) }));
+      return branchStage(name, used.length, live);
     },
   };
   return layer;

@@ -72,14 +72,20 @@ export function channelCuts(layers: readonly Layer[], inputShape: ActivationShap
 function checkChannelKeep(model: Model, channelKeep: ReadonlyMap<string, Uint8Array>): Map<string, number> {
   const widths = new Map<string, number>();
   for (const { layer, output } of walkLayers(model.layers, model.inputShape)) if (layer.name) widths.set(layer.name, output[output.length - 1]);
+  // The branches of a supernet stage gate their own channels under their own names.
+  for (const bn of model.batchNorms) widths.set(bn.name, bn.channels);
   const kept = new Map<string, number>();
   for (const [name, keep] of channelKeep) {
     const width = widths.get(name);
     if (width === undefined) throw new Error(`Cannot remove channels of "${name}": model ${model.arch} has no such layer`);
     if (keep.length !== width) throw new RangeError(`Cannot remove channels of ${name}: it has ${width} channels, the keep-bits ${keep.length}`);
-    const count = countOnes(keep);
-    if (count === 0) throw new Error(`Cannot remove every channel of ${name}: nothing would reach the logits`);
-    kept.set(name, count);
+    kept.set(name, countOnes(keep));
+  }
+  // A branch may lose every channel (it goes); a layer's whole output may not.
+  let keep: Uint8Array | null = null;
+  for (const { layer, input } of walkLayers(model.layers, model.inputShape)) {
+    keep = layer.cutChannels(input, keep, channelKeep).output;
+    if (keep && countOnes(keep) === 0) throw new Error(`Cannot remove every channel of ${layer.name}: nothing would reach the logits`);
   }
   return kept;
 }
@@ -142,11 +148,12 @@ export async function shrinkModel(options: ShrinkOptions): Promise<ShrunkModel> 
       variable.assign(value);
       value.dispose();
     }
-    const masks = options.masks ? cutMasks(options.masks, (layer) => cuts.get(`${layer}/kernel`)) : null;
+    // A supernet branch that lost every channel is gone from the smaller model, with its masks, snapshots and optimiser state.
+    const masks = options.masks ? cutMasks(options.masks, slim, (layer) => cuts.get(`${layer}/kernel`)) : null;
     const states: ModelState[] = [];
     for (const state of options.states ?? []) {
       const cutState: ModelState = new Map();
-      for (const [name, tensor] of state) cutState.set(name, await cutTensor(tensor, cuts.get(name)));
+      for (const [name, tensor] of state) if (slim.params.has(name) || slim.buffers.has(name)) cutState.set(name, await cutTensor(tensor, cuts.get(name)));
       states.push(cutState);
     }
     if (options.optimizer) await carryOptimizer(options.optimizer, model, slim, cuts);
@@ -157,9 +164,10 @@ export async function shrinkModel(options: ShrinkOptions): Promise<ShrunkModel> 
   }
 }
 
-function cutMasks(masks: MaskSet, axesOf: (layer: string) => AxisKeep | undefined): MaskSet {
+function cutMasks(masks: MaskSet, slim: Model, axesOf: (layer: string) => AxisKeep | undefined): MaskSet {
   const layers = new Map<string, LayerMask>();
   for (const [name, mask] of masks.layers) {
+    if (!slim.params.has(`${name}/kernel`)) continue;
     const axes = axesOf(name);
     layers.set(name, axes ? { name, shape: cutShape(mask.shape, axes), keep: cutValues(mask.keep, mask.shape, axes) } : { ...mask, keep: mask.keep.slice() });
   }
@@ -181,6 +189,8 @@ async function carryOptimizer(optimizer: tf.Optimizer, from: Model, to: Model, c
       const split = slotName.lastIndexOf('/');
       const param = paramOf.get(slotName.slice(0, split));
       if (!param) throw new Error(`Optimizer state "${slotName}" belongs to no parameter of model ${from.arch}`);
+      // A removed branch's slots go; the rest keep their order, as the smaller model's variables do.
+      if (!to.params.has(param)) continue;
       carried.push({ name: `${to.params.get(param)!.name}${slotName.slice(split)}`, tensor: await cutTensor(tensor, cuts.get(param)) });
     }
     await optimizer.setWeights([iterations, ...carried]);

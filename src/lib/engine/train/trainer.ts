@@ -88,6 +88,13 @@ export interface TrainOptions {
    * returns a new batch; the loop disposes both.
    */
   mixBatch?: (batch: Batch, iteration: number) => Batch;
+  /**
+   * The optimiser to step with, kept (not disposed) after this call, for a
+   * run trained in pieces whose momentum goes on from one to the next (a
+   * network shrunk between them carries its state: models/shrink.ts).
+   * Default: a fresh one from `train`, disposed at the end.
+   */
+  optimizer?: tf.Optimizer;
 }
 
 const EVAL_BATCH = 500;
@@ -188,7 +195,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, dataset, train: config, control } = options;
   const from = options.from ?? 0;
   const to = options.to;
-  const optimizer = createOptimizer(config);
+  const optimizer = options.optimizer ?? createOptimizer(config);
   const masks = options.masks ? maskTensors(options.masks) : null;
   const stream = dataset.batches(config.batchSize, options.dataSeed);
   const variables = model.trainableVariables;
@@ -290,7 +297,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
   } finally {
     lossSum.dispose();
-    disposeOptimizer(optimizer);
+    if (!options.optimizer) disposeOptimizer(optimizer);
     if (masks) tf.dispose([...masks.values()]);
     model.discardBatchStats();
   }

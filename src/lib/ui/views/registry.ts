@@ -15,6 +15,7 @@ import MaskChangeView from './MaskChangeView.svelte';
 import MaskDistanceView from './MaskDistanceView.svelte';
 import OwnershipAttacksView from './OwnershipAttacksView.svelte';
 import RoundsToSparsityView from './RoundsToSparsityView.svelte';
+import SuperTicketsView from './SuperTicketsView.svelte';
 import TransferView from './TransferView.svelte';
 
 export type ViewComponent = Component<{ data: unknown }>;
@@ -33,3 +34,4 @@ VIEW_COMPONENTS['accuracy-vs-k'] = AccuracyVsKView;
 VIEW_COMPONENTS['mask-change'] = MaskChangeView;
 VIEW_COMPONENTS['transfer'] = TransferView;
 VIEW_COMPONENTS['ownership-attacks'] = OwnershipAttacksView;
+VIEW_COMPONENTS['supertickets'] = SuperTicketsView;

@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config';
+import { runExperiment } from '../../experiment';
+import { forwardFlops } from '../../masks/channel-masks';
+import { Model } from '../../models/model';
+import { archLayers } from '../../models/registry';
+import { resultsOf } from '../../results';
+import { initBackend } from '../../runtime/backend';
+import { branchCosts, searchHook, twoInOnePlan, twoStagePlan } from './index';
+import { branchPenalties } from './schedule';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+/** Conv-4-BN x0.125 supernet with 3x3 and 5x5 branches on 8x8 images. */
+function supernet(): Model {
+  return new Model('conv-4-bn', archLayers('conv-4-bn', 0.125, 10, undefined, [3, 5]), [8, 8, 3], 1);
+}
+
+describe('the FLOP-weighted search', () => {
+  it('adds rho(t) x the branch penalty x sign(gamma) to each branch scale gradient: a 5x5 channel is pushed 25/9 as hard as a 3x3 one', () => {
+    const model = supernet();
+    const costs = branchCosts(model);
+    const cost = (name: string) => costs.find((c) => c.name === name)!.flopsPerChannel;
+    // conv_1 sees 8x8x3 inputs; conv_2 the 8 channels of conv_1.
+    expect(cost('conv_1_k3')).toBe(2 * 64 * 9 * 3);
+    expect(cost('conv_1_k5')).toBe(2 * 64 * 25 * 3);
+    expect(cost('conv_2_k5')).toBe(2 * 64 * 25 * 8);
+    const penalties = branchPenalties(costs);
+    for (const bn of model.batchNorms) bn.gamma.assign(tf.tensor1d(Float32Array.from({ length: bn.channels }, (_, i) => (i % 2 ? 0.5 : -0.5))));
+    const hook = searchHook(() => ({ model, penalties }), 0.01, 10, 20);
+    const zeroGrads = () => Object.fromEntries(model.batchNorms.map((bn) => [`${bn.name}/bn_gamma`, tf.zeros([bn.channels])]));
+    // Half way through the warm-up: half the strength.
+    const grads = zeroGrads();
+    hook(grads, 5);
+    const read = (name: string) => [...grads[`${name}/bn_gamma`].dataSync()];
+    for (const bn of model.batchNorms) {
+      const step = 0.005 * penalties.get(bn.name)!;
+      expect(read(bn.name)[0]).toBeCloseTo(-step, 8);
+      expect(read(bn.name)[1]).toBeCloseTo(step, 8);
+    }
+    expect(read('conv_1_k5')[1] / read('conv_1_k3')[1]).toBeCloseTo(25 / 9, 5);
+    tf.dispose(Object.values(grads));
+    // From `until` on, the search is over: nothing is added.
+    const after = zeroGrads();
+    hook(after, 20);
+    expect(Math.max(...model.batchNorms.map((bn) => Math.abs(after[`${bn.name}/bn_gamma`].dataSync()[0])))).toBe(0);
+    tf.dispose(Object.values(after));
+    model.dispose();
+  });
+});
+
+describe('the arms’ schedules', () => {
+  const config = parseConfig({ method: 'supertickets', model: { arch: 'conv-4-bn', branches: [3, 5] }, supertickets: { events: 5, increment: 0.3, targetSparsity: 0.9 } });
+
+  it('two-in-one cuts and prunes at every event; two-stage only cuts until its search ends, then prunes once to the target', () => {
+    expect(twoInOnePlan(config, 120, 'ticket', 'regrow').events).toEqual(
+      [0.3, 0.6, 0.9, 0.9, 0.9].map((sparsity, i) => ({ step: 20 * (i + 1), cut: true, sparsity: expect.closeTo(sparsity, 12) })),
+    );
+    const twoStage = twoStagePlan(config, 120);
+    expect(twoStage.searchUntil).toBe(72);
+    expect(twoStage.events.map((e) => [e.step, e.sparsity])).toEqual([
+      [20, null],
+      [40, null],
+      [60, null],
+      [72, 0.9],
+    ]);
+  });
+
+  it('refuses bad input with specific messages', () => {
+    expect(() => parseConfig({ method: 'supertickets', supertickets: { targetSparsity: 1 } })).toThrow('a target of 1 would prune every weight');
+    expect(() => parseConfig({ method: 'supertickets', supertickets: { channelThreshold: 1 } })).toThrow('would lose even its strongest channel');
+    expect(() => parseConfig({ method: 'supertickets', model: { arch: 'conv-4-bn', branches: [2, 3] } })).toThrow('kernel size 2 is not odd');
+  });
+});
+
+describe('a small SuperTickets run', () => {
+  const tiny = {
+    method: 'supertickets',
+    seed: 2,
+    data: { syntheticTrain: 80, syntheticTest: 40, validation: 0 },
+    model: { arch: 'conv-4-bn', width: 0.125, branches: [3, 5] },
+    train: { optimizer: 'adam', lr: 0.03, batchSize: 20, epochs: 5, evalEvery: 100 },
+    supertickets: {
+      events: 4,
+      increment: 0.45,
+      targetSparsity: 0.9,
+      rho: 0.05,
+      channelThreshold: 0.8,
+      compareTwoStage: false,
+      compareRandomMask: false,
+      compareImp: false,
+    },
+  };
+
+  it('prunes to exactly the scheduled sparsity at each event, regrows in regrow mode and never in monotone mode', async () => {
+    const results = resultsOf(await runExperiment(tiny, { files: null }), 'supertickets');
+    const { arms } = results.supertickets;
+    const scheduled = [0.45, 0.9, 0.9, 0.9];
+    // Exactly round(s x weights) pruned: the share is s to within half a weight.
+    const exact = (e: { sparsity: number; params: number }, s: number) => Math.abs(e.sparsity - s) <= 0.5 / (e.params / (1 - e.sparsity)) + 1e-12;
+    expect(arms.twoInOne.events).toHaveLength(4);
+    arms.twoInOne.events.forEach((e, i) => expect(exact(e, scheduled[i]), `event ${i + 1}: ${e.sparsity}`).toBe(true));
+    // Monotone masks cannot give back what a channel cut left pruned above the schedule; the event says so.
+    expect(arms.monotone!.events).toHaveLength(4);
+    arms.monotone!.events.forEach((e, i) => {
+      if (!exact(e, scheduled[i])) expect(e.sparsity > scheduled[i] && e.note?.includes('above the scheduled'), `event ${i + 1}: ${e.sparsity}`).toBe(true);
+    });
+    expect(results.supertickets.events).toBe(arms.twoInOne.events);
+    // Re-pruned at 90%, stale values beat kept weights that shrank.
+    expect(Math.max(...arms.twoInOne.events.map((e) => e.regrowth))).toBeGreaterThan(0);
+    expect(arms.monotone!.events.map((e) => e.regrowth)).toEqual([0, 0, 0, 0]);
+    // The search cut channels out: the network the arm ends with is smaller than the supernet.
+    expect(arms.twoInOne.events.reduce((n, e) => n + e.channelsRemoved, 0)).toBeGreaterThan(0);
+    const supernetFlops = forwardFlops({ layers: archLayers('conv-4-bn', 0.125, 10, undefined, [3, 5]), inputShape: [32, 32, 3] });
+    expect(arms.twoInOne.flops).toBeLessThan(supernetFlops);
+    // The ticket's MODEL block rebuilds its architecture: the same branches with the same channels.
+    const { ticketModel } = results.supertickets;
+    const rebuilt = parseConfig({ model: ticketModel }).model;
+    const ticketNet = new Model('conv-4-bn', archLayers('conv-4-bn', rebuilt.width, 10, rebuilt.channels, rebuilt.branches), [32, 32, 3], 1);
+    expect(forwardFlops(ticketNet)).toBe(arms.twoInOne.flops);
+    const widths = Object.fromEntries(ticketNet.batchNorms.map((bn) => [bn.name, bn.channels]));
+    for (const [stage, branches] of Object.entries(arms.twoInOne.channels)) {
+      for (const [k, alive] of Object.entries(branches)) expect(widths[`${stage}_${k}`] ?? 0, `${stage}_${k}`).toBe(alive);
+    }
+    ticketNet.dispose();
+    expect(results.rounds.map((r) => r.sparsity)).toEqual([arms.twoInOne.sparsity, arms.monotone!.sparsity].map((s) => expect.closeTo(s, 6)));
+  });
+
+  it('regrows from stale values alone: with no channel cut, pruned weights come back at the events past the target', async () => {
+    const results = resultsOf(
+      await runExperiment({ ...tiny, supertickets: { ...tiny.supertickets, channelThreshold: 0, compareMonotone: false } }, { files: null }),
+      'supertickets',
+    );
+    const { events } = results.supertickets.arms.twoInOne;
+    expect(events.reduce((n, e) => n + e.channelsRemoved, 0)).toBe(0);
+    expect(Math.max(...events.slice(2).map((e) => e.regrowth))).toBeGreaterThan(0);
+  });
+
+  it('refuses a run without a supernet before training', async () => {
+    await expect(runExperiment({ ...tiny, model: { arch: 'conv-4-bn', width: 0.125 } }, { files: null })).rejects.toThrow('set model.branches');
+  });
+});
