@@ -4,10 +4,10 @@
  *
  * LAB_E2E_BUILD=1 (set by .ci/run) serves the production build (`vite build`,
  * then `vite preview`), which is what `npm run build` ships. A page load there
- * costs Chromium about a quarter of the CPU time of one from the dev server,
- * which hands the page tfjs unbundled (about 60 MB of scripts, 20 MB of it
- * twice), and the suite loads pages about sixty times. Without it the specs
- * load the dev server, which serves edits at once.
+ * costs Chromium far less CPU than one from the dev server, which hands the
+ * page tfjs unbundled (about 60 MB of scripts, 20 MB of it twice), and the
+ * suite loads the page dozens of times. Without it the specs load the dev
+ * server, which serves edits at once.
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
