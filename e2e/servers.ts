@@ -16,7 +16,7 @@ export const PORT = Number(process.env.LAB_PORT ?? 5173);
 export const BUILT = process.env.LAB_E2E_BUILD === '1';
 /** Outside the repository, so the tests leave `git status` clean. */
 export const BUILD_DIR = path.join(tmpdir(), `lottery-lab-e2e-build-${PORT}`);
-/** Beside a built page the dev server runs here too, for specs that replace source modules (presets.spec.ts). */
+/** Beside a built page the dev server runs here too, for the specs that load or replace source modules one by one (config-url, presets). */
 export const DEV_PORT = PORT + 1000;
 
 /** The dev server's address, which serves source modules one by one (so a spec can route one): PORT unless the page is built. */
