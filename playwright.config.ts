@@ -5,9 +5,11 @@
  */
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, chromiumPath } from './scripts/chromium';
+import { BUILD_DIR, BUILT, DEV_PORT, PORT } from './e2e/servers';
 
-// LAB_PORT lets two suites run side by side on one machine.
-const PORT = Number(process.env.LAB_PORT ?? 5173);
+function devServer(port: number) {
+  return { command: `npx vite --port ${port} --strictPort`, url: `http://localhost:${port}`, reuseExistingServer: !process.env.CI, timeout: 120_000 };
+}
 
 export default defineConfig({
   testDir: 'e2e',
@@ -20,12 +22,19 @@ export default defineConfig({
     browserName: 'chromium',
     launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
   },
-  webServer: {
-    command: `npx vite --port ${PORT} --strictPort`,
-    url: `http://localhost:${PORT}`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 120_000,
-  },
+  // Built (LAB_E2E_BUILD=1, see e2e/servers.ts): the build on PORT, and the dev server beside it for the specs that need it.
+  webServer: BUILT
+    ? [
+        {
+          command: `npx vite build --logLevel warn --emptyOutDir --outDir ${BUILD_DIR} && npx vite preview --outDir ${BUILD_DIR} --port ${PORT} --strictPort`,
+          url: `http://localhost:${PORT}`,
+          // A server already there may serve an older build.
+          reuseExistingServer: false,
+          timeout: 300_000,
+        },
+        devServer(DEV_PORT),
+      ]
+    : devServer(PORT),
   projects: [
     { name: 'webgpu-enabled', testIgnore: /no-webgpu\.spec\.ts/ },
     {

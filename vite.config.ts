@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
@@ -30,5 +31,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most files train on tfjs's cpu backend, which runs on one core. Vitest's
+    // default of one worker fewer than the cores gave CI's 2 cores one worker,
+    // so the files ran one after another (the suite's time was the sum of theirs).
+    maxWorkers: availableParallelism(),
   },
 });

@@ -4,6 +4,7 @@ import { parseConfig } from '../src/lib/engine/config';
 import { experimentIdentity } from '../src/lib/engine/identity';
 import { LAB_DEFAULTS } from '../src/lib/store/lab-defaults';
 import { openLab } from './lab';
+import { DEV_SERVER_URL } from './servers';
 
 test('a malformed hash shows the config error and falls back to the defaults', async ({ page }) => {
   await page.goto('/#this-is-not-a-config');
@@ -32,6 +33,9 @@ test('edits go into the link, and the link restores them', async ({ page }) => {
   await expect(page.getByTestId('config-error')).toHaveCount(0);
 });
 
+// Importing one of the page's own source modules needs the dev server, which serves each as a file of its own.
+test.describe(() => {
+test.use({ baseURL: DEV_SERVER_URL });
 test('a link with a number JSON cannot hold names the field; the experiment identity is the same in the page as in Node', async ({ page }) => {
   const infinite = Buffer.from('{"method": "imp", "train": {"lr": 1e999}}').toString('base64url');
   await page.goto(`/#${infinite}`);
@@ -45,6 +49,7 @@ test('a link with a number JSON cannot hold names the field; the experiment iden
     return experimentIdentity(config);
   }, config);
   expect(inPage).toEqual(await experimentIdentity(config));
+});
 });
 
 test('a class-subset task goes into the link; a class the source lacks is refused, naming data.classes', async ({ page }) => {

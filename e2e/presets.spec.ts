@@ -17,6 +17,7 @@ import type { StoredRun } from '../src/lib/store/run-db';
 import { decodeConfigHash } from '../src/lib/store/config-hash';
 import { CSV_COLUMNS } from '../src/lib/ui/export';
 import { chartDatasets, openLab, runToEnd, storedRecords, waitForRunEnd } from './lab';
+import { DEV_SERVER_URL } from './servers';
 
 const TICKET_VS_RANDOM = PRESETS.find((p) => p.id === 'ticket-vs-random')!;
 
@@ -178,6 +179,9 @@ const QUOTED: Record<string, (runs: RunResults[]) => string> = {
  */
 const SEEDED_PRESETS = PRESETS.filter((preset) => preset.seeds !== ONE_SEED);
 
+// Replacing the presets' files needs the page to fetch them as modules of their own: the dev server's page does, a built one has them inside its bundle.
+test.describe(() => {
+test.use({ baseURL: DEV_SERVER_URL });
 test('every preset, shortened, runs all its seeds in the page, and its guidance then quotes those runs\' own numbers', async ({ page }) => {
   test.setTimeout(1_200_000);
   const shortened = new Map(SEEDED_PRESETS.map((preset) => [preset.id, SHORTENED[preset.id](presetConfig(preset))]));
@@ -226,6 +230,7 @@ test('every preset, shortened, runs all its seeds in the page, and its guidance 
   }
   expect(expectedIds).toEqual(SEEDED_PRESETS.map((p) => p.id));
   expect(SEEDED_PRESETS.map((p) => p.id)).toEqual(['ticket-vs-random', 'early-bird', 'colt-vs-imp', 'prune-lenet']);
+});
 });
 
 // About 5 minutes of CPU per seed on this project's 2-core machine, so it runs on request:
