@@ -261,6 +261,11 @@ describe('guidance computed from the finished runs, one per seed', () => {
     expect(fell).toContain('Its band first fell wholly below the dense band at 12.5% remaining (35.0% ± 5.0); at 25.0% it had not (48.7% ± 3.0).');
     const held = PRUNE_LENET.readRuns(runs([[0.5, 0.52, 0.54], [0.5, 0.53, 0.55], [0.45, 0.5, 0.51], [0.45, 0.5, 0.51]]));
     expect(held).toContain('Its band never fell wholly below the dense band: the bands overlap here: more rounds or seeds would tell.');
+    expect(held).not.toContain('wholly above');
+    const rose = PRUNE_LENET.readRuns(runs([[0.3, 0.31, 0.27], [0.4, 0.42, 0.44], [0.35, 0.38, 0.3], [0.28, 0.3, 0.31]]));
+    expect(rose).toContain(
+      'Its band lay wholly above the dense band at 50.0% remaining: there the pruned network beat the dense one beyond the seed spread. Its band never fell wholly below the dense band',
+    );
   });
 
   it('which-filters quotes the significant rows, head-only, full and each rule at the largest K over seeds, and whether KS rows beat random and L2 rows beyond the seed spread', () => {
