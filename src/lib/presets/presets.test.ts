@@ -261,28 +261,48 @@ describe('guidance computed from the finished runs, one per seed', () => {
     expect(fell).toContain('Its band first fell wholly below the dense band at 12.5% remaining (35.0% ± 5.0); at 25.0% it had not (48.7% ± 3.0).');
     const held = PRUNE_LENET.readRuns(runs([[0.5, 0.52, 0.54], [0.5, 0.53, 0.55], [0.45, 0.5, 0.51], [0.45, 0.5, 0.51]]));
     expect(held).toContain('Its band never fell wholly below the dense band: the bands overlap here: more rounds or seeds would tell.');
+    expect(held).not.toContain('wholly above');
+    const rose = PRUNE_LENET.readRuns(runs([[0.3, 0.31, 0.27], [0.4, 0.42, 0.44], [0.35, 0.38, 0.3], [0.28, 0.3, 0.31]]));
+    expect(rose).toContain(
+      'Its band lay wholly above the dense band at 50.0% remaining: there the pruned network beat the dense one beyond the seed spread. Its band never fell wholly below the dense band',
+    );
   });
 
-  it('which-filters quotes the significant rows, head-only, full, each rule at the largest K, and whether the winner beat the noise', () => {
+  it('which-filters quotes the significant rows, head-only, full and each rule at the largest K over seeds, and whether KS rows beat random and L2 rows beyond the seed spread', () => {
     const point = (k: number, partialTuning: number) => ({ k, partialTuning, partialTransfer: 0.3, perLayer: [] });
-    const run = (ks: number) =>
-      fabricated(WHICH_FILTERS, {
-        rounds: [round(0, 0, 0.5)],
-        kslottery: {
-          rowsSignificant: 40,
-          rowsTotal: 160,
-          alpha: 0.05,
-          targetTestImages: 250,
-          arms: { headOnly: 0.4, full: 0.6, significant: null, ks: [point(8, 0.41), point(40, ks)], l2: [point(8, 0.45), point(40, 0.5)], random: [point(8, 0.4), point(40, 0.44)] },
+    const run = (seed: number, ks: number, significant = 40) =>
+      fabricated(
+        WHICH_FILTERS,
+        {
+          rounds: [round(0, 0, 0.5)],
+          kslottery: {
+            rowsSignificant: significant,
+            rowsTotal: 160,
+            alpha: 0.05,
+            targetTestImages: 250,
+            arms: { headOnly: 0.4, full: 0.6, significant: null, ks: [point(8, 0.41), point(40, ks)], l2: [point(8, 0.45), point(40, 0.5)], random: [point(8, 0.4), point(40, 0.44)] },
+          },
         },
-      });
-    const text = WHICH_FILTERS.readRuns([run(0.52)]);
+        seed,
+      );
+    const apart = WHICH_FILTERS.readRuns([run(1, 0.55, 38), run(2, 0.57, 40), run(3, 0.59, 45)]);
+    expect(apart).toContain(
+      'In your run (seeds 1, 2, 3) 41.0 ± 3.5 of 160 rows had p < 0.05. Head only reached 40.0% ± 0.0, full fine-tuning 60.0% ± 0.0; ' +
+        'tuning 40 rows chosen by KS reached 57.0% ± 2.0, by L2 change 50.0% ± 0.0, at random 44.0% ± 0.0 (mean ± half the range over seeds, as the chart draws its band).',
+    );
+    expect(apart).toContain('At 40 rows KS rows beat random rows beyond the seed spread; KS rows beat L2 rows beyond the seed spread. KS-Lottery');
+    const overlap = WHICH_FILTERS.readRuns([run(1, 0.42), run(2, 0.46), run(3, 0.52)]);
+    expect(overlap).toContain('At 40 rows KS rows and random rows: the bands overlap here: more rounds or seeds would tell; KS rows and L2 rows: the bands overlap here');
+    expect(WHICH_FILTERS.readRuns([run(1, 0.3), run(2, 0.32), run(3, 0.33)])).toContain('At 40 rows random rows beat KS rows beyond the seed spread; L2 rows beat KS rows beyond the seed spread.');
+
+    // A quick run (one seed) weighs the gap against the noise of the target test set, and says one seed has no spread.
+    const text = WHICH_FILTERS.readRuns([run(3, 0.52)]);
     expect(text).toContain(
       'In your run (seed 3) 40 of 160 rows had p < 0.05. Head only reached 40.0%, full fine-tuning 60.0%; tuning 40 rows chosen by KS reached 52.0%, by L2 change 50.0%, at random 44.0%.',
     );
     // 2·sqrt((0.52·0.48 + 0.5·0.5) / 250) = 0.089.
     expect(text).toContain('On 250 target test images a gap under about 8.9 points is within the noise: KS rows came first, but not by more than that.');
-    expect(WHICH_FILTERS.readRuns([run(0.7)])).toContain('KS rows won by more than that.');
+    expect(text).toContain('One seed has no spread to judge a gap by: run all 3 seeds');
+    expect(WHICH_FILTERS.readRuns([run(3, 0.7)])).toContain('KS rows won by more than that.');
   });
 });
-
