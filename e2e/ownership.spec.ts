@@ -18,8 +18,14 @@ test('sign a ticket, download it, import it and verify it; the unsigned ticket i
   });
   await runToEnd(page, 200_000);
 
-  // Sign: the signed ticket downloads with its key in the metadata.
+  // A layer picked by hand is the one signed: conv_1's kernel map (3 input channels) is too small, and the message says so.
   await page.getByTestId('sign-payload').fill('owner');
+  await page.getByTestId('sign-layer').selectOption('conv_1');
+  await page.getByTestId('sign-ticket').click();
+  await expect(page.getByTestId('sign-error')).toContainText('No conv layer named conv_1 has a kernel map large enough for a version-1 QR code');
+  await page.getByTestId('sign-layer').selectOption('');
+
+  // Sign: the signed ticket downloads with its key in the metadata.
   const signing = page.waitForEvent('download');
   await page.getByTestId('sign-ticket').click();
   const signedDownload = await signing;

@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TrainConfig } from '../config';
 import { channelKernelMasks } from '../masks/channel-masks';
 import { MaskSet, countOnes } from '../masks/mask';
+import type { TrainConfig } from '../config';
 import { Rng } from '../rng';
 import { createOptimizer, disposeOptimizer, trainStep } from '../train/trainer';
 import { Model, disposeState } from './model';
 import { archLayers } from './registry';
 import { cutValues, keepOneInEmptied, shrinkModel } from './shrink';
+import { SMALL_SGD, maxDifference, seededBatch } from './test-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -18,13 +19,6 @@ function createModel(seed: number): Model {
   return new Model('conv-4-bn', archLayers('conv-4-bn', 0.25, 10), [8, 8, 3], seed);
 }
 
-function seededBatch(count: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  const rng = new Rng(seed);
-  return {
-    x: tf.tensor4d(Float32Array.from({ length: count * 8 * 8 * 3 }, () => rng.normal()), [count, 8, 8, 3]),
-    y: tf.tensor1d(Int32Array.from({ length: count }, () => Math.floor(rng.next() * 10)), 'int32'),
-  };
-}
 
 /** About 40% of every BN layer's channels marked for removal, never all of one. */
 function someChannels(model: Model, seed: number): Map<string, Uint8Array> {
@@ -48,25 +42,12 @@ function silence(model: Model, channelKeep: Map<string, Uint8Array>): void {
   }
 }
 
-function maxDifference(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-}
 
-const train: TrainConfig = {
-  optimizer: 'sgd',
-  lr: 0.05,
-  momentum: 0.9,
-  weightDecay: 0,
-  batchSize: 16,
-  lrDecay: 0.1,
-  lrDecayEpochs: [],
-  evalEvery: 100,
-};
 
 /** A few steps so BN statistics, shifts and optimiser state are all non-trivial. */
 function trainSteps(model: Model, optimizer: tf.Optimizer, steps: number): void {
   for (let i = 0; i < steps; i++) {
-    const batch = seededBatch(16, 100 + i);
+    const batch = seededBatch(16, 8, 100 + i);
     const loss = trainStep({ model, optimizer, batch, numClasses: 10, weightDecay: 0, masks: null, variables: model.trainableVariables, iteration: i });
     tf.dispose([loss, batch.x, batch.y]);
   }
@@ -92,11 +73,11 @@ describe('keepOneInEmptied', () => {
 describe('shrinkModel', () => {
   it('removing channels whose BN scale and shift are 0 leaves the logits unchanged, in both modes; a smaller model of the same family', async () => {
     const model = createModel(3);
-    const optimizer = createOptimizer(train);
+    const optimizer = createOptimizer(SMALL_SGD);
     trainSteps(model, optimizer, 3);
     const channelKeep = someChannels(model, 7);
     silence(model, channelKeep);
-    const { x } = seededBatch(8, 1);
+    const { x } = seededBatch(8, 8, 1);
     const shrunk = await shrinkModel({ model, channelKeep });
     for (const training of [false, true]) {
       const before = model.forward(x, training);
@@ -120,9 +101,9 @@ describe('shrinkModel', () => {
 
   it('removing live channels changes the logits', async () => {
     const model = createModel(3);
-    const optimizer = createOptimizer(train);
+    const optimizer = createOptimizer(SMALL_SGD);
     trainSteps(model, optimizer, 3);
-    const { x } = seededBatch(8, 1);
+    const { x } = seededBatch(8, 8, 1);
     const shrunk = await shrinkModel({ model, channelKeep: someChannels(model, 7) });
     const before = model.forward(x, false);
     const after = shrunk.model.forward(x, false);
@@ -134,7 +115,7 @@ describe('shrinkModel', () => {
   });
 
   it.each(['sgd', 'adam'] as const)('carries the %s state: the next step of the smaller model is the cut of the full model’s', async (kind) => {
-    const config = { ...train, optimizer: kind, lr: kind === 'adam' ? 1e-3 : 0.05 } as TrainConfig;
+    const config = { ...SMALL_SGD, optimizer: kind, lr: kind === 'adam' ? 1e-3 : 0.05 } as TrainConfig;
     // Two identical runs: one goes on full, the other is shrunk with its optimiser.
     const [full, toShrink] = [createModel(5), createModel(5)];
     const [fullOptimizer, optimizer] = [createOptimizer(config), createOptimizer(config)];
@@ -158,7 +139,7 @@ describe('shrinkModel', () => {
   it('cuts masks and rewind snapshots like the weights', async () => {
     const model = createModel(3);
     const rewind = model.snapshot();
-    const optimizer = createOptimizer(train);
+    const optimizer = createOptimizer(SMALL_SGD);
     trainSteps(model, optimizer, 2);
     const channelKeep = someChannels(model, 11);
     const masks = channelKernelMasks(model, channelKeep);
@@ -170,7 +151,7 @@ describe('shrinkModel', () => {
     model.restore(rewind);
     silence(model, channelKeep);
     shrunk.model.restore(shrunk.states[0]);
-    const { x } = seededBatch(4, 2);
+    const { x } = seededBatch(4, 8, 2);
     const [before, after] = [model.forward(x, false), shrunk.model.forward(x, false)];
     expect(maxDifference(before, after)).toBeLessThan(1e-4);
     tf.dispose([before, after, x]);

@@ -4,27 +4,17 @@ import { parseConfig } from '../config';
 import { MaskSet, countOnes } from '../masks/mask';
 import { Rng } from '../rng';
 import { createOptimizer, disposeOptimizer, trainStep } from '../train/trainer';
-import type { TrainConfig } from '../config';
 import { branchStage, dense, flatten, leadingPositions } from './layers';
 import { Model } from './model';
 import { archLayers, stageBranches } from './registry';
 import { shrinkModel } from './shrink';
+import { SMALL_SGD, maxDifference, seededBatch } from './test-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-function randomBatch(count: number, size: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  const rng = new Rng(seed);
-  return {
-    x: tf.tensor4d(Float32Array.from({ length: count * size * size * 3 }, () => rng.normal()), [count, size, size, 3]),
-    y: tf.tensor1d(Int32Array.from({ length: count }, () => Math.floor(rng.next() * 10)), 'int32'),
-  };
-}
 
-function maxDifference(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-}
 
 /** Random BN scales and shifts, so no branch is a copy of another. */
 function randomiseBatchNorms(model: Model, seed: number): void {
@@ -35,16 +25,6 @@ function randomiseBatchNorms(model: Model, seed: number): void {
   }
 }
 
-const train: TrainConfig = {
-  optimizer: 'sgd',
-  lr: 0.05,
-  momentum: 0.9,
-  weightDecay: 0,
-  batchSize: 16,
-  lrDecay: 0.1,
-  lrDecayEpochs: [],
-  evalEvery: 100,
-};
 
 describe('branchStage', () => {
   it('computes the sum of its branches, each its own conv, BatchNorm and ReLU; a branch with fewer channels adds at its positions', () => {
@@ -55,7 +35,7 @@ describe('branchStage', () => {
     ]);
     const model = new Model('toy', [stage, flatten(), dense('dense_2', 2, { output: true })], [6, 6, 3], 4);
     randomiseBatchNorms(model, 5);
-    const { x } = randomBatch(3, 6, 6);
+    const { x } = seededBatch(3, 6, 6);
     const branch = (name: string): tf.Tensor4D =>
       tf.relu(
         tf.batchNorm(
@@ -150,7 +130,7 @@ describe('shrinking a supernet', () => {
 
   function trainSteps(model: Model, optimizer: tf.Optimizer, steps: number): void {
     for (let i = 0; i < steps; i++) {
-      const batch = randomBatch(16, 8, 100 + i);
+      const batch = seededBatch(16, 8, 100 + i);
       const loss = trainStep({ model, optimizer, batch, numClasses: 10, weightDecay: 0, masks: null, variables: model.trainableVariables, iteration: i });
       tf.dispose([loss, batch.x, batch.y]);
     }
@@ -158,13 +138,13 @@ describe('shrinking a supernet', () => {
 
   it('cutting out dead branch channels leaves the logits unchanged; an emptied branch goes, with its masks and optimiser state', async () => {
     const model = supernet(3);
-    const optimizer = createOptimizer(train);
+    const optimizer = createOptimizer(SMALL_SGD);
     trainSteps(model, optimizer, 2);
     const channelKeep = deadChannels(model);
     silence(model, channelKeep);
     const masks = MaskSet.dense(model.prunable);
     const shrunk = await shrinkModel({ model, channelKeep, masks, optimizer });
-    const { x } = randomBatch(8, 8, 1);
+    const { x } = seededBatch(8, 8, 1);
     for (const training of [false, true]) {
       const before = model.forward(x, training);
       const after = shrunk.model.forward(x, training);
@@ -193,7 +173,7 @@ describe('shrinking a supernet', () => {
     const model = supernet(3);
     randomiseBatchNorms(model, 8);
     const shrunk = await shrinkModel({ model, channelKeep: deadChannels(model) });
-    const { x } = randomBatch(8, 8, 1);
+    const { x } = seededBatch(8, 8, 1);
     const before = model.forward(x, false);
     const after = shrunk.model.forward(x, false);
     expect(maxDifference(before, after)).toBeGreaterThan(1e-2);
