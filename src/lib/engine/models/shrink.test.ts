@@ -4,11 +4,11 @@ import { channelKernelMasks } from '../masks/channel-masks';
 import { MaskSet, countOnes } from '../masks/mask';
 import type { TrainConfig } from '../config';
 import { Rng } from '../rng';
-import { createOptimizer, disposeOptimizer, trainStep } from '../train/trainer';
+import { createOptimizer, disposeOptimizer } from '../train/trainer';
 import { Model, disposeState } from './model';
 import { archLayers } from './registry';
 import { cutValues, keepOneInEmptied, shrinkModel } from './shrink';
-import { SMALL_SGD, maxDifference, seededBatch } from './test-fixtures';
+import { SMALL_SGD, maxDifference, seededBatch, silence, trainSteps } from './test-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -18,7 +18,6 @@ beforeAll(async () => {
 function createModel(seed: number): Model {
   return new Model('conv-4-bn', archLayers('conv-4-bn', 0.25, 10), [8, 8, 3], seed);
 }
-
 
 /** About 40% of every BN layer's channels marked for removal, never all of one. */
 function someChannels(model: Model, seed: number): Map<string, Uint8Array> {
@@ -30,27 +29,6 @@ function someChannels(model: Model, seed: number): Map<string, Uint8Array> {
       return [bn.name, keep];
     }),
   );
-}
-
-/** Set BN scale and shift of the removed channels to 0: what EarlyBird's pruning does. */
-function silence(model: Model, channelKeep: Map<string, Uint8Array>): void {
-  for (const bn of model.batchNorms) {
-    const keep = tf.tensor1d(Float32Array.from(channelKeep.get(bn.name)!));
-    bn.gamma.assign(tf.mul(bn.gamma, keep));
-    bn.beta.assign(tf.mul(bn.beta, keep));
-    keep.dispose();
-  }
-}
-
-
-
-/** A few steps so BN statistics, shifts and optimiser state are all non-trivial. */
-function trainSteps(model: Model, optimizer: tf.Optimizer, steps: number): void {
-  for (let i = 0; i < steps; i++) {
-    const batch = seededBatch(16, 8, 100 + i);
-    const loss = trainStep({ model, optimizer, batch, numClasses: 10, weightDecay: 0, masks: null, variables: model.trainableVariables, iteration: i });
-    tf.dispose([loss, batch.x, batch.y]);
-  }
 }
 
 describe('cutValues', () => {

@@ -3,18 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config';
 import { MaskSet, countOnes } from '../masks/mask';
 import { Rng } from '../rng';
-import { createOptimizer, disposeOptimizer, trainStep } from '../train/trainer';
+import { createOptimizer, disposeOptimizer } from '../train/trainer';
 import { branchStage, dense, flatten, leadingPositions } from './layers';
 import { Model } from './model';
 import { archLayers, stageBranches } from './registry';
 import { shrinkModel } from './shrink';
-import { SMALL_SGD, maxDifference, seededBatch } from './test-fixtures';
+import { SMALL_SGD, maxDifference, seededBatch, silence, trainSteps } from './test-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-
 
 /** Random BN scales and shifts, so no branch is a copy of another. */
 function randomiseBatchNorms(model: Model, seed: number): void {
@@ -24,7 +22,6 @@ function randomiseBatchNorms(model: Model, seed: number): void {
     bn.beta.assign(tf.tensor1d(Float32Array.from({ length: bn.channels }, () => 0.3 * rng.normal())));
   }
 }
-
 
 describe('branchStage', () => {
   it('computes the sum of its branches, each its own conv, BatchNorm and ReLU; a branch with fewer channels adds at its positions', () => {
@@ -117,23 +114,6 @@ describe('shrinking a supernet', () => {
     keep.get('conv_3_k5')![2] = 0;
     keep.get('conv_3_k3')![2] = 0;
     return keep;
-  }
-
-  function silence(model: Model, channelKeep: Map<string, Uint8Array>): void {
-    for (const bn of model.batchNorms) {
-      const keep = tf.tensor1d(Float32Array.from(channelKeep.get(bn.name)!));
-      bn.gamma.assign(tf.mul(bn.gamma, keep));
-      bn.beta.assign(tf.mul(bn.beta, keep));
-      keep.dispose();
-    }
-  }
-
-  function trainSteps(model: Model, optimizer: tf.Optimizer, steps: number): void {
-    for (let i = 0; i < steps; i++) {
-      const batch = seededBatch(16, 8, 100 + i);
-      const loss = trainStep({ model, optimizer, batch, numClasses: 10, weightDecay: 0, masks: null, variables: model.trainableVariables, iteration: i });
-      tf.dispose([loss, batch.x, batch.y]);
-    }
   }
 
   it('cutting out dead branch channels leaves the logits unchanged; an emptied branch goes, with its masks and optimiser state', async () => {
