@@ -38,7 +38,7 @@ export default defineConfig({
   projects: [
     { name: 'webgpu-enabled', testIgnore: /no-webgpu\.spec\.ts/ },
     {
-      // Without --enable-unsafe-webgpu this Chromium finds no WebGPU adapter at all.
+      // Without --enable-unsafe-webgpu; the spec also takes the adapter away, so it holds on a machine with a GPU.
       name: 'no-webgpu',
       testMatch: /no-webgpu\.spec\.ts/,
       use: {
