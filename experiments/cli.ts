@@ -45,6 +45,16 @@ export interface CliOptions {
 
 export class UsageError extends Error {}
 
+/** What a command prints for an error: the message alone for the user's own mistakes (arguments, config), with the error's kind for anything unexpected. */
+export function errorMessage(error: unknown): string {
+  return error instanceof UsageError || error instanceof ConfigError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
+}
+
+/** Runs a command's entry point when its module is the file Node was started with, and exits with the code it returns. */
+export function runIfMain(moduleUrl: string, entry: (argv: string[]) => Promise<number>): void {
+  if (moduleUrl === pathToFileURL(process.argv[1] ?? '').href) entry(process.argv.slice(2)).then((code) => process.exit(code));
+}
+
 const USAGE =
   'usage: npm run experiment -- <config.json> [--out <dir>] [--resume] [--runtime node|browser] [--backend auto|webgpu|webgl|wasm|cpu] [--data-dir <dir>] [--seed <n>] ' +
   '[--ticket <in.safetensors>] [--save-ticket <out.safetensors>]';
@@ -419,12 +429,9 @@ export async function main(argv: string[], log: (line: string) => void = console
     }
     return 0;
   } catch (error) {
-    const message = error instanceof UsageError || error instanceof ConfigError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
-    console.error(message);
+    console.error(errorMessage(error));
     return 1;
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, main);

@@ -8,10 +8,9 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError } from '../src/lib/engine/config';
+import { fileURLToPath } from 'node:url';
 import { pytorchExportFiles } from '../src/lib/export/pytorch';
-import { loadConfig, UsageError } from './cli';
+import { errorMessage, loadConfig, runIfMain, UsageError } from './cli';
 
 const USAGE = 'usage: npm run export:pytorch -- <config.json> --out <dir> [--data-dir <dir>]';
 export const RUN_PY = fileURLToPath(new URL('../src/lib/export/pytorch/run.py', import.meta.url));
@@ -44,11 +43,9 @@ export async function exportPytorch(argv: string[], log: (line: string) => void 
     log(`run: python ${path.join(out, 'run.py')}   or: torchrun --nproc_per_node=N ${path.join(out, 'run.py')}`);
     return 0;
   } catch (error) {
-    console.error(error instanceof UsageError || error instanceof ConfigError ? error.message : `${(error as Error).name}: ${(error as Error).message}`);
+    console.error(errorMessage(error));
     return 1;
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  exportPytorch(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, exportPytorch);

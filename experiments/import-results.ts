@@ -12,12 +12,11 @@
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { importResults, ResultsImportError } from '../src/lib/store/imported-results';
 import type { StoredRun } from '../src/lib/store/run-db';
 import { csvField, resultsCsv } from '../src/lib/ui/export';
 import { formatPercent, percentRemaining } from '../src/lib/ui/format';
-import { UsageError } from './cli';
+import { errorMessage, runIfMain, UsageError } from './cli';
 
 const USAGE = 'usage: npm run import:results -- <dir> [--csv <file>]';
 
@@ -94,11 +93,9 @@ export async function importResultsFolder(argv: string[], log: (line: string) =>
     log(`${runs.length} read, ${refused} refused`);
     return refused ? 1 : 0;
   } catch (error) {
-    console.error(error instanceof UsageError ? error.message : `${(error as Error).name}: ${(error as Error).message}`);
+    console.error(errorMessage(error));
     return 1;
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  importResultsFolder(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, importResultsFolder);

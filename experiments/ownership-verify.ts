@@ -10,9 +10,9 @@
  * decodes at the key, 2 when it does not, 1 on bad input.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { decodeTicket } from '../src/lib/engine/io/ticket-file';
 import { payloadSha256, scanMasks, verifyMasks, type OwnershipKey } from '../src/lib/engine/ownership/signature';
+import { runIfMain } from './cli';
 
 const USAGE = 'usage: npm run ownership:verify -- <suspect.safetensors> [--payload <text>] [--key <layer>,<row>,<col>,<version>] [--out <verify.json>]';
 
@@ -92,6 +92,4 @@ export async function main(argv: string[], log: (line: string) => void = console
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, main);

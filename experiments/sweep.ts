@@ -19,14 +19,14 @@
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, parseConfig } from '../src/lib/engine/config';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../src/lib/engine/config';
 import { experimentIdentity, identityText } from '../src/lib/engine/identity';
 import { pendingRecord, runMetric, sweepEtaSeconds, sweepFile, type SweepFile, type SweepRunRecord } from '../src/lib/engine/sweep/record';
 import { CONFIRM_RUNS_ABOVE, expandSweep, parseSweep, type SweepRun, type SweepSpec } from '../src/lib/engine/sweep/spec';
 import { formatDuration } from '../src/lib/ui/format';
 import { sweepCsv } from '../src/lib/ui/sweep-export';
-import { CHECKPOINT_FILE, checkOutputs, main as runExperimentCli, optionValue, readJsonObject, runtimeOption, safeFolderName, UsageError, writeAtomically } from './cli';
+import { CHECKPOINT_FILE, checkOutputs, errorMessage, main as runExperimentCli, optionValue, readJsonObject, runtimeOption, runIfMain, safeFolderName, UsageError, writeAtomically } from './cli';
 
 export interface SweepOptions {
   sweepPath: string;
@@ -217,12 +217,9 @@ export async function sweepMain(argv: string[], log: (line: string) => void = co
     }
     return 0;
   } catch (error) {
-    const message = error instanceof UsageError || error instanceof ConfigError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
-    console.error(message);
+    console.error(errorMessage(error));
     return 1;
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  sweepMain(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, sweepMain);
