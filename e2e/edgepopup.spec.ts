@@ -1,8 +1,8 @@
 /**
- * Strong tickets in the page: the "hidden network" preset, shrunk, runs
- * edge-popup at every k in the worker and draws its accuracy-vs-k view
- * (searched masks, random masks, dense and chance lines) and its
- * mask-change view.
+ * Strong tickets in the page: the "hidden network" preset, shrunk and with
+ * a k sweep and the dense baseline added, runs edge-popup at every k in the
+ * worker and draws its accuracy-vs-k view (searched masks, random masks,
+ * dense and chance lines) and its mask-change view.
  */
 import { expect, test } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
@@ -21,6 +21,8 @@ test('a shrunk hidden-network preset searches every k and draws accuracy against
     name: 'e2e-hidden-network-shrunk',
     data: { ...preset.data, syntheticTrain: 300, syntheticTest: 100, validation: 50 },
     train: { ...preset.train, batchSize: 50, epochs: 2, evalEvery: 5 },
+    // The preset searches k = 0.5 alone to fit three seeds; the view is checked with a sweep and the dense line.
+    edgepopup: { ...preset.edgepopup, sweep: [0.1, 1], denseBaseline: true },
   };
   await openLab(page, shrunk);
   await expect(page.getByTestId('method-edgepopup')).toBeChecked();

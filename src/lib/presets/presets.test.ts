@@ -226,28 +226,38 @@ describe('guidance computed from the finished runs, one per seed', () => {
     expect(close).toContain('Their accuracies near that sparsity differ beyond the seed spread.');
   });
 
-  it('hidden-network quotes the searched ticket, the random mask, the other k, chance and dense, and says whether the ticket beat chance beyond the noise', () => {
+  it('hidden-network quotes the searched mask, the random mask of its k, chance and dense over seeds, and whether the searched band lies above the random mask and chance', () => {
     const search = (k: number, testAccuracy: number, untrainedMaskAccuracy: number) => ({ k, testAccuracy, untrainedMaskAccuracy, weightsUnchanged: true, maskChangePerEpoch: [0.1] });
-    const run = (ticketAccuracy: number) =>
-      fabricated(HIDDEN_NETWORK, {
-        rounds: [round(0, 0.5, ticketAccuracy), round(1, 0.9, 0.2), round(2, 0, 0.1)],
-        edgepopup: {
-          k: 0.5,
-          weightsUnchanged: true,
-          maskChangePerEpoch: [0.1],
-          weightInit: 'signed-constant',
-          searches: [search(0.5, ticketAccuracy, 0.1), search(0.1, 0.2, 0.1), search(1, 0.1, 0.1)],
-          dense: 0.45,
+    const run = (seed: number, ticketAccuracy: number, randomMask = 0.1, dense: number | null = 0.45) =>
+      fabricated(
+        HIDDEN_NETWORK,
+        {
+          rounds: [round(0, 0.5, ticketAccuracy)],
+          edgepopup: { k: 0.5, weightsUnchanged: true, maskChangePerEpoch: [0.1], weightInit: 'signed-constant', searches: [search(0.5, ticketAccuracy, randomMask)], dense },
         },
-      });
-    const above = HIDDEN_NETWORK.readRuns([run(0.3)]);
-    expect(above).toContain(
-      'In your run (seed 3) the mask searched at k = 0.5 reached 30.0% test accuracy with every weight bit-identical to its random start; ' +
-        'the same random network under a random mask of that k scored 10.0%, and the other searches k = 0.1 20.0%, k = 1 10.0% (chance 10.0%, dense network trained on the same budget 45.0%).',
+        seed,
+      );
+    const apart = HIDDEN_NETWORK.readRuns([run(1, 0.3, 0.1), run(2, 0.34, 0.12), run(3, 0.32, 0.08)]);
+    expect(apart).toContain(
+      'In your run (seeds 1, 2, 3) the mask searched at k = 0.5 reached 32.0% ± 2.0 test accuracy with every weight bit-identical to its random start; ' +
+        'a random mask of that k in the same random network scored 10.0% ± 2.0 (chance 10.0%, dense network trained on the same budget 45.0% ± 0.0; mean ± half the range over seeds, as the chart draws its band).',
     );
+    expect(apart).toContain("At k = 0.5 the searched mask's band lies above the random mask's, by 22.0 points in the mean; every seed's searched mask is above chance (the lowest 20.0 points above).");
+    expect(apart).not.toContain('overlap');
+
+    const overlap = HIDDEN_NETWORK.readRuns([run(1, 0.1, 0.1), run(2, 0.16, 0.12), run(3, 0.2, 0.08, null)]);
+    expect(overlap).toContain('scored 10.0% ± 2.0 (chance 10.0%; mean');
+    expect(overlap).toContain(
+      "At k = 0.5 the searched mask's band and the random mask's: the bands overlap here: more rounds or seeds would tell; not every seed's searched mask is above chance",
+    );
+
+    // A quick run (one seed) weighs the ticket against chance by the noise of the test set, and says one seed has no spread.
+    const quick = HIDDEN_NETWORK.readRuns([run(1, 0.3)]);
+    expect(quick).toContain('In your run (seed 1) the mask searched at k = 0.5 reached 30.0% test accuracy');
     // 2·sqrt((0.3·0.7 + 0.1·0.9) / 500) = 0.049
-    expect(above).toContain('a gap under about 4.9 points is within the noise: the ticket is above chance by more than that.');
-    expect(HIDDEN_NETWORK.readRuns([run(0.12)])).toContain('the ticket is not clearly above chance in this run.');
+    expect(quick).toContain('a gap under about 4.9 points is within the noise: the ticket is above chance by more than that.');
+    expect(quick).toContain('One seed has no spread to judge a gap by: run all 3 seeds');
+    expect(HIDDEN_NETWORK.readRuns([run(1, 0.12)])).toContain('the ticket is not clearly above chance in this run.');
   });
 
   it('prune-lenet finds the first round whose band falls wholly below the dense band, or says the bands overlap', () => {
