@@ -88,6 +88,7 @@ describe('SIMD kernel module', () => {
     const results = (k: SimdKernels): Float32Array[] => [
       read(k.conv2dBackpropFilter(backend, x, dy, info)),
       read(k.conv2d(backend, x, filter, info)),
+      read(k.conv2d(backend, x, filter, info, beta)),
       read(k.matMul(backend, a, b, 19, 300, 13, [19, 13])),
       ...batchNorm(k),
     ];

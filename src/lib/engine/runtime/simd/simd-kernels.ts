@@ -44,6 +44,10 @@ interface KernelExports {
     xp: number, w: number, y: number, n: number, hp: number, wp: number, ci: number,
     oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
   ): void;
+  conv2d_bias_relu(
+    xp: number, w: number, bias: number, y: number, n: number, hp: number, wp: number, ci: number,
+    oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
+  ): void;
   max_pool_backprop(
     x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number,
@@ -214,26 +218,33 @@ export class SimdKernels {
     return { at, hp, wp, fill };
   }
 
-  /** A convolution with unit dilations (`info` from computeConv2DInfo, channels last). */
-  conv2d(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  /**
+   * A convolution with unit dilations (`info` from computeConv2DInfo,
+   * channels last); with `bias`, relu(conv + bias), each slice applying
+   * the bias and ReLU to its own images as it finishes them.
+   */
+  conv2d(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo, bias?: TensorInfo): TensorInfo {
     const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw } = info;
     const layout = this.layout();
     const xp = this.paddedInput(layout, backend, x, info);
     const wAt = layout.block(kh * kw * ci * co);
+    const biasAt = bias == null ? null : layout.block(co);
     const yAt = layout.block(n * oh * ow * co);
     layout.commit();
     xp.fill();
     layout.view(wAt, kh * kw * ci * co).set(heap(backend, filter));
+    if (bias != null && biasAt != null) layout.view(biasAt, co).set(heap(backend, bias));
     const { hp, wp } = xp;
     this.run(
-      shares(n, this.threadCount).map(([first, end]) => ({
-        fn: 'conv2d',
-        args: [
-          xp.at + first * hp * wp * ci * FLOAT_BYTES, wAt, yAt + first * oh * ow * co * FLOAT_BYTES,
-          end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
-        ],
-      })),
+      shares(n, this.threadCount).map(([first, end]) => {
+        const xAt = xp.at + first * hp * wp * ci * FLOAT_BYTES;
+        const sliceYAt = yAt + first * oh * ow * co * FLOAT_BYTES;
+        const geometry = [end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth];
+        return biasAt == null
+          ? { fn: 'conv2d', args: [xAt, wAt, sliceYAt, ...geometry] }
+          : { fn: 'conv2d_bias_relu', args: [xAt, wAt, biasAt, sliceYAt, ...geometry] };
+      }),
       n * oh * ow * co * kh * kw * ci,
     );
     return output(backend, [n, oh, ow, co], layout.view(yAt, n * oh * ow * co));
