@@ -85,16 +85,19 @@ describe('SIMD kernel module', () => {
       const backward = k.batchNormReluBackprop(backend, dy, y!, dy, mean!, variance!, gamma, 1e-5);
       return [...forward, ...backward].map(read);
     };
+    const poolInfo = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], 2, 2, 1, 'same');
+    const pooledDy = tf.randomNormal([19, poolInfo.outHeight, poolInfo.outWidth, 5], 0, 1, 'float32', 8);
     const results = (k: SimdKernels): Float32Array[] => [
       read(k.conv2dBackpropFilter(backend, x, dy, info)),
       read(k.conv2d(backend, x, filter, info)),
       read(k.conv2d(backend, x, filter, info, beta)),
       read(k.matMul(backend, a, b, 19, 300, 13, [19, 13])),
+      read(k.maxPoolBackprop(backend, x, pooledDy, poolInfo)),
       ...batchNorm(k),
     ];
     const [one, ...more] = kernels.map(results);
     for (const other of more) other.forEach((values, i) => expect(values).toEqual(one![i]));
-    tf.dispose([x, filter, dy, a, b, gamma, beta]);
+    tf.dispose([x, filter, dy, a, b, gamma, beta, pooledDy]);
   });
 
   it('wakes its helper threads only for calls large enough to pay for it', async () => {

@@ -287,7 +287,7 @@ export class SimdKernels {
     return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
   }
 
-  /** dx of a max pool (`info` from computePool2DInfo). */
+  /** dx of a max pool (`info` from computePool2DInfo), the batch shared among threads. */
   maxPoolBackprop(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
     const xSize = n * h * w * c;
@@ -299,10 +299,19 @@ export class SimdKernels {
     layout.commit();
     layout.view(xAt, xSize).set(heap(backend, x));
     layout.view(dyAt, dySize).set(heap(backend, dy));
-    this.kernels.max_pool_backprop(
-      xAt, dyAt, dxAt, n, h, w, c, oh, ow,
-      info.effectiveFilterHeight, info.effectiveFilterWidth, info.strideHeight, info.strideWidth,
-      info.padInfo.top, info.padInfo.left,
+    const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+    // Images are independent, so the batch is shared. Each window value is
+    // loaded, compared and selected twice (finding the winner, then routing
+    // dy): counted as four multiply-adds against the threshold for sharing.
+    this.run(
+      shares(n, this.threadCount).map(([first, end]) => ({
+        fn: 'max_pool_backprop',
+        args: [
+          xAt + first * h * w * c * FLOAT_BYTES, dyAt + first * oh * ow * c * FLOAT_BYTES, dxAt + first * h * w * c * FLOAT_BYTES,
+          end - first, h, w, c, oh, ow, fh, fw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+        ],
+      })),
+      4 * dySize * fh * fw,
     );
     return output(backend, x.shape, layout.view(dxAt, xSize));
   }
