@@ -24,11 +24,13 @@ typedef float f32;
  * matrix-product blocks below use it: the other kernels keep their exact
  * float32 roundings in both builds.
  *
- * clang 14's builtin emits the relaxed-SIMD proposal's prototype opcode
- * (0xfd 0xaf 0x01, "f32x4.fma", taking acc last on the stack as a + b·c with
- * a first); scripts/build-simd-kernels.ts rewrites it to the standard
- * f32x4.relaxed_madd (0xfd 0x85 0x02), which computes a·b + c of its
- * operands in stack order. So the builtin is called as (a, b, acc).
+ * clang 14's __builtin_wasm_fma_f32x4(x, y, z) emits the relaxed-SIMD
+ * proposal's prototype instruction (0xfd 0xaf 0x01, the early drafts'
+ * "f32x4.fma"), which no engine accepts now;
+ * scripts/build-simd-kernels.ts rewrites it to the standard
+ * f32x4.relaxed_madd (0xfd 0x85 0x02), which computes x·y + z of the same
+ * operands. So MADD calls the builtin as (a, b, acc): after the rewrite,
+ * a·b + acc. The kernel suite would catch any other order.
  */
 #ifdef __wasm_relaxed_simd__
 #define MADD(acc, a, b) ((v128_t)__builtin_wasm_fma_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(acc)))

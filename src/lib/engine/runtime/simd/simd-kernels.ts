@@ -1,7 +1,8 @@
 /**
  * Our own wasm SIMD kernels (kernels.c), run beside tfjs's wasm backend for
  * the training steps it has no fast kernel for: the convolution and its
- * filter gradient, the max-pool gradient, sums over leading axes (bias
+ * filter gradient (and a conv layer's convolution + bias + ReLU in one
+ * kernel), the max-pool gradient, sums over leading axes (bias
  * gradients), matrix products whose right operand is new each call
  * (XNNPACK repacks it every time, slowly), BatchNorm + ReLU in training,
  * forward and backward, one kernel each way, and Adam's update of one
@@ -10,8 +11,10 @@
  * kernels.c is built twice: with wasm SIMD alone, and with relaxed SIMD's
  * f32x4.relaxed_madd in its matrix-product blocks (convolutions, their
  * filter gradient, dense products), which the engine turns into one fused
- * multiply-add where the CPU has FMA: about twice the arithmetic per
- * instruction. The relaxed build loads wherever the engine takes relaxed
+ * multiply-add where the CPU has FMA: half the instructions for the same
+ * arithmetic, which is faster where multiplies and adds share pipes (no
+ * faster on a CPU with separate add pipes, such as AMD's Zen 5:
+ * scripts/time-simd-builds.ts). The relaxed build loads wherever the engine takes relaxed
  * SIMD (see `relaxedSimdAvailable`). Fused or not, each output is computed
  * the same way however the call is shared among threads, so seeded runs
  * repeat on one machine; between a machine that fuses and one that does
