@@ -447,8 +447,8 @@ function batchNormRelu(args: KernelArgs): TensorInfo[] {
 function batchNormReluGrad(args: KernelArgs): TensorInfo[] {
   const { inputs, backend } = args;
   const { epsilon } = args.attrs as unknown as BatchNormReluAttrs;
-  const [x, y, dy, mean, variance, gamma] = ['x', 'y', 'dy', 'mean', 'variance', 'gamma'].map((name) => requireInput(inputs, name));
-  return requireSimd(BATCH_NORM_RELU_GRAD).batchNormReluBackprop(backend, x!, y!, dy!, mean!, variance!, gamma!, epsilon);
+  const [x, dy, mean, variance, gamma, beta] = ['x', 'dy', 'mean', 'variance', 'gamma', 'beta'].map((name) => requireInput(inputs, name));
+  return requireSimd(BATCH_NORM_RELU_GRAD).batchNormReluBackprop(backend, x!, dy!, mean!, variance!, gamma!, beta!, epsilon);
 }
 
 /** The value of a one-element float32 tensor. */

@@ -382,23 +382,34 @@ void batch_norm_relu(const f32 *x, const f32 *gamma, const f32 *beta, f32 *y, f3
 
 /*
  * The gradients of batch_norm_relu, the batch statistics included, from its
- * input x, its output y and dy. With g = dy where y > 0 (else 0), x̂ the
- * normalised x and s = 1/√(variance + ε):
+ * input x, its batch statistics and dy. With g = dy where the ReLU passed
+ * (else 0), x̂ the normalised x and s = 1/√(variance + ε):
  *
  *   dbeta[c] = Σ_i g[i][c],  dgamma[c] = Σ_i g[i][c] · x̂[i][c]
  *   dx[i][c] = gamma[c] · s[c] · (g[i][c] − dbeta[c]/rows − x̂[i][c] · dgamma[c]/rows)
  *
- * One pass for the two sums, one for dx. `scratch` holds 2·cols floats.
+ * Where the ReLU passed is recomputed from x with exactly the operations
+ * batch_norm_relu applied (the same scale, vector and leftover paths), so
+ * it is the same set of elements as y > 0, without copying y in.
+ * One pass for the two sums, one for dx. `scratch` holds 3·cols floats.
  */
 EXPORT(batch_norm_relu_backprop)
-void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f32 *mean, const f32 *variance,
-                              const f32 *gamma, f32 *dx, f32 *dgamma, f32 *dbeta, f32 *scratch, int rows, int cols,
+void batch_norm_relu_backprop(const f32 *x, const f32 *dy, const f32 *mean, const f32 *variance, const f32 *gamma,
+                              const f32 *beta, f32 *dx, f32 *dgamma, f32 *dbeta, f32 *scratch, int rows, int cols,
                               f32 epsilon) {
-  f32 *partial = scratch, *inverse = scratch + cols;
-  for (int j = 0; j < cols; j++) inverse[j] = 1.0f / __builtin_sqrtf(variance[j] + epsilon);
+  f32 *partial = scratch, *inverse = scratch + cols, *scale = scratch + 2 * cols;
+  for (int j = 0; j < cols; j++) {
+    inverse[j] = 1.0f / __builtin_sqrtf(variance[j] + epsilon);
+    scale[j] = gamma[j] / __builtin_sqrtf(variance[j] + epsilon);
+  }
   const v128_t zero = wasm_f32x4_splat(0);
-#define GATED_VECTOR(i, j) wasm_v128_and(wasm_v128_load(dy + (i) * cols + (j)), wasm_f32x4_gt(wasm_v128_load(y + (i) * cols + (j)), zero))
-#define GATED_SCALAR(i, j) (y[(i) * cols + (j)] > 0 ? dy[(i) * cols + (j)] : 0.0f)
+#define PASSED_VECTOR(i, j)                                                                                              \
+  wasm_f32x4_gt(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + (i) * cols + (j)), wasm_v128_load(mean + (j))), \
+                                              wasm_v128_load(scale + (j))),                                               \
+                               wasm_v128_load(beta + (j))),                                                               \
+                zero)
+#define GATED_VECTOR(i, j) wasm_v128_and(wasm_v128_load(dy + (i) * cols + (j)), PASSED_VECTOR(i, j))
+#define GATED_SCALAR(i, j) ((x[(i) * cols + (j)] - mean[j]) * scale[j] + beta[j] > 0 ? dy[(i) * cols + (j)] : 0.0f)
 #define NORMALISED_VECTOR(i, j) \
   wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + (i) * cols + (j)), wasm_v128_load(mean + (j))), wasm_v128_load(inverse + (j)))
 #define NORMALISED_SCALAR(i, j) ((x[(i) * cols + (j)] - mean[j]) * inverse[j])
@@ -421,6 +432,7 @@ void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f
       dx[i * cols + j] = gamma[j] * inverse[j] * value;
     }
   }
+#undef PASSED_VECTOR
 #undef GATED_VECTOR
 #undef GATED_SCALAR
 #undef NORMALISED_VECTOR
@@ -430,8 +442,8 @@ void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f
 /*
  * Adam's update of one variable in one pass, in place. It applies exactly
  * the float32 operations, in the order, that tfjs's AdamOptimizer applies as
- * separate kernels (one rounding per operation, no fused multiply-add: wasm
- * SIMD has none), so the results are the same bits; the scalars arrive
+ * separate kernels (one rounding per operation, no fused multiply-add, in
+ * either build), so the results are the same bits; the scalars arrive
  * already rounded to float32, as tfjs's scalar tensors hold them. With
  * bias1 = 1 − β1ᵗ and bias2 = 1 − β2ᵗ:
  *   m ← m·β1 + g·(1−β1),  v ← v·β2 + g²·(1−β2)

@@ -81,8 +81,8 @@ describe('SIMD kernel module', () => {
     };
     const batchNorm = (k: SimdKernels): Float32Array[] => {
       const forward = k.batchNormRelu(backend, dy, gamma, beta, 1e-5);
-      const [y, mean, variance] = forward;
-      const backward = k.batchNormReluBackprop(backend, dy, y!, dy, mean!, variance!, gamma, 1e-5);
+      const [, mean, variance] = forward;
+      const backward = k.batchNormReluBackprop(backend, dy, dy, mean!, variance!, gamma, beta, 1e-5);
       return [...forward, ...backward].map(read);
     };
     const poolInfo = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], 2, 2, 1, 'same');

@@ -62,7 +62,7 @@ interface KernelExports {
     rows: number, cols: number, epsilon: number,
   ): void;
   batch_norm_relu_backprop(
-    x: number, y: number, dy: number, mean: number, variance: number, gamma: number, dx: number, dgamma: number,
+    x: number, dy: number, mean: number, variance: number, gamma: number, beta: number, dx: number, dgamma: number,
     dbeta: number, scratch: number, rows: number, cols: number, epsilon: number,
   ): void;
   adam_update(
@@ -367,39 +367,39 @@ export class SimdKernels {
     ];
   }
 
-  /** The gradients [dx, dgamma, dbeta] of `batchNormRelu`, from its input x, its output y and dy. */
+  /**
+   * The gradients [dx, dgamma, dbeta] of `batchNormRelu`, from its input x,
+   * dy, its batch statistics and its gamma and beta: where its ReLU passed
+   * is recomputed from x, so its output need not be copied in.
+   */
   batchNormReluBackprop(
     backend: BackendWasm,
     x: TensorInfo,
-    y: TensorInfo,
     dy: TensorInfo,
     mean: TensorInfo,
     variance: TensorInfo,
     gamma: TensorInfo,
+    beta: TensorInfo,
     epsilon: number,
   ): TensorInfo[] {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
     const layout = this.layout();
     const xAt = layout.block(size);
-    const yAt = layout.block(size);
     const dyAt = layout.block(size);
-    const meanAt = layout.block(cols);
-    const varianceAt = layout.block(cols);
-    const gammaAt = layout.block(cols);
+    const [meanAt, varianceAt, gammaAt, betaAt] = [mean, variance, gamma, beta].map(() => layout.block(cols)) as [number, number, number, number];
     const dxAt = layout.block(size);
     const dgammaAt = layout.block(cols);
     const dbetaAt = layout.block(cols);
-    const scratchAt = layout.block(2 * cols);
+    const scratchAt = layout.block(3 * cols);
     layout.commit();
     layout.view(xAt, size).set(heap(backend, x));
-    layout.view(yAt, size).set(heap(backend, y));
     layout.view(dyAt, size).set(heap(backend, dy));
-    layout.view(meanAt, cols).set(heap(backend, mean));
-    layout.view(varianceAt, cols).set(heap(backend, variance));
-    layout.view(gammaAt, cols).set(heap(backend, gamma));
+    for (const [at, info] of [[meanAt, mean], [varianceAt, variance], [gammaAt, gamma], [betaAt, beta]] as const) {
+      layout.view(at, cols).set(heap(backend, info));
+    }
     this.kernels.batch_norm_relu_backprop(
-      xAt, yAt, dyAt, meanAt, varianceAt, gammaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
+      xAt, dyAt, meanAt, varianceAt, gammaAt, betaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
     );
     return [
       output(backend, x.shape, layout.view(dxAt, size)),
