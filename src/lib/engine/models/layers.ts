@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNormRelu } from '../runtime/fused-batch-norm';
+import { conv2dBiasRelu } from '../runtime/fused-conv';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
 export type ActivationShape = readonly number[];
@@ -146,7 +147,7 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
       const kernel = vars.kernel(name, 'conv', [3, 3, channels, filters], 9 * channels, 9 * filters) as tf.Tensor4D;
       if (!options.batchNorm) {
         const bias = vars.param(`${name}/bias`, tf.zeros([filters])) as tf.Tensor1D;
-        return (x) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: kernel, strides: 1, pad: 'same', bias, activation: 'relu' });
+        return (x) => conv2dBiasRelu(x as tf.Tensor4D, kernel, bias, 1, 'same');
       }
       const batchNormRelu = buildBatchNormRelu(name, filters, vars);
       return (x, pass) => batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 
 /** relu(batchNorm(x)) with x's own batch statistics: outputs y, mean, variance. */
 export const BATCH_NORM_RELU = 'LotteryLabBatchNormRelu';
-/** Its gradient: inputs x, y, dy, mean, variance, gamma; outputs dx, dgamma, dbeta. */
+/** Its gradient: inputs x, dy, mean, variance, gamma, beta; outputs dx, dgamma, dbeta. */
 export const BATCH_NORM_RELU_GRAD = 'LotteryLabBatchNormReluGrad';
 
 export interface BatchNormReluAttrs {
@@ -64,14 +64,14 @@ export function fusedBatchNormRelu(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tens
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, scale, offset, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_RELU, { x: input, gamma: scale, beta: offset }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-    save([input, y!, mean!, variance!, scale]);
+    save([input, mean!, variance!, scale, offset]);
     // customGrad's forward runs in a tidy; the statistics leave it for the running averages.
     stats = { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) };
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedX, savedY, savedMean, savedVariance, savedGamma] = saved;
-        const inputs = { x: savedX!, y: savedY!, dy, mean: savedMean!, variance: savedVariance!, gamma: savedGamma! };
+        const [savedX, savedMean, savedVariance, savedGamma, savedBeta] = saved;
+        const inputs = { x: savedX!, dy, mean: savedMean!, variance: savedVariance!, gamma: savedGamma!, beta: savedBeta! };
         return tf.engine().runKernel(BATCH_NORM_RELU_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       },
     };

@@ -1,15 +1,21 @@
 /**
  * The wasm training kernels checked against tfjs's cpu backend. The suite
- * runs twice: with our SIMD module loaded (wasm-kernels.test.ts) and with it
- * absent (wasm-kernels.no-simd.test.ts), since both paths ship.
+ * runs with our SIMD module loaded, the build the engine picks (relaxed
+ * SIMD where the engine has it: wasm-kernels.test.ts, and on three threads
+ * in wasm-kernels.threads.test.ts) and the plain SIMD build
+ * (wasm-kernels.plain-simd.test.ts), and with the module absent
+ * (wasm-kernels.no-simd.test.ts), since every path ships. The relaxed
+ * build's fused multiply-adds round differently from the cpu backend's
+ * separate multiply and add; the tolerance covers both.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
+import { CONV2D_BIAS_RELU, conv2dBiasRelu } from './fused-conv';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
-import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
+import { loadSimdKernels, relaxedSimdAvailable, simdKernels, type SimdBuild } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
@@ -138,6 +144,44 @@ interface BatchNormCase {
   offset: number;
   spread: number;
 }
+
+interface ConvBiasReluCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid';
+}
+
+/**
+ * relu(conv2d(x, filter) + bias) and the gradients of Σ it ⊙ upstream
+ * w.r.t. x, filter and bias: through fused-conv.ts (our fused kernel where
+ * the backend has it), or composed from tfjs ops. The bias is drawn so that
+ * the ReLU cuts off about half the outputs.
+ */
+async function convBiasReluResults(backend: string, c: ConvBiasReluCase, fused: boolean): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(size(c.x), 61), c.x);
+    const filter = tf.tensor4d(values(size(c.filter), 67), c.filter);
+    const bias = tf.tensor1d(values(c.filter[3], 71));
+    const forward = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      fused
+        ? conv2dBiasRelu(a as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, c.strides, c.pad)
+        : tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), b));
+    const y = forward(x, filter, bias);
+    const upstream = tf.tensor(values(y.size, 73), y.shape);
+    const grads = tf.grads((a: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(forward(a, f, b), upstream)))([x, filter, bias]);
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+const convBiasReluCases: ConvBiasReluCase[] = [
+  // Conv-4 ×0.25's second layer, at a small batch.
+  { x: [3, 8, 8, 16], filter: [3, 3, 16, 16], strides: 1, pad: 'same' },
+  // 13 output channels: a block of 8, vectors of 4 and a leftover of 1; 3 input channels, as a first layer.
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 13], strides: 1, pad: 'same' },
+  { x: [3, 9, 7, 5], filter: [3, 3, 5, 6], strides: 2, pad: 'valid' },
+];
 
 const BN_EPSILON = 1e-5;
 
@@ -330,23 +374,29 @@ const REPLACED = [
   tf.Identity,
   BATCH_NORM_RELU,
   BATCH_NORM_RELU_GRAD,
+  CONV2D_BIAS_RELU,
   ADAM_UPDATE,
 ];
 
 /**
  * Defines the suite; `simd` says whether our SIMD module must be loaded for
  * it, `threads` how many threads it shares its calls among (all of them,
- * however small: the cases here are far below the threshold for sharing).
+ * however small: the cases here are far below the threshold for sharing),
+ * `build` which build of it loads.
  */
-export function describeWasmKernels(simd: boolean, threads = 1): void {
-const label = simd ? `SIMD module loaded, ${threads} thread(s)` : 'no SIMD module';
+export function describeWasmKernels(simd: boolean, threads = 1, build: SimdBuild = 'auto'): void {
+const label = simd ? `SIMD module loaded, ${build} build, ${threads} thread(s)` : 'no SIMD module';
 describe(`wasm training kernels (${label})`, () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     registerWasmTrainingKernels();
-    expect(await loadSimdKernels(threads, 0)).toBe(simd);
+    expect(await loadSimdKernels(threads, 0, build)).toBe(simd);
     expect(simdKernels() != null).toBe(simd);
-    if (simd) expect(simdKernels()!.threadCount).toBe(threads);
+    if (simd) {
+      expect(simdKernels()!.threadCount).toBe(threads);
+      expect(simdKernels()!.relaxed).toBe(build === 'plain' ? false : await relaxedSimdAvailable());
+      if (!simdKernels()!.relaxed && build !== 'plain') console.warn('wasm-kernels: no relaxed SIMD in this engine, so the plain build is checked');
+    }
   });
 
   it('registers the replacement kernels, idempotently', () => {
@@ -410,12 +460,42 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
-  it(`offers the fused BatchNorm and Adam kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
+  it.each(convBiasReluCases)(
+    'fused conv2d + bias + ReLU and its gradients match cpu composed from tfjs ops: x $x, filter $filter, strides $strides, pad $pad',
+    async (c) => {
+      const expected = await convBiasReluResults('cpu', c, false);
+      const actual = await convBiasReluResults('wasm', c, true);
+      const names = ['y', 'dx', 'dfilter', 'dbias'];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+      if (simd) {
+        // The same convolution kernels as the composed path on wasm, and the same roundings of the bias and the gate.
+        // (Without the module tfjs's fused conv2d runs instead: XNNPACK's, which rounds otherwise.)
+        const composed = await convBiasReluResults('wasm', c, false);
+        composed.forEach((e, i) => expect(relativeError(actual[i]!, e), `${names[i]} against wasm's composition`).toBe(0));
+      }
+    },
+  );
+
+  it(`runs a conv layer's convolution, bias and ReLU as one kernel ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(values(2 * 6 * 6 * 4, 81), [2, 6, 6, 4]);
+    const filter = tf.tensor4d(values(3 * 3 * 4 * 8, 83), [3, 3, 4, 8]);
+    const bias = tf.tensor1d(values(8, 87));
+    const training = await tf.profile(() => tf.grads((f: tf.Tensor) => tf.sum(conv2dBiasRelu(x, f as tf.Tensor4D, bias, 1, 'same')))([filter]));
+    const names = training.kernels.map((k) => k.name);
+    expect(names.includes(CONV2D_BIAS_RELU)).toBe(simd);
+    expect(names.includes(tf.Relu)).toBe(!simd);
+    tf.dispose([x, filter, bias, ...(training.result as tf.Tensor[])]);
+  });
+
+  it(`offers the fused BatchNorm, conv and Adam kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
     await tf.setBackend('wasm');
     expect(fusedBatchNormReluAvailable()).toBe(simd);
     expect(kernelReady(ADAM_UPDATE, 'wasm')).toBe(simd);
+    expect(kernelReady(CONV2D_BIAS_RELU, 'wasm')).toBe(simd);
     await tf.setBackend('cpu');
     expect(fusedBatchNormReluAvailable()).toBe(false);
+    expect(kernelReady(CONV2D_BIAS_RELU, 'cpu')).toBe(false);
     await tf.setBackend('wasm');
   });
 

@@ -19,10 +19,11 @@
  *   filter gradient falls back to a composition while the other two keep
  *   tfjs's own kernels.
  *
- * Three kernels are new, not replacements, and offered only while our SIMD
+ * Four kernels are new, not replacements, and offered only while our SIMD
  * module is loaded: BatchNorm + ReLU in training and its gradient
- * (BATCH_NORM_RELU, used by fused-batch-norm.ts), and Adam's update of one
- * variable (ADAM_UPDATE, used by fused-optimizers.ts).
+ * (BATCH_NORM_RELU, used by fused-batch-norm.ts), a conv layer's
+ * convolution + bias + ReLU (CONV2D_BIAS_RELU, used by fused-conv.ts), and
+ * Adam's update of one variable (ADAM_UPDATE, used by fused-optimizers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
@@ -30,6 +31,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
+import { CONV2D_BIAS_RELU, type Conv2DBiasReluAttrs } from './fused-conv';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
 import { simdKernels } from './simd/simd-kernels';
 
@@ -337,7 +339,7 @@ function conv2d(args: KernelArgs): TensorInfo {
   const x = requireInput(inputs, 'x');
   const filter = requireInput(inputs, 'filter');
   const simd = simdKernels();
-  const lessParallel = simd != null && simd.threadCount < xnnpackThreads();
+  const lessParallel = !ourConvolutionPreferred();
   const unitDilations = hasUnitDilations(args.attrs ?? {});
   if (simd == null || lessParallel || attrs.dataFormat !== 'NHWC' || !unitDilations || x.dtype !== 'float32') {
     if (originalConv2D == null) throw new Error('original Conv2D is missing');
@@ -345,6 +347,26 @@ function conv2d(args: KernelArgs): TensorInfo {
   }
   const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
   return simd.conv2d(backend, x, filter, info);
+}
+
+/** Whether our SIMD convolution is loaded and runs on as many threads as XNNPACK (see `conv2d`). */
+function ourConvolutionPreferred(): boolean {
+  const simd = simdKernels();
+  return simd != null && simd.threadCount >= xnnpackThreads();
+}
+
+/**
+ * relu(conv2d(x, filter) + bias) on our SIMD kernel, offered where our
+ * convolution is preferred (fused-conv.ts asks first). float32 NHWC only.
+ */
+function conv2dBiasRelu(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as Conv2DBiasReluAttrs;
+  const [x, filter, bias] = ['x', 'filter', 'bias'].map((name) => requireInput(inputs, name)) as [TensorInfo, TensorInfo, TensorInfo];
+  if ([x, filter, bias].some((info) => info.dtype !== 'float32')) throw new Error(`${CONV2D_BIAS_RELU} takes float32 tensors only`);
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
+  assertShape(bias.shape, [info.outChannels], `${CONV2D_BIAS_RELU} bias`);
+  return requireSimd(CONV2D_BIAS_RELU).conv2d(backend, x, filter, info, bias);
 }
 
 /** The max-pool gradient, on our SIMD kernel when it is loaded. */
@@ -425,8 +447,8 @@ function batchNormRelu(args: KernelArgs): TensorInfo[] {
 function batchNormReluGrad(args: KernelArgs): TensorInfo[] {
   const { inputs, backend } = args;
   const { epsilon } = args.attrs as unknown as BatchNormReluAttrs;
-  const [x, y, dy, mean, variance, gamma] = ['x', 'y', 'dy', 'mean', 'variance', 'gamma'].map((name) => requireInput(inputs, name));
-  return requireSimd(BATCH_NORM_RELU_GRAD).batchNormReluBackprop(backend, x!, y!, dy!, mean!, variance!, gamma!, epsilon);
+  const [x, dy, mean, variance, gamma, beta] = ['x', 'dy', 'mean', 'variance', 'gamma', 'beta'].map((name) => requireInput(inputs, name));
+  return requireSimd(BATCH_NORM_RELU_GRAD).batchNormReluBackprop(backend, x!, dy!, mean!, variance!, gamma!, beta!, epsilon);
 }
 
 /** The value of a one-element float32 tensor. */
@@ -582,6 +604,7 @@ export function registerWasmTrainingKernels(): void {
   const simdLoaded = (): boolean => simdKernels() != null;
   replaceKernel(BATCH_NORM_RELU, batchNormRelu, simdLoaded);
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
+  replaceKernel(CONV2D_BIAS_RELU, conv2dBiasRelu, ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
 }
 
@@ -597,6 +620,7 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(tf.Identity, WASM)) &&
     isOurs(tf.getKernel(BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BIAS_RELU, WASM)) &&
     isOurs(tf.getKernel(ADAM_UPDATE, WASM))
   );
 }

@@ -17,6 +17,28 @@ typedef float f32;
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 /*
+ * acc + a·b in each lane. The relaxed-SIMD build (-mrelaxed-simd, defines
+ * __wasm_relaxed_simd__) uses f32x4.relaxed_madd, which the engine fuses
+ * into one multiply-add where the CPU has FMA (one rounding instead of two,
+ * half the instructions); the plain build multiplies, then adds. Only the
+ * matrix-product blocks below use it: the other kernels keep their exact
+ * float32 roundings in both builds.
+ *
+ * clang 14's __builtin_wasm_fma_f32x4(x, y, z) emits the relaxed-SIMD
+ * proposal's prototype instruction (0xfd 0xaf 0x01, the early drafts'
+ * "f32x4.fma"), which no engine accepts now;
+ * scripts/build-simd-kernels.ts rewrites it to the standard
+ * f32x4.relaxed_madd (0xfd 0x85 0x02), which computes x·y + z of the same
+ * operands. So MADD calls the builtin as (a, b, acc): after the rewrite,
+ * a·b + acc. The kernel suite would catch any other order.
+ */
+#ifdef __wasm_relaxed_simd__
+#define MADD(acc, a, b) ((v128_t)__builtin_wasm_fma_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(acc)))
+#else
+#define MADD(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
+
+/*
  * out[i][0..8) += Σ_p xs[p·xStep + i·xLane] · ys[p·yStep + 0..8) for i < 4:
  * a 4×8 block of a matrix product, summed over `count` steps in eight
  * registers. Eight accumulators, two y vectors and one broadcast x fit
@@ -31,17 +53,17 @@ static inline void block4x8(const f32 *xs, int xLane, int xStep, const f32 *ys, 
   for (int p = 0; p < count; p++) {
     v128_t d0 = wasm_v128_load(ys), d1 = wasm_v128_load(ys + 4);
     v128_t s = wasm_v128_load32_splat(xs);
-    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));
-    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));
+    a00 = MADD(a00, s, d0);
+    a01 = MADD(a01, s, d1);
     s = wasm_v128_load32_splat(xs + xLane);
-    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));
-    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));
+    a10 = MADD(a10, s, d0);
+    a11 = MADD(a11, s, d1);
     s = wasm_v128_load32_splat(xs + 2 * xLane);
-    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));
-    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));
+    a20 = MADD(a20, s, d0);
+    a21 = MADD(a21, s, d1);
     s = wasm_v128_load32_splat(xs + 3 * xLane);
-    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));
-    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));
+    a30 = MADD(a30, s, d0);
+    a31 = MADD(a31, s, d1);
     xs += xStep;
     ys += yStep;
   }
@@ -56,8 +78,8 @@ static inline void block1x8(const f32 *xs, int xStep, const f32 *ys, int yStep, 
   v128_t a0 = wasm_v128_load(out), a1 = wasm_v128_load(out + 4);
   for (int p = 0; p < count; p++) {
     v128_t s = wasm_v128_load32_splat(xs);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(ys)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(ys + 4)));
+    a0 = MADD(a0, s, wasm_v128_load(ys));
+    a1 = MADD(a1, s, wasm_v128_load(ys + 4));
     xs += xStep;
     ys += yStep;
   }
@@ -104,6 +126,30 @@ void conv2d(const f32 *xp, const f32 *w, f32 *y, int n, int hp, int wp, int ci, 
           for (int q = 0; q < ow; q++) yRow[q * co + o] += dot(xRow + q * xLane, 1, wRow + o, co, rowTaps);
         }
       }
+    }
+  }
+}
+
+/*
+ * conv2d, then y ← max(0, y + bias[o]) over its output: a conv layer's
+ * bias and ReLU, applied while each slice's output is still in cache
+ * instead of by two more kernels over the whole activation. The bias is
+ * added with one rounding, as a separate Add would.
+ */
+EXPORT(conv2d_bias_relu)
+void conv2d_bias_relu(const f32 *xp, const f32 *w, const f32 *bias, f32 *y, int n, int hp, int wp, int ci, int oh, int ow,
+                      int co, int kh, int kw, int sh, int sw) {
+  conv2d(xp, w, y, n, hp, wp, ci, oh, ow, co, kh, kw, sh, sw);
+  const int rows = n * oh * ow;
+  const int blocked = co & ~3;
+  const v128_t zero = wasm_f32x4_splat(0);
+  for (int i = 0; i < rows; i++) {
+    f32 *row = y + i * co;
+    int o = 0;
+    for (; o < blocked; o += 4) wasm_v128_store(row + o, wasm_f32x4_pmax(zero, wasm_f32x4_add(wasm_v128_load(row + o), wasm_v128_load(bias + o))));
+    for (; o < co; o++) {
+      const f32 v = row[o] + bias[o];
+      row[o] = 0 < v ? v : 0;
     }
   }
 }
@@ -336,23 +382,34 @@ void batch_norm_relu(const f32 *x, const f32 *gamma, const f32 *beta, f32 *y, f3
 
 /*
  * The gradients of batch_norm_relu, the batch statistics included, from its
- * input x, its output y and dy. With g = dy where y > 0 (else 0), x̂ the
- * normalised x and s = 1/√(variance + ε):
+ * input x, its batch statistics and dy. With g = dy where the ReLU passed
+ * (else 0), x̂ the normalised x and s = 1/√(variance + ε):
  *
  *   dbeta[c] = Σ_i g[i][c],  dgamma[c] = Σ_i g[i][c] · x̂[i][c]
  *   dx[i][c] = gamma[c] · s[c] · (g[i][c] − dbeta[c]/rows − x̂[i][c] · dgamma[c]/rows)
  *
- * One pass for the two sums, one for dx. `scratch` holds 2·cols floats.
+ * Where the ReLU passed is recomputed from x with exactly the operations
+ * batch_norm_relu applied (the same scale, vector and leftover paths), so
+ * it is the same set of elements as y > 0, without copying y in.
+ * One pass for the two sums, one for dx. `scratch` holds 3·cols floats.
  */
 EXPORT(batch_norm_relu_backprop)
-void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f32 *mean, const f32 *variance,
-                              const f32 *gamma, f32 *dx, f32 *dgamma, f32 *dbeta, f32 *scratch, int rows, int cols,
+void batch_norm_relu_backprop(const f32 *x, const f32 *dy, const f32 *mean, const f32 *variance, const f32 *gamma,
+                              const f32 *beta, f32 *dx, f32 *dgamma, f32 *dbeta, f32 *scratch, int rows, int cols,
                               f32 epsilon) {
-  f32 *partial = scratch, *inverse = scratch + cols;
-  for (int j = 0; j < cols; j++) inverse[j] = 1.0f / __builtin_sqrtf(variance[j] + epsilon);
+  f32 *partial = scratch, *inverse = scratch + cols, *scale = scratch + 2 * cols;
+  for (int j = 0; j < cols; j++) {
+    inverse[j] = 1.0f / __builtin_sqrtf(variance[j] + epsilon);
+    scale[j] = gamma[j] / __builtin_sqrtf(variance[j] + epsilon);
+  }
   const v128_t zero = wasm_f32x4_splat(0);
-#define GATED_VECTOR(i, j) wasm_v128_and(wasm_v128_load(dy + (i) * cols + (j)), wasm_f32x4_gt(wasm_v128_load(y + (i) * cols + (j)), zero))
-#define GATED_SCALAR(i, j) (y[(i) * cols + (j)] > 0 ? dy[(i) * cols + (j)] : 0.0f)
+#define PASSED_VECTOR(i, j)                                                                                              \
+  wasm_f32x4_gt(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + (i) * cols + (j)), wasm_v128_load(mean + (j))), \
+                                              wasm_v128_load(scale + (j))),                                               \
+                               wasm_v128_load(beta + (j))),                                                               \
+                zero)
+#define GATED_VECTOR(i, j) wasm_v128_and(wasm_v128_load(dy + (i) * cols + (j)), PASSED_VECTOR(i, j))
+#define GATED_SCALAR(i, j) ((x[(i) * cols + (j)] - mean[j]) * scale[j] + beta[j] > 0 ? dy[(i) * cols + (j)] : 0.0f)
 #define NORMALISED_VECTOR(i, j) \
   wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + (i) * cols + (j)), wasm_v128_load(mean + (j))), wasm_v128_load(inverse + (j)))
 #define NORMALISED_SCALAR(i, j) ((x[(i) * cols + (j)] - mean[j]) * inverse[j])
@@ -375,6 +432,7 @@ void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f
       dx[i * cols + j] = gamma[j] * inverse[j] * value;
     }
   }
+#undef PASSED_VECTOR
 #undef GATED_VECTOR
 #undef GATED_SCALAR
 #undef NORMALISED_VECTOR
@@ -384,8 +442,8 @@ void batch_norm_relu_backprop(const f32 *x, const f32 *y, const f32 *dy, const f
 /*
  * Adam's update of one variable in one pass, in place. It applies exactly
  * the float32 operations, in the order, that tfjs's AdamOptimizer applies as
- * separate kernels (one rounding per operation, no fused multiply-add: wasm
- * SIMD has none), so the results are the same bits; the scalars arrive
+ * separate kernels (one rounding per operation, no fused multiply-add, in
+ * either build), so the results are the same bits; the scalars arrive
  * already rounded to float32, as tfjs's scalar tensors hold them. With
  * bias1 = 1 − β1ᵗ and bias2 = 1 − β2ᵗ:
  *   m ← m·β1 + g·(1−β1),  v ← v·β2 + g²·(1−β2)

@@ -1,11 +1,24 @@
 /**
  * Our own wasm SIMD kernels (kernels.c), run beside tfjs's wasm backend for
  * the training steps it has no fast kernel for: the convolution and its
- * filter gradient, the max-pool gradient, sums over leading axes (bias
+ * filter gradient (and a conv layer's convolution + bias + ReLU in one
+ * kernel), the max-pool gradient, sums over leading axes (bias
  * gradients), matrix products whose right operand is new each call
  * (XNNPACK repacks it every time, slowly), BatchNorm + ReLU in training,
  * forward and backward, one kernel each way, and Adam's update of one
  * variable in one pass.
+ *
+ * kernels.c is built twice: with wasm SIMD alone, and with relaxed SIMD's
+ * f32x4.relaxed_madd in its matrix-product blocks (convolutions, their
+ * filter gradient, dense products), which the engine turns into one fused
+ * multiply-add where the CPU has FMA: half the instructions for the same
+ * arithmetic, which is faster where multiplies and adds share pipes (no
+ * faster on a CPU with separate add pipes, such as AMD's Zen 5:
+ * scripts/time-simd-builds.ts). The relaxed build loads wherever the engine takes relaxed
+ * SIMD (see `relaxedSimdAvailable`). Fused or not, each output is computed
+ * the same way however the call is shared among threads, so seeded runs
+ * repeat on one machine; between a machine that fuses and one that does
+ * not (or the plain build), products differ in their last bits.
  *
  * The module has its own memory. Each call copies its operands out of the
  * backend's heap into ours, runs one C function and copies the result into
@@ -15,7 +28,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { canBlock, controlBytes, KernelThreads, type Slice } from './kernel-threads';
-import { SIMD_KERNELS_SHARED_WASM_BASE64, SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm';
+import {
+  SIMD_KERNELS_RELAXED_SHARED_WASM_BASE64,
+  SIMD_KERNELS_RELAXED_WASM_BASE64,
+  SIMD_KERNELS_SHARED_WASM_BASE64,
+  SIMD_KERNELS_WASM_BASE64,
+} from './kernels-wasm';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -29,6 +47,10 @@ interface KernelExports {
     xp: number, w: number, y: number, n: number, hp: number, wp: number, ci: number,
     oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
   ): void;
+  conv2d_bias_relu(
+    xp: number, w: number, bias: number, y: number, n: number, hp: number, wp: number, ci: number,
+    oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
+  ): void;
   max_pool_backprop(
     x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number,
@@ -40,7 +62,7 @@ interface KernelExports {
     rows: number, cols: number, epsilon: number,
   ): void;
   batch_norm_relu_backprop(
-    x: number, y: number, dy: number, mean: number, variance: number, gamma: number, dx: number, dgamma: number,
+    x: number, dy: number, mean: number, variance: number, gamma: number, beta: number, dx: number, dgamma: number,
     dbeta: number, scratch: number, rows: number, cols: number, epsilon: number,
   ): void;
   adam_update(
@@ -143,6 +165,8 @@ export class SimdKernels {
     private readonly kernels: KernelExports,
     private readonly memory: WebAssembly.Memory,
     private readonly threads: KernelThreads | null,
+    /** Whether this is the relaxed-SIMD build (products by f32x4.relaxed_madd). */
+    readonly relaxed: boolean,
     /** Calls with fewer multiply-adds stay on the calling thread (tests lower it to share small calls). */
     private readonly threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
   ) {
@@ -197,26 +221,33 @@ export class SimdKernels {
     return { at, hp, wp, fill };
   }
 
-  /** A convolution with unit dilations (`info` from computeConv2DInfo, channels last). */
-  conv2d(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  /**
+   * A convolution with unit dilations (`info` from computeConv2DInfo,
+   * channels last); with `bias`, relu(conv + bias), each slice applying
+   * the bias and ReLU to its own images as it finishes them.
+   */
+  conv2d(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo, bias?: TensorInfo): TensorInfo {
     const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw } = info;
     const layout = this.layout();
     const xp = this.paddedInput(layout, backend, x, info);
     const wAt = layout.block(kh * kw * ci * co);
+    const biasAt = bias == null ? null : layout.block(co);
     const yAt = layout.block(n * oh * ow * co);
     layout.commit();
     xp.fill();
     layout.view(wAt, kh * kw * ci * co).set(heap(backend, filter));
+    if (bias != null && biasAt != null) layout.view(biasAt, co).set(heap(backend, bias));
     const { hp, wp } = xp;
     this.run(
-      shares(n, this.threadCount).map(([first, end]) => ({
-        fn: 'conv2d',
-        args: [
-          xp.at + first * hp * wp * ci * FLOAT_BYTES, wAt, yAt + first * oh * ow * co * FLOAT_BYTES,
-          end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
-        ],
-      })),
+      shares(n, this.threadCount).map(([first, end]) => {
+        const xAt = xp.at + first * hp * wp * ci * FLOAT_BYTES;
+        const sliceYAt = yAt + first * oh * ow * co * FLOAT_BYTES;
+        const geometry = [end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth];
+        return biasAt == null
+          ? { fn: 'conv2d', args: [xAt, wAt, sliceYAt, ...geometry] }
+          : { fn: 'conv2d_bias_relu', args: [xAt, wAt, biasAt, sliceYAt, ...geometry] };
+      }),
       n * oh * ow * co * kh * kw * ci,
     );
     return output(backend, [n, oh, ow, co], layout.view(yAt, n * oh * ow * co));
@@ -259,7 +290,7 @@ export class SimdKernels {
     return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
   }
 
-  /** dx of a max pool (`info` from computePool2DInfo). */
+  /** dx of a max pool (`info` from computePool2DInfo), the batch shared among threads. */
   maxPoolBackprop(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
     const xSize = n * h * w * c;
@@ -271,10 +302,19 @@ export class SimdKernels {
     layout.commit();
     layout.view(xAt, xSize).set(heap(backend, x));
     layout.view(dyAt, dySize).set(heap(backend, dy));
-    this.kernels.max_pool_backprop(
-      xAt, dyAt, dxAt, n, h, w, c, oh, ow,
-      info.effectiveFilterHeight, info.effectiveFilterWidth, info.strideHeight, info.strideWidth,
-      info.padInfo.top, info.padInfo.left,
+    const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+    // Images are independent, so the batch is shared. Each window value is
+    // loaded, compared and selected twice (finding the winner, then routing
+    // dy): counted as four multiply-adds against the threshold for sharing.
+    this.run(
+      shares(n, this.threadCount).map(([first, end]) => ({
+        fn: 'max_pool_backprop',
+        args: [
+          xAt + first * h * w * c * FLOAT_BYTES, dyAt + first * oh * ow * c * FLOAT_BYTES, dxAt + first * h * w * c * FLOAT_BYTES,
+          end - first, h, w, c, oh, ow, fh, fw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+        ],
+      })),
+      4 * dySize * fh * fw,
     );
     return output(backend, x.shape, layout.view(dxAt, xSize));
   }
@@ -327,39 +367,39 @@ export class SimdKernels {
     ];
   }
 
-  /** The gradients [dx, dgamma, dbeta] of `batchNormRelu`, from its input x, its output y and dy. */
+  /**
+   * The gradients [dx, dgamma, dbeta] of `batchNormRelu`, from its input x,
+   * dy, its batch statistics and its gamma and beta: where its ReLU passed
+   * is recomputed from x, so its output need not be copied in.
+   */
   batchNormReluBackprop(
     backend: BackendWasm,
     x: TensorInfo,
-    y: TensorInfo,
     dy: TensorInfo,
     mean: TensorInfo,
     variance: TensorInfo,
     gamma: TensorInfo,
+    beta: TensorInfo,
     epsilon: number,
   ): TensorInfo[] {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
     const layout = this.layout();
     const xAt = layout.block(size);
-    const yAt = layout.block(size);
     const dyAt = layout.block(size);
-    const meanAt = layout.block(cols);
-    const varianceAt = layout.block(cols);
-    const gammaAt = layout.block(cols);
+    const [meanAt, varianceAt, gammaAt, betaAt] = [mean, variance, gamma, beta].map(() => layout.block(cols)) as [number, number, number, number];
     const dxAt = layout.block(size);
     const dgammaAt = layout.block(cols);
     const dbetaAt = layout.block(cols);
-    const scratchAt = layout.block(2 * cols);
+    const scratchAt = layout.block(3 * cols);
     layout.commit();
     layout.view(xAt, size).set(heap(backend, x));
-    layout.view(yAt, size).set(heap(backend, y));
     layout.view(dyAt, size).set(heap(backend, dy));
-    layout.view(meanAt, cols).set(heap(backend, mean));
-    layout.view(varianceAt, cols).set(heap(backend, variance));
-    layout.view(gammaAt, cols).set(heap(backend, gamma));
+    for (const [at, info] of [[meanAt, mean], [varianceAt, variance], [gammaAt, gamma], [betaAt, beta]] as const) {
+      layout.view(at, cols).set(heap(backend, info));
+    }
     this.kernels.batch_norm_relu_backprop(
-      xAt, yAt, dyAt, meanAt, varianceAt, gammaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
+      xAt, dyAt, meanAt, varianceAt, gammaAt, betaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
     );
     return [
       output(backend, x.shape, layout.view(dxAt, size)),
@@ -423,20 +463,78 @@ function sharedMemory(): WebAssembly.Memory | null {
 }
 
 /**
+ * The smallest module that uses f32x4.relaxed_madd:
+ * (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd).
+ */
+const RELAXED_MADD_PROBE = Uint8Array.of(
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+);
+
+let relaxedProbe: Promise<boolean> | null = null;
+
+/**
+ * Whether this engine takes relaxed SIMD's f32x4.relaxed_madd. Browsers ship
+ * it (Chromium since 114); Node 20's V8 has it behind a flag, which is set
+ * here, before our module compiles, where the probe first fails in Node (a
+ * V8 flag read when a module is compiled). Once per realm.
+ */
+export function relaxedSimdAvailable(): Promise<boolean> {
+  relaxedProbe ??= (async () => {
+    if (WebAssembly.validate(RELAXED_MADD_PROBE)) return true;
+    if (typeof process === 'undefined' || process.versions?.node == null) return false;
+    try {
+      // A variable specifier keeps bundlers from resolving a Node module for the browser.
+      const specifier = 'node:v8';
+      const v8 = (await import(/* @vite-ignore */ specifier)) as { setFlagsFromString(flags: string): void };
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      return false;
+    }
+    return WebAssembly.validate(RELAXED_MADD_PROBE);
+  })();
+  return relaxedProbe;
+}
+
+/**
+ * Which build of kernels.c to load: 'relaxed' (products by
+ * f32x4.relaxed_madd), 'plain' (wasm SIMD alone), or 'auto', the relaxed
+ * one wherever the engine takes it.
+ */
+export type SimdBuild = 'auto' | 'relaxed' | 'plain';
+
+async function relaxedBuild(build: SimdBuild): Promise<boolean> {
+  if (build === 'plain') return false;
+  const available = await relaxedSimdAvailable();
+  if (build === 'relaxed' && !available) throw new Error('this engine has no relaxed SIMD, which the relaxed build needs');
+  return available;
+}
+
+/**
  * A new instance of our kernels sharing large calls among `threads` threads
  * (fewer where helper threads cannot start); calls of fewer than
- * `threadedMinMultiplyAdds` multiply-adds stay on the calling thread. Most
- * callers want the one `loadSimdKernels` keeps for the realm.
+ * `threadedMinMultiplyAdds` multiply-adds stay on the calling thread;
+ * `build` as for `SimdBuild`. Most callers want the one `loadSimdKernels`
+ * keeps for the realm.
  */
-export async function createSimdKernels(threads: number, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<SimdKernels> {
+export async function createSimdKernels(
+  threads: number,
+  threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
+  build: SimdBuild = 'auto',
+): Promise<SimdKernels> {
+  const relaxed = await relaxedBuild(build);
   const memory = threads > 1 && canBlock() ? sharedMemory() : null;
   if (memory == null) {
     const plain = new WebAssembly.Memory({ initial: INITIAL_PAGES });
-    const module = await WebAssembly.compile(decodeBase64(SIMD_KERNELS_WASM_BASE64));
+    const module = await WebAssembly.compile(decodeBase64(relaxed ? SIMD_KERNELS_RELAXED_WASM_BASE64 : SIMD_KERNELS_WASM_BASE64));
     const instance = await WebAssembly.instantiate(module, { env: { memory: plain } });
-    return new SimdKernels(instance.exports as unknown as KernelExports, plain, null);
+    return new SimdKernels(instance.exports as unknown as KernelExports, plain, null, relaxed);
   }
-  const module = await WebAssembly.compile(decodeBase64(SIMD_KERNELS_SHARED_WASM_BASE64));
+  const module = await WebAssembly.compile(
+    decodeBase64(relaxed ? SIMD_KERNELS_RELAXED_SHARED_WASM_BASE64 : SIMD_KERNELS_SHARED_WASM_BASE64),
+  );
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as KernelExports;
   const controlAt = kernels.__heap_base.value as number;
@@ -444,10 +542,10 @@ export async function createSimdKernels(threads: number, threadedMinMultiplyAdds
     const pool = await KernelThreads.start(module, memory, controlAt, threads, ({ fn, args }) =>
       (kernels[fn] as (...values: number[]) => void)(...args),
     );
-    return new SimdKernels(kernels, memory, pool, threadedMinMultiplyAdds);
+    return new SimdKernels(kernels, memory, pool, relaxed, threadedMinMultiplyAdds);
   } catch (error) {
     console.warn(`Our SIMD kernels run on one thread: ${error instanceof Error ? error.message : String(error)}`);
-    return new SimdKernels(kernels, memory, null);
+    return new SimdKernels(kernels, memory, null, relaxed);
   }
 }
 
@@ -457,11 +555,15 @@ export async function createSimdKernels(threads: number, threadedMinMultiplyAdds
  * `threads` threads where helper threads are possible: a shared memory
  * (cross-origin isolation in a browser) and a thread that may block (a
  * worker, or Node). The first call's `threads` (and threshold, as for
- * `createSimdKernels`) holds for the realm. False
+ * `createSimdKernels`, and build) holds for the realm. False
  * where wasm SIMD is missing, and then the callers keep tfjs's own kernels.
  */
-export function loadSimdKernels(threads = 1, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<boolean> {
-  loading ??= createSimdKernels(Math.max(1, Math.floor(threads)), threadedMinMultiplyAdds).then(
+export function loadSimdKernels(
+  threads = 1,
+  threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
+  build: SimdBuild = 'auto',
+): Promise<boolean> {
+  loading ??= createSimdKernels(Math.max(1, Math.floor(threads)), threadedMinMultiplyAdds, build).then(
     (kernels) => {
       loaded = kernels;
       return true;
