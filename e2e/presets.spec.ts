@@ -148,7 +148,8 @@ const SHORTENED: Record<string, (config: ExperimentConfigInput) => ExperimentCon
   'early-bird': (c) => ({
     ...c,
     data: { ...c.data, syntheticTrain: 160, syntheticTest: 100, validation: 60 },
-    train: { ...c.train, epochs: 4, lrDecayEpochs: [3] },
+    model: { ...c.model, width: 0.125 },
+    train: { ...c.train, epochs: 4, lrDecayEpochs: [3], evalEvery: 2 },
     earlybird: { ...c.earlybird, queueLength: 2, epsilon: 0.3 },
   }),
   'colt-vs-imp': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 300, syntheticTest: 200, validation: 60 }, train: { ...c.train, iterations: 10, evalEvery: 10 }, prune: { rounds: 2 } }),
@@ -160,10 +161,14 @@ const SHORTENED: Record<string, (config: ExperimentConfigInput) => ExperimentCon
 /** The accuracy the guidance must quote first for each preset, computed here from the stored runs' results: the measure each preset is about. */
 const QUOTED: Record<string, (runs: RunResults[]) => string> = {
   'ticket-vs-random': (runs) => `the ticket kept ${formatSpread(spreadOf(runs.map((r) => r.rounds.at(-1)!.testAccuracy)))} test accuracy`,
-  'early-bird': (runs) =>
-    runs.every((r) => (r as unknown as { ticket: { epoch: number | null } }).ticket.epoch === null)
-      ? 'no ticket was drawn'
-      : `(${runs.flatMap((r) => (r as unknown as { ticket: { epoch: number | null } }).ticket.epoch ?? []).join(', ')} by seed)`,
+  'early-bird': (runs) => {
+    const tickets = runs.map((r) => (r as unknown as { ticket: { epoch: number | null; accuracyAfterRetraining: number | null; accuracyDense: number } }).ticket);
+    const dense = formatSpread(spreadOf(tickets.map((t) => t.accuracyDense)));
+    const drawn = tickets.filter((t) => t.epoch !== null);
+    if (drawn.length === 0) return `no ticket was drawn in 4 epochs: the channel masks never came within ε of the last four, so the network trained dense to the end (${dense} test accuracy)`;
+    // The retrained tickets against the dense baseline, the comparison the claim rests on.
+    return `${formatSpread(spreadOf(drawn.map((t) => t.accuracyAfterRetraining!)))} after retraining, against ${dense} for the dense network trained the whole schedule`;
+  },
   'colt-vs-imp': (runs) => {
     const colts = runs.map((r) => (r as unknown as { colt: { rounds: { sparsity: number }[]; imp: { rounds: unknown[] } } }).colt);
     // After the rounds that COLT and IMP both completed in every seed.

@@ -158,32 +158,41 @@ describe('guidance computed from the finished runs, one per seed', () => {
     expect(quick).toContain('One seed has no spread to judge a gap by: run all 3 seeds');
   });
 
-  it('early-bird quotes the ticket epoch per seed, the accuracies and the compute, and whether every seed was early', () => {
-    const summary = (epoch: number | null, retrained: number): Partial<TicketSummary> => ({
+  it('early-bird quotes the ticket epoch per seed, the accuracies against the dense baseline and the compute, and whether every seed was early', () => {
+    const summary = (epoch: number | null, retrained: number, dense: number): Partial<TicketSummary> => ({
       epoch,
       scheduleEpochs: 20,
       accuracyAtTicket: 0.6,
       accuracyAtPruning: epoch === null ? null : 0.3,
       accuracyAfterRetraining: epoch === null ? null : retrained,
-      flopsTotal: 60,
+      accuracyDense: dense,
+      flopsTotal: epoch === null ? 100 : 50 + epoch,
       flopsDense: 100,
     });
-    const runs = (epochs: (number | null)[], retrained = [0.6, 0.62, 0.58]) =>
-      EARLY_BIRD.seeds.map((seed, i) => fabricated(EARLY_BIRD, { rounds: [round(0, 0, 0.6)], ticket: summary(epochs[i], retrained[i]) }, seed));
+    const runs = (epochs: (number | null)[], retrained = [0.6, 0.62, 0.58], dense = [0.61, 0.63, 0.6]) =>
+      EARLY_BIRD.seeds.map((seed, i) => fabricated(EARLY_BIRD, { rounds: [round(0, 0, 0.6)], ticket: summary(epochs[i], retrained[i], dense[i]) }, seed));
     const early = EARLY_BIRD.readRuns(runs([4, 5, 6]));
     expect(early).toContain(
       'In your run (seeds 1, 2, 3) the ticket came at epoch 5.0 ± 1.0 of 20 (4, 5, 6 by seed); test accuracy was 60.0% ± 0.0 at the ticket and 60.0% ± 2.0 after retraining, ' +
-        'for 60% of the dense training FLOPs on average (mean ± half the range over seeds, as the chart draws its band). Every seed drew its ticket in the first half of the schedule.',
+        'against 61.3% ± 1.5 for the dense network trained the whole schedule; the ticket took 55.0% ± 1.0 of the dense training FLOPs ' +
+        '(mean ± half the range over seeds, as the chart draws its band). Every seed drew its ticket in the first half of the schedule, by epoch 6 of 20.',
     );
-    expect(early).toContain('Retrained, it is back within the seed spread of its accuracy at the ticket.');
+    expect(early).toContain(
+      "Retrained, the tickets' band and the dense band overlap (1.3 points apart in the mean): the tickets matched the dense network within the seed spread, as the claim expects.",
+    );
+    expect(EARLY_BIRD.readRuns(runs([4, 5, 6], [0.5, 0.52, 0.54]))).toContain(
+      "Retrained, the tickets' band lies below the dense band: they fell short of the dense network by 9.3 points in the mean, beyond the seed spread.",
+    );
+    expect(EARLY_BIRD.readRuns(runs([4, 14, null]))).toContain('the ticket came at epoch 9.0 ± 5.0 of 20 (4, 14 by seed), and 1 seed drew none;');
     expect(EARLY_BIRD.readRuns(runs([4, 14, null]))).toContain(
-      'the ticket came at epoch 9.0 ± 5.0 of 20 (4, 14 by seed), and 1 seed drew none;',
+      'Some seeds drew it in the first half of the schedule and some later or not at all: the bands overlap here: more rounds or seeds would tell.',
     );
-    expect(EARLY_BIRD.readRuns(runs([4, 14, null]))).toContain('Some seeds drew it in the first half of the schedule and some later or not at all: the bands overlap here: more rounds or seeds would tell.');
-    expect(EARLY_BIRD.readRuns(runs([12, 14, 16], [0.4, 0.45, 0.5]))).toContain(
-      'Every seed drew its ticket only in the second half of the schedule: not early here. Retrained, the pruned network stayed below its accuracy at the ticket beyond the seed spread.',
-    );
+    expect(EARLY_BIRD.readRuns(runs([12, 14, 16]))).toContain('Every seed drew its ticket only in the second half of the schedule: not early here.');
     expect(EARLY_BIRD.readRuns(runs([null, null, null]))).toContain('no ticket was drawn in 20 epochs');
+    expect(EARLY_BIRD.readRuns(runs([null, null, null]))).toContain('(61.3% ± 1.5 test accuracy)');
+    const [one] = runs([5, 5, 5]);
+    expect(EARLY_BIRD.readRuns([one])).toContain('In your run (seed 1) the ticket came at epoch 5 of 20 (5 by seed)');
+    expect(EARLY_BIRD.readRuns([one])).toContain('One seed has no spread to judge a gap by');
   });
 
   it('colt-vs-imp quotes both sparsities after the same rounds and the accuracies at matched sparsity, over seeds', () => {

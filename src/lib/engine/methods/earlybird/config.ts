@@ -24,6 +24,12 @@ export const EarlyBirdSchema = v.strictObject({
   minChannels: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /** Retrain the ticket with its pruned channels cut out (a smaller, faster network); false zeroes them in the dense one. */
   shrink: v.optional(v.boolean(), true),
+  /**
+   * Also train the search's network on unpruned, from the ticket's epoch to
+   * the end of the schedule on the ticket's retraining batches: the dense
+   * network the retrained ticket is compared with (series 'dense').
+   */
+  denseBaseline: v.optional(v.boolean(), false),
 });
 
 /** The detector's settings: EarlyBird's panel, and the first of WORM's. */
@@ -117,6 +123,15 @@ export const detectorPanel: PanelSpec = {
     },
     {
       kind: 'boolean',
+      id: 'earlybird-dense-baseline',
+      label: 'Dense baseline',
+      path: 'earlybird.denseBaseline',
+      hint: 'Also train the network on unpruned from the ticket’s epoch to the end of the schedule, on the ticket’s batches: the dense accuracy its retrained ticket is compared with (costs the rest of the schedule at the dense rate).',
+      section: 'earlybird',
+      visibleWhen: (config) => config.method === 'earlybird',
+    },
+    {
+      kind: 'boolean',
       id: 'earlybird-unstructured',
       label: 'Unstructured variant',
       path: 'earlybird.unstructured',
@@ -131,7 +146,8 @@ export const EARLYBIRD_DIFFERENCES =
   'Conv-4-BN (Conv-4 with BatchNorm after every conv) instead of VGG-16 / PreResNet-101, and shipped quick configs with a scaled schedule; ' +
   'the mask is taken at each epoch end (the reference takes it at the next epoch start: the same weights); ' +
   'with earlybird.shrink off, pruning zeroes gamma, beta and the dead conv/dense kernel slices instead of building a slimmer network (same function, no speed-up); ' +
-  'retraining continues the LR schedule with a fresh optimiser state. ' +
+  'retraining continues the LR schedule with a fresh optimiser state; ' +
+  'the dense baseline (earlybird.denseBaseline) is the search\'s network trained on unpruned from the ticket\'s epoch, with a fresh optimiser state and the retraining\'s batches, so it differs from the ticket only by the pruning. ' +
   'OUR guard, not in the paper: earlybird.minChannels makes every layer keep at least that many of its strongest channels (the global ranking can empty a layer). ' +
   'OUR extension, not in the paper: earlybird.unstructured runs the same detector on global weight-magnitude masks (IMP-style tickets drawn early).';
 

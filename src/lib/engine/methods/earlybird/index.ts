@@ -13,7 +13,7 @@ import { TicketViews } from './views';
 
 export const earlybird: PruningMethod<typeof earlybirdSpec, EarlyBirdOutput, EarlyBirdState> = {
   ...earlybirdSpec,
-  plannedRounds: () => 2,
+  plannedRounds: (config) => (config.earlybird.denseBaseline ? 3 : 2),
 
   async run(ctx) {
     if (!ctx.config.earlybird.unstructured) requireBatchNorm(ctx.config, 'earlybird');
@@ -21,7 +21,7 @@ export const earlybird: PruningMethod<typeof earlybirdSpec, EarlyBirdOutput, Ear
     const saved = ctx.resume?.state;
     if (saved) views.restore(saved.views);
     const resume = ctx.resume && saved ? { ...ctx.resume, state: saved.search } : null;
-    const { summary, rounds } = await runTicketSearch(ctx, { name: 'EarlyBird', series: 'ticket', chi: null, views }, resume, (search) =>
+    const { summary, rounds } = await runTicketSearch(ctx, { name: 'EarlyBird', series: 'ticket', chi: null, views, denseBaseline: ctx.config.earlybird.denseBaseline }, resume, (search) =>
       ctx.checkpoint({ ...search, round: search.state.rounds.length, state: { views: views.save(), search: search.state } }),
     );
     return { rounds, ticket: summary };

@@ -35,6 +35,12 @@ export type TicketSummary = {
   epochFlopRatio?: number;
   /** The ticket retrained with its pruned channels cut out (earlybird.shrink), not zeroed. */
   shrunk?: boolean;
+  /**
+   * Test accuracy of the dense baseline at the end of the schedule (earlybird.denseBaseline):
+   * the search's network trained on unpruned from the ticket, or the search itself where no
+   * ticket was drawn; absent without the baseline.
+   */
+  accuracyDense?: number;
   /** Measured training-step seconds per epoch of the dense search, and of the ticket's retraining; null without any epoch. */
   secondsPerEpochBefore?: number | null;
   secondsPerEpochAfter?: number | null;

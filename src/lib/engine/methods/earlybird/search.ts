@@ -47,6 +47,8 @@ export interface TicketSearchOptions {
   /** null: plain EarlyBird, no damping. */
   chi: ChiPolicy | null;
   views: TicketViews;
+  /** Also train the unpruned network on from the ticket (EarlyBird's `denseBaseline`): series 'dense', and `accuracyDense` in the summary. */
+  denseBaseline: boolean;
 }
 
 /**
@@ -152,6 +154,34 @@ export async function runTicketSearch(
     return found;
   };
 
+  /**
+   * The dense baseline: a copy of the search's network at the ticket, trained
+   * on unpruned to the end of the schedule with the batches and the fresh
+   * optimiser state the ticket's retraining gets, so the two differ only by
+   * the pruning. Returns its final test accuracy.
+   */
+  const trainDenseOn = async (from: number): Promise<number> => {
+    const dense = ctx.createModel(subSeed(config.seed, 'init'));
+    const weights = model.snapshot();
+    try {
+      dense.restore(weights);
+      ctx.progress.add(ctx.iterations - from);
+      const { result } = await trainRound(ctx, {
+        series: 'dense',
+        round: 0,
+        model: dense,
+        masks: null,
+        dataSeed: subSeed(config.seed, 'data-1'),
+        from,
+        gradientHook: eb.unstructured ? undefined : bnGradientHook(dense.batchNorms, eb.sparsity, () => null),
+      });
+      return result.testAccuracy;
+    } finally {
+      tf.dispose([...weights.values()]);
+      dense.dispose();
+    }
+  };
+
   /** Round 0 and the pruning of its ticket; `kernelMasks` is null when no ticket appeared (the search is then finished). */
   const searchAndPrune = async (): Promise<{ state: SearchState; kernelMasks: MaskSet | null }> => {
     const search = await trainRound(ctx, {
@@ -189,6 +219,10 @@ export async function runTicketSearch(
       ...searchFlops(epochFlops(model, dataset.train.size), epochsOf(search.training.iterations), scheduleEpochs),
     };
     const state: SearchState = { summary, rounds, retrainFrom: search.training.iterations, finished: ticketEpoch === null };
+    if (options.denseBaseline) {
+      // Without a ticket the search itself trained dense to the end of the schedule.
+      summary.accuracyDense = ticketEpoch === null ? search.result.testAccuracy : await trainDenseOn(state.retrainFrom);
+    }
     if (ticketEpoch === null) return { state, kernelMasks: null };
 
     let kernelMasks: MaskSet;

@@ -133,3 +133,33 @@ describe('EarlyBird retraining', () => {
     expect(ticket.accuracyAfterRetraining).toBeTypeOf('number');
   });
 });
+
+describe('EarlyBird dense baseline', () => {
+  it('trains the search network on unpruned from the ticket, on the retraining batches: with nothing pruned it ends exactly where the ticket does', async () => {
+    const events: EngineEvent[] = [];
+    // Ratio 0 prunes no channel, so the ticket's retraining and the dense baseline train the same network from the same weights.
+    const config = { ...tiny, method: 'earlybird' as const, earlybird: { ratios: [0], queueLength: 2, epsilon: 1, denseBaseline: true } };
+    const results = resultsOf(await runExperiment(config, { files: null, emit: (e) => events.push(e) }), 'earlybird');
+    const { ticket } = results;
+    expect(ticket.epoch).toBe(2);
+    const dense = events.flatMap((e) => (e.type === 'round' && e.series === 'dense' ? [e.result] : []));
+    expect(dense).toHaveLength(1);
+    expect(dense[0].sparsity).toBe(0);
+    expect(dense[0].iterations).toBe(results.rounds[1].iterations);
+    expect(ticket.accuracyDense).toBe(dense[0].testAccuracy);
+    dense[0].curve.forEach((point, i) => expect(point.testLoss).toBeCloseTo(results.rounds[1].curve[i].testLoss, 5));
+    expect(ticket.accuracyDense).toBe(ticket.accuracyAfterRetraining);
+  });
+
+  it('is the search itself where no ticket was drawn, and absent when not asked for', async () => {
+    // A queue longer than the schedule never fills: no ticket, the search trained dense to the end.
+    const config = { ...tiny, method: 'earlybird' as const, earlybird: { queueLength: 6, denseBaseline: true } };
+    const events: EngineEvent[] = [];
+    const { ticket, rounds } = resultsOf(await runExperiment(config, { files: null, emit: (e) => events.push(e) }), 'earlybird');
+    expect(ticket.epoch).toBeNull();
+    expect(ticket.accuracyDense).toBe(rounds[0].testAccuracy);
+    expect(events.some((e) => e.type === 'round' && e.series === 'dense')).toBe(false);
+    const plain = resultsOf(await runExperiment({ ...config, earlybird: { queueLength: 2, epsilon: 1 } }, { files: null }), 'earlybird');
+    expect(plain.ticket.accuracyDense).toBeUndefined();
+  });
+});

@@ -16,6 +16,7 @@ export function comparisonRow(s: TicketSummary) {
     accuracyAtTicket: s.accuracyAtTicket,
     accuracyAtPruning: s.accuracyAtPruning,
     accuracyAfterRetraining: s.accuracyAfterRetraining,
+    accuracyDense: s.accuracyDense ?? null,
     channelsKept: s.channelsKept,
     channelsTotal: s.channelsTotal,
     flopsToTicket: s.flopsToTicket,

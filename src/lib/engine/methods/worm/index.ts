@@ -74,7 +74,7 @@ export const worm: PruningMethod<typeof wormSpec, WormOutput, WormState> = {
     if (viewsSoFar) views.restore(viewsSoFar);
     const earlybirdState = earlyBird?.state.search ?? null;
     const resume: SearchCheckpoint | null = ctx.resume && saved?.worm ? { ...ctx.resume, state: saved.worm } : null;
-    const wormRun = await runTicketSearch(ctx, { name: 'WORM', series: 'ticket', chi: chiSchedule(config.worm), views }, resume, (checkpoint) =>
+    const wormRun = await runTicketSearch(ctx, { name: 'WORM', series: 'ticket', chi: chiSchedule(config.worm), views, denseBaseline: false }, resume, (checkpoint) =>
       ctx.checkpoint({
         ...checkpoint,
         round: (earlybirdState?.rounds.length ?? 0) + checkpoint.state.rounds.length,
