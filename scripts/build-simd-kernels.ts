@@ -1,8 +1,7 @@
 /**
- * Compiles src/lib/engine/runtime/simd/kernels.c to WebAssembly, with a
- * plain memory and with a shared one (for helper threads), each once with
- * wasm SIMD alone and once with relaxed SIMD's multiply-add too, and writes
- * all four, base64-encoded, to kernels-wasm.ts beside it, so the engine loads the
+ * Compiles src/lib/engine/runtime/simd/kernels.c to WebAssembly, once with a
+ * plain memory and once with a shared one (for helper threads), and writes
+ * both, base64-encoded, to kernels-wasm.ts beside it, so the engine loads the
  * module the same way in a page, a worker and Node, without a file fetch.
  *
  *   npm run build:simd
@@ -41,18 +40,6 @@ const CLANG_FLAGS = [
 /** The variant whose memory is a SharedArrayBuffer, for helper threads (2 GiB at most). */
 const SHARED_FLAGS = ['-matomics', '-Wl,--shared-memory', '-Wl,--max-memory=2147483648'];
 
-/** The variant whose matrix products use f32x4.relaxed_madd (fused where the CPU has FMA). */
-const RELAXED_FLAGS = ['-mrelaxed-simd'];
-
-/**
- * clang 14 (Debian 12's) emits the relaxed-SIMD proposal's prototype
- * opcode for its FMA builtin, 0xfd 0xaf 0x01, which no engine accepts now;
- * the standard f32x4.relaxed_madd is 0xfd 0x85 0x02, as long, taking its
- * operands in the order kernels.c passes them (see MADD there).
- */
-const PROTOTYPE_FMA = [0xfd, 0xaf, 0x01];
-const RELAXED_MADD = [0xfd, 0x85, 0x02];
-
 /** Whether clang can target wasm here. */
 export function clangAvailable(): boolean {
   try {
@@ -64,40 +51,10 @@ export function clangAvailable(): boolean {
   }
 }
 
-/** Byte offsets of every occurrence of `pattern` in `bytes`. */
-function occurrences(bytes: Uint8Array, pattern: number[]): number[] {
-  const found: number[] = [];
-  for (let i = 0; i + pattern.length <= bytes.length; i++) {
-    if (pattern.every((byte, j) => bytes[i + j] === byte)) found.push(i);
-  }
-  return found;
-}
-
-/**
- * Rewrites every prototype FMA instruction to f32x4.relaxed_madd. The byte
- * pattern could in principle also occur inside an immediate, so the
- * rewrite is made only if it occurs exactly as often as clang's own
- * assembly listing of the same compile names the instruction.
- */
-function withStandardRelaxedMadd(dir: string, flags: string[], wasm: Buffer): Buffer {
-  const listing = join(dir, 'listing.s');
-  const compileOnly = flags.filter((flag) => !flag.startsWith('-Wl,'));
-  execFileSync('clang', [...compileOnly, '-S', '-o', listing, SIMD_SOURCE], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const instructions = readFileSync(listing, 'utf8').split('\n').filter((line) => /^\s*f32x4\.(relaxed_)?fma\b/.test(line)).length;
-  const at = occurrences(wasm, PROTOTYPE_FMA);
-  if (instructions === 0 || at.length !== instructions) {
-    throw new Error(`found ${at.length} prototype FMA opcodes for ${instructions} FMA instructions: cannot rewrite them safely`);
-  }
-  const patched = Buffer.from(wasm);
-  for (const offset of at) patched.set(RELAXED_MADD, offset);
-  return patched;
-}
-
 function compile(dir: string, name: string, flags: string[]): string {
   const wasm = join(dir, name);
   execFileSync('clang', [...flags, '-o', wasm, SIMD_SOURCE], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const bytes = readFileSync(wasm);
-  return (flags.includes(RELAXED_FLAGS[0]!) ? withStandardRelaxedMadd(dir, flags, bytes) : bytes).toString('base64');
+  return readFileSync(wasm).toString('base64');
 }
 
 function constant(name: string, base64: string): string {
@@ -115,13 +72,6 @@ export function generatedModuleText(): string {
       constant('SIMD_KERNELS_WASM_BASE64', compile(dir, 'kernels.wasm', CLANG_FLAGS)),
       `// clang ${[...CLANG_FLAGS, ...SHARED_FLAGS].join(' ')}`,
       constant('SIMD_KERNELS_SHARED_WASM_BASE64', compile(dir, 'kernels-shared.wasm', [...CLANG_FLAGS, ...SHARED_FLAGS])),
-      `// clang ${[...CLANG_FLAGS, ...RELAXED_FLAGS].join(' ')}, its prototype FMA opcode rewritten to f32x4.relaxed_madd`,
-      constant('SIMD_KERNELS_RELAXED_WASM_BASE64', compile(dir, 'kernels-relaxed.wasm', [...CLANG_FLAGS, ...RELAXED_FLAGS])),
-      `// clang ${[...CLANG_FLAGS, ...SHARED_FLAGS, ...RELAXED_FLAGS].join(' ')}, the same rewrite`,
-      constant(
-        'SIMD_KERNELS_RELAXED_SHARED_WASM_BASE64',
-        compile(dir, 'kernels-relaxed-shared.wasm', [...CLANG_FLAGS, ...SHARED_FLAGS, ...RELAXED_FLAGS]),
-      ),
       '',
     ].join('\n');
   } finally {

@@ -7,12 +7,9 @@
  *
  *   npx tsx scripts/profile-wasm-step.ts [--arch conv-2] [--width 1] [--optimizer adam|sgd]
  *                                        [--batch 64] [--steps 10] [--profiled 3] [--threads N]
- *                                        [--simd auto|relaxed|plain]
  *
  * `--threads` sets how many threads our SIMD kernels share large calls
- * among (default: every core, as the engine does in Node); `--simd` which
- * build of them loads (default auto: the relaxed-SIMD one where the engine
- * takes it, see simd-kernels.ts). Profiling adds
+ * among (default: every core, as the engine does in Node). Profiling adds
  * overhead, so the profiled total exceeds the timed step. Prints; asserts
  * nothing.
  */
@@ -20,8 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ARCHS, parseConfig, type ArchName } from '../src/lib/engine/config';
 import { createModel } from '../src/lib/engine/models/registry';
 import { initBackend } from '../src/lib/engine/runtime/backend';
-import { availableParallelism } from 'node:os';
-import { loadSimdKernels, simdKernels, THREADED_MIN_MULTIPLY_ADDS, type SimdBuild } from '../src/lib/engine/runtime/simd/simd-kernels';
+import { loadSimdKernels } from '../src/lib/engine/runtime/simd/simd-kernels';
 import { createOptimizer, disposeOptimizer, trainStep } from '../src/lib/engine/train/trainer';
 
 function text(name: string, fallback: string): string {
@@ -47,12 +43,6 @@ function optimizerOption(): 'adam' | 'sgd' {
   return name;
 }
 
-function buildOption(): SimdBuild {
-  const build = text('simd', 'auto');
-  if (build !== 'auto' && build !== 'relaxed' && build !== 'plain') throw new Error('--simd takes auto, relaxed or plain');
-  return build;
-}
-
 const arch = archOption();
 const width = option('width', 1);
 const optimizerName = optimizerOption();
@@ -61,16 +51,12 @@ const batch = option('batch', 64);
 const steps = option('steps', 10);
 const profiled = option('profiled', 3);
 const threads = option('threads', 0);
-const build = buildOption();
 const TOP_KERNELS = 20;
 
 async function main(): Promise<void> {
-  if (threads > 0 || build !== 'auto') await loadSimdKernels(threads || availableParallelism(), THREADED_MIN_MULTIPLY_ADDS, build);
+  if (threads > 0) await loadSimdKernels(threads);
   const info = await initBackend('wasm');
-  const relaxed = simdKernels()?.relaxed ?? false;
-  console.log(
-    `wasm: ${info.threads} thread(s), SIMD ${info.simd}, relaxed SIMD ${relaxed}; ${arch} w${width}, ${optimizerName}, batch ${batch}`,
-  );
+  console.log(`wasm: ${info.threads} thread(s), SIMD ${info.simd}; ${arch} w${width}, ${optimizerName}, batch ${batch}`);
   const model = createModel(arch, width, 10, 1);
   const optimizer = createOptimizer(parseConfig({ train: { optimizer: optimizerName } }).train);
   const x = tf.randomNormal([batch, 32, 32, 3]) as tf.Tensor4D;

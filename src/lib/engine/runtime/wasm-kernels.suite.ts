@@ -1,12 +1,8 @@
 /**
  * The wasm training kernels checked against tfjs's cpu backend. The suite
- * runs with our SIMD module loaded, the build the engine picks (relaxed
- * SIMD where the engine has it: wasm-kernels.test.ts, and on three threads
- * in wasm-kernels.threads.test.ts) and the plain SIMD build
- * (wasm-kernels.plain-simd.test.ts), and with the module absent
- * (wasm-kernels.no-simd.test.ts), since every path ships. The relaxed
- * build's fused multiply-adds round differently from the cpu backend's
- * separate multiply and add; the tolerance covers both.
+ * runs with our SIMD module loaded (wasm-kernels.test.ts, and sharing its
+ * calls among three threads in wasm-kernels.threads.test.ts) and with it
+ * absent (wasm-kernels.no-simd.test.ts), since both paths ship.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -15,7 +11,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
 import { CONV2D_BIAS_RELU, conv2dBiasRelu } from './fused-conv';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
-import { loadSimdKernels, relaxedSimdAvailable, simdKernels, type SimdBuild } from './simd/simd-kernels';
+import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
@@ -381,22 +377,17 @@ const REPLACED = [
 /**
  * Defines the suite; `simd` says whether our SIMD module must be loaded for
  * it, `threads` how many threads it shares its calls among (all of them,
- * however small: the cases here are far below the threshold for sharing),
- * `build` which build of it loads.
+ * however small: the cases here are far below the threshold for sharing).
  */
-export function describeWasmKernels(simd: boolean, threads = 1, build: SimdBuild = 'auto'): void {
-const label = simd ? `SIMD module loaded, ${build} build, ${threads} thread(s)` : 'no SIMD module';
+export function describeWasmKernels(simd: boolean, threads = 1): void {
+const label = simd ? `SIMD module loaded, ${threads} thread(s)` : 'no SIMD module';
 describe(`wasm training kernels (${label})`, () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     registerWasmTrainingKernels();
-    expect(await loadSimdKernels(threads, 0, build)).toBe(simd);
+    expect(await loadSimdKernels(threads, 0)).toBe(simd);
     expect(simdKernels() != null).toBe(simd);
-    if (simd) {
-      expect(simdKernels()!.threadCount).toBe(threads);
-      expect(simdKernels()!.relaxed).toBe(build === 'plain' ? false : await relaxedSimdAvailable());
-      if (!simdKernels()!.relaxed && build !== 'plain') console.warn('wasm-kernels: no relaxed SIMD in this engine, so the plain build is checked');
-    }
+    if (simd) expect(simdKernels()!.threadCount).toBe(threads);
   });
 
   it('registers the replacement kernels, idempotently', () => {

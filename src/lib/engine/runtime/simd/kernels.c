@@ -17,28 +17,6 @@ typedef float f32;
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 /*
- * acc + a·b in each lane. The relaxed-SIMD build (-mrelaxed-simd, defines
- * __wasm_relaxed_simd__) uses f32x4.relaxed_madd, which the engine fuses
- * into one multiply-add where the CPU has FMA (one rounding instead of two,
- * half the instructions); the plain build multiplies, then adds. Only the
- * matrix-product blocks below use it: the other kernels keep their exact
- * float32 roundings in both builds.
- *
- * clang 14's __builtin_wasm_fma_f32x4(x, y, z) emits the relaxed-SIMD
- * proposal's prototype instruction (0xfd 0xaf 0x01, the early drafts'
- * "f32x4.fma"), which no engine accepts now;
- * scripts/build-simd-kernels.ts rewrites it to the standard
- * f32x4.relaxed_madd (0xfd 0x85 0x02), which computes x·y + z of the same
- * operands. So MADD calls the builtin as (a, b, acc): after the rewrite,
- * a·b + acc. The kernel suite would catch any other order.
- */
-#ifdef __wasm_relaxed_simd__
-#define MADD(acc, a, b) ((v128_t)__builtin_wasm_fma_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(acc)))
-#else
-#define MADD(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
-#endif
-
-/*
  * out[i][0..8) += Σ_p xs[p·xStep + i·xLane] · ys[p·yStep + 0..8) for i < 4:
  * a 4×8 block of a matrix product, summed over `count` steps in eight
  * registers. Eight accumulators, two y vectors and one broadcast x fit
@@ -53,17 +31,17 @@ static inline void block4x8(const f32 *xs, int xLane, int xStep, const f32 *ys, 
   for (int p = 0; p < count; p++) {
     v128_t d0 = wasm_v128_load(ys), d1 = wasm_v128_load(ys + 4);
     v128_t s = wasm_v128_load32_splat(xs);
-    a00 = MADD(a00, s, d0);
-    a01 = MADD(a01, s, d1);
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));
+    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));
     s = wasm_v128_load32_splat(xs + xLane);
-    a10 = MADD(a10, s, d0);
-    a11 = MADD(a11, s, d1);
+    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));
+    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));
     s = wasm_v128_load32_splat(xs + 2 * xLane);
-    a20 = MADD(a20, s, d0);
-    a21 = MADD(a21, s, d1);
+    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));
+    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));
     s = wasm_v128_load32_splat(xs + 3 * xLane);
-    a30 = MADD(a30, s, d0);
-    a31 = MADD(a31, s, d1);
+    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));
+    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));
     xs += xStep;
     ys += yStep;
   }
@@ -78,8 +56,8 @@ static inline void block1x8(const f32 *xs, int xStep, const f32 *ys, int yStep, 
   v128_t a0 = wasm_v128_load(out), a1 = wasm_v128_load(out + 4);
   for (int p = 0; p < count; p++) {
     v128_t s = wasm_v128_load32_splat(xs);
-    a0 = MADD(a0, s, wasm_v128_load(ys));
-    a1 = MADD(a1, s, wasm_v128_load(ys + 4));
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(ys)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(ys + 4)));
     xs += xStep;
     ys += yStep;
   }

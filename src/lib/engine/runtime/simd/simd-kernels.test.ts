@@ -5,15 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { clangAvailable, generatedModuleText, SIMD_GENERATED } from '../../../../../scripts/build-simd-kernels';
 import { KernelThreads } from './kernel-threads';
-import {
-  createSimdKernels,
-  loadSimdKernels,
-  relaxedSimdAvailable,
-  simdKernels,
-  THREADED_MIN_MULTIPLY_ADDS,
-  type SimdBuild,
-  type SimdKernels,
-} from './simd-kernels';
+import { createSimdKernels, loadSimdKernels, simdKernels, THREADED_MIN_MULTIPLY_ADDS, type SimdKernels } from './simd-kernels';
 
 // The kernels' agreement with tfjs's cpu backend is checked in wasm-kernels.test.ts.
 describe('SIMD kernel module', () => {
@@ -26,38 +18,13 @@ describe('SIMD kernel module', () => {
     expect(simdKernels()).not.toBeNull();
   });
 
-  it('loads the relaxed-SIMD build wherever the engine takes relaxed SIMD, else the plain one', async () => {
-    const available = await relaxedSimdAvailable();
-    // Node 20 takes it once the V8 flag is set, which relaxedSimdAvailable does; browsers ship it.
-    if (!available) console.warn('simd-kernels.test: this engine has no relaxed SIMD, so only the plain build is checked');
-    expect((await createSimdKernels(1, THREADED_MIN_MULTIPLY_ADDS, 'auto')).relaxed).toBe(available);
-    expect((await createSimdKernels(1, THREADED_MIN_MULTIPLY_ADDS, 'plain')).relaxed).toBe(false);
-    if (available) expect((await createSimdKernels(2, THREADED_MIN_MULTIPLY_ADDS, 'relaxed')).relaxed).toBe(true);
-    else await expect(createSimdKernels(1, THREADED_MIN_MULTIPLY_ADDS, 'relaxed')).rejects.toThrow(/no relaxed SIMD/);
-  });
-
-  it('falls back to the plain build on an engine without relaxed SIMD', async () => {
-    // A fresh copy of the module, whose probe finds an engine that rejects f32x4.relaxed_madd.
-    vi.resetModules();
-    const validate = vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
-    try {
-      const fresh = await import('./simd-kernels');
-      expect(await fresh.relaxedSimdAvailable()).toBe(false);
-      expect((await fresh.createSimdKernels(2)).relaxed).toBe(false);
-      await expect(fresh.createSimdKernels(1, THREADED_MIN_MULTIPLY_ADDS, 'relaxed')).rejects.toThrow(/no relaxed SIMD/);
-    } finally {
-      validate.mockRestore();
-    }
-  });
-
-  it.each<SimdBuild>(['plain', 'auto'])('gives bit-identical results on 1, 2 and 3 threads (%s build), so seeded runs repeat on any number of cores', async (build) => {
+  it('gives bit-identical results on 1, 2 and 3 threads, so seeded runs repeat on any machine', async () => {
     const backend = tf.backend() as BackendWasm;
     // Every call shared (threshold 0), and 3 threads with the real threshold, where these small calls stay on one.
     const kernels = await Promise.all([
-      ...[1, 2, 3].map((threads) => createSimdKernels(threads, 0, build)),
-      createSimdKernels(3, THREADED_MIN_MULTIPLY_ADDS, build),
+      ...[1, 2, 3].map((threads) => createSimdKernels(threads, 0)),
+      createSimdKernels(3, THREADED_MIN_MULTIPLY_ADDS),
     ]);
-    expect(new Set(kernels.map((k) => k.relaxed)).size).toBe(1);
     expect(kernels.map((k) => k.threadCount)).toEqual([1, 2, 3, 3]);
     // 19 images: filter-gradient groups of 8, 8 and 3, shared unevenly among threads.
     const x = tf.randomNormal([19, 9, 10, 5], 0, 1, 'float32', 1);

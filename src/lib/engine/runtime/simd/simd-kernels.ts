@@ -8,18 +8,6 @@
  * forward and backward, one kernel each way, and Adam's update of one
  * variable in one pass.
  *
- * kernels.c is built twice: with wasm SIMD alone, and with relaxed SIMD's
- * f32x4.relaxed_madd in its matrix-product blocks (convolutions, their
- * filter gradient, dense products), which the engine turns into one fused
- * multiply-add where the CPU has FMA: half the instructions for the same
- * arithmetic, which is faster where multiplies and adds share pipes (no
- * faster on a CPU with separate add pipes, such as AMD's Zen 5:
- * scripts/time-simd-builds.ts). The relaxed build loads wherever the engine takes relaxed
- * SIMD (see `relaxedSimdAvailable`). Fused or not, each output is computed
- * the same way however the call is shared among threads, so seeded runs
- * repeat on one machine; between a machine that fuses and one that does
- * not (or the plain build), products differ in their last bits.
- *
  * The module has its own memory. Each call copies its operands out of the
  * backend's heap into ours, runs one C function and copies the result into
  * a fresh backend tensor. The copies are memory-speed (a few ms for a
@@ -28,12 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { canBlock, controlBytes, KernelThreads, type Slice } from './kernel-threads';
-import {
-  SIMD_KERNELS_RELAXED_SHARED_WASM_BASE64,
-  SIMD_KERNELS_RELAXED_WASM_BASE64,
-  SIMD_KERNELS_SHARED_WASM_BASE64,
-  SIMD_KERNELS_WASM_BASE64,
-} from './kernels-wasm';
+import { SIMD_KERNELS_SHARED_WASM_BASE64, SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -165,8 +148,6 @@ export class SimdKernels {
     private readonly kernels: KernelExports,
     private readonly memory: WebAssembly.Memory,
     private readonly threads: KernelThreads | null,
-    /** Whether this is the relaxed-SIMD build (products by f32x4.relaxed_madd). */
-    readonly relaxed: boolean,
     /** Calls with fewer multiply-adds stay on the calling thread (tests lower it to share small calls). */
     private readonly threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
   ) {
@@ -463,78 +444,20 @@ function sharedMemory(): WebAssembly.Memory | null {
 }
 
 /**
- * The smallest module that uses f32x4.relaxed_madd:
- * (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd).
- */
-const RELAXED_MADD_PROBE = Uint8Array.of(
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
-  0x03, 0x02, 0x01, 0x00,
-  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
-);
-
-let relaxedProbe: Promise<boolean> | null = null;
-
-/**
- * Whether this engine takes relaxed SIMD's f32x4.relaxed_madd. Browsers ship
- * it (Chromium since 114); Node 20's V8 has it behind a flag, which is set
- * here, before our module compiles, where the probe first fails in Node (a
- * V8 flag read when a module is compiled). Once per realm.
- */
-export function relaxedSimdAvailable(): Promise<boolean> {
-  relaxedProbe ??= (async () => {
-    if (WebAssembly.validate(RELAXED_MADD_PROBE)) return true;
-    if (typeof process === 'undefined' || process.versions?.node == null) return false;
-    try {
-      // A variable specifier keeps bundlers from resolving a Node module for the browser.
-      const specifier = 'node:v8';
-      const v8 = (await import(/* @vite-ignore */ specifier)) as { setFlagsFromString(flags: string): void };
-      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-    } catch {
-      return false;
-    }
-    return WebAssembly.validate(RELAXED_MADD_PROBE);
-  })();
-  return relaxedProbe;
-}
-
-/**
- * Which build of kernels.c to load: 'relaxed' (products by
- * f32x4.relaxed_madd), 'plain' (wasm SIMD alone), or 'auto', the relaxed
- * one wherever the engine takes it.
- */
-export type SimdBuild = 'auto' | 'relaxed' | 'plain';
-
-async function relaxedBuild(build: SimdBuild): Promise<boolean> {
-  if (build === 'plain') return false;
-  const available = await relaxedSimdAvailable();
-  if (build === 'relaxed' && !available) throw new Error('this engine has no relaxed SIMD, which the relaxed build needs');
-  return available;
-}
-
-/**
  * A new instance of our kernels sharing large calls among `threads` threads
  * (fewer where helper threads cannot start); calls of fewer than
- * `threadedMinMultiplyAdds` multiply-adds stay on the calling thread;
- * `build` as for `SimdBuild`. Most callers want the one `loadSimdKernels`
- * keeps for the realm.
+ * `threadedMinMultiplyAdds` multiply-adds stay on the calling thread. Most
+ * callers want the one `loadSimdKernels` keeps for the realm.
  */
-export async function createSimdKernels(
-  threads: number,
-  threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
-  build: SimdBuild = 'auto',
-): Promise<SimdKernels> {
-  const relaxed = await relaxedBuild(build);
+export async function createSimdKernels(threads: number, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<SimdKernels> {
   const memory = threads > 1 && canBlock() ? sharedMemory() : null;
   if (memory == null) {
     const plain = new WebAssembly.Memory({ initial: INITIAL_PAGES });
-    const module = await WebAssembly.compile(decodeBase64(relaxed ? SIMD_KERNELS_RELAXED_WASM_BASE64 : SIMD_KERNELS_WASM_BASE64));
+    const module = await WebAssembly.compile(decodeBase64(SIMD_KERNELS_WASM_BASE64));
     const instance = await WebAssembly.instantiate(module, { env: { memory: plain } });
-    return new SimdKernels(instance.exports as unknown as KernelExports, plain, null, relaxed);
+    return new SimdKernels(instance.exports as unknown as KernelExports, plain, null);
   }
-  const module = await WebAssembly.compile(
-    decodeBase64(relaxed ? SIMD_KERNELS_RELAXED_SHARED_WASM_BASE64 : SIMD_KERNELS_SHARED_WASM_BASE64),
-  );
+  const module = await WebAssembly.compile(decodeBase64(SIMD_KERNELS_SHARED_WASM_BASE64));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as KernelExports;
   const controlAt = kernels.__heap_base.value as number;
@@ -542,10 +465,10 @@ export async function createSimdKernels(
     const pool = await KernelThreads.start(module, memory, controlAt, threads, ({ fn, args }) =>
       (kernels[fn] as (...values: number[]) => void)(...args),
     );
-    return new SimdKernels(kernels, memory, pool, relaxed, threadedMinMultiplyAdds);
+    return new SimdKernels(kernels, memory, pool, threadedMinMultiplyAdds);
   } catch (error) {
     console.warn(`Our SIMD kernels run on one thread: ${error instanceof Error ? error.message : String(error)}`);
-    return new SimdKernels(kernels, memory, null, relaxed);
+    return new SimdKernels(kernels, memory, null);
   }
 }
 
@@ -555,15 +478,11 @@ export async function createSimdKernels(
  * `threads` threads where helper threads are possible: a shared memory
  * (cross-origin isolation in a browser) and a thread that may block (a
  * worker, or Node). The first call's `threads` (and threshold, as for
- * `createSimdKernels`, and build) holds for the realm. False
+ * `createSimdKernels`) holds for the realm. False
  * where wasm SIMD is missing, and then the callers keep tfjs's own kernels.
  */
-export function loadSimdKernels(
-  threads = 1,
-  threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS,
-  build: SimdBuild = 'auto',
-): Promise<boolean> {
-  loading ??= createSimdKernels(Math.max(1, Math.floor(threads)), threadedMinMultiplyAdds, build).then(
+export function loadSimdKernels(threads = 1, threadedMinMultiplyAdds = THREADED_MIN_MULTIPLY_ADDS): Promise<boolean> {
+  loading ??= createSimdKernels(Math.max(1, Math.floor(threads)), threadedMinMultiplyAdds).then(
     (kernels) => {
       loaded = kernels;
       return true;
