@@ -34,6 +34,12 @@ export interface Ticket {
    * the width's own shape.
    */
   channels?: Record<string, number>;
+  /**
+   * A supernet ticket's branch kernel sizes (`model.branches`, SuperTickets):
+   * every conv stage runs these parallel branches, and `channels` then names
+   * each stage's width and each branch's channels (0: the branch is gone).
+   */
+  branches?: number[];
   numClasses: number;
   /** The method and round that produced it, for the file's metadata. */
   method: MethodName;
