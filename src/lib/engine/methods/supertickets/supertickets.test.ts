@@ -10,6 +10,7 @@ import { archLayers } from '../../models/registry';
 import { resultsOf } from '../../results';
 import { initBackend } from '../../runtime/backend';
 import { branchCosts, searchHook, twoInOnePlan, twoStagePlan } from './index';
+import type { SuperTicketsView } from './results';
 import { branchPenalties } from './schedule';
 
 beforeAll(async () => {
@@ -139,6 +140,20 @@ describe('a small SuperTickets run', () => {
     const { events } = results.supertickets.arms.twoInOne;
     expect(events.reduce((n, e) => n + e.channelsRemoved, 0)).toBe(0);
     expect(Math.max(...events.slice(2).map((e) => e.regrowth))).toBeGreaterThan(0);
+  });
+
+  it('a resumed run draws the arms it finished before at once, before training on', async () => {
+    const short = { ...tiny, train: { ...tiny.train, epochs: 2 } };
+    const checkpoints: Checkpoint[] = [];
+    await runExperiment(short, { files: null, emit: (e) => void (e.type === 'checkpoint' && checkpoints.push(e.checkpoint)) });
+    const afterTwoInOne = checkpoints[0] as Extract<Checkpoint, { method: 'supertickets' }>;
+    expect(afterTwoInOne.state.arms.monotone).toBeUndefined();
+    const views: SuperTicketsView[] = [];
+    await runExperiment(short, { files: null, resume: afterTwoInOne, emit: (e) => void (e.type === 'view' && views.push(structuredClone(e.data) as SuperTicketsView)) });
+    expect(views[0].arms.twoInOne!.final).toMatchObject({ testAccuracy: afterTwoInOne.state.arms.twoInOne!.testAccuracy });
+    expect(views[0].arms.twoInOne!.events).toHaveLength(4);
+    expect(views[0].arms.monotone).toBeUndefined();
+    expect(views.at(-1)!.arms.monotone!.final).not.toBeNull();
   });
 
   it('refuses a run without a supernet before training', async () => {
