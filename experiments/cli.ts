@@ -400,6 +400,10 @@ export async function main(argv: string[], log: (line: string) => void = console
       config = parseConfig({ ...config, model: { ...config.model, channels: ticket.channels } });
       log(`--ticket: a slim ticket; model.channels ${JSON.stringify(config.model.channels)} from it`);
     }
+    if (ticket?.classes && !config.data.classes) {
+      config = parseConfig({ ...config, data: { ...config.data, classes: ticket.classes } });
+      log(`--ticket: drawn on classes ${JSON.stringify(ticket.classes)}; data.classes from it`);
+    }
     const outDir = options.out ?? (await defaultOutDir(config));
     await checkOutputs(outDir, options.saveTicket);
     const resumed = options.resume ? await readProgress(outDir, config, log) : null;

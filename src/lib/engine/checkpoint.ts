@@ -41,6 +41,12 @@ export interface Ticket {
    */
   branches?: number[];
   numClasses: number;
+  /**
+   * The data source's classes the ticket was drawn on, in the order of its
+   * outputs, when that was a class subset (`data.classes`; a SuperTickets
+   * transfer test's source classes). Absent: the source's classes in order.
+   */
+  classes?: number[];
   /** The method and round that produced it, for the file's metadata. */
   method: MethodName;
   round: number;

@@ -61,6 +61,7 @@ export function encodeTicket(ticket: Ticket): Uint8Array {
     iteration: String(ticket.iteration ?? 0),
     ...(ticket.channels ? { channels: canonicalJson(ticket.channels) } : {}),
     ...(ticket.branches ? { branches: JSON.stringify(ticket.branches) } : {}),
+    ...(ticket.classes ? { classes: JSON.stringify(ticket.classes) } : {}),
     ...(ticket.ownership ? ownershipMetadata(ticket.ownership) : {}),
   });
 }
@@ -100,6 +101,8 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   const branches = metadata.branches === undefined ? null : kernelSizes(metadata.branches, arch);
   const channels = metadata.channels === undefined ? null : channelCounts(metadata.channels, arch, branches, width);
   const layers = prunableLayerNames(arch, branches, channels);
+  const numClasses = number('numClasses', (n) => Number.isInteger(n) && n > 0);
+  const classes = metadata.classes === undefined ? null : classList(metadata.classes, numClasses);
   // Tensor names come from the file: kept in objects without a prototype, and
   // each must name a layer of the network before it is used.
   const masks: Record<string, SavedMask> = Object.create(null);
@@ -148,7 +151,8 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     width,
     ...(channels ? { channels } : {}),
     ...(branches ? { branches } : {}),
-    numClasses: number('numClasses', (n) => Number.isInteger(n) && n > 0),
+    numClasses,
+    ...(classes ? { classes } : {}),
     method: oneOf<MethodName>('method', METHODS),
     round: number('round', (n) => Number.isInteger(n) && n >= 0),
     sparsity: number('sparsity', (n) => n >= 0 && n <= 1),
@@ -158,6 +162,23 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     ...(Object.keys(scores).length > 0 ? { scores } : {}),
     ...(ownershipKey(metadata, number) ?? {}),
   };
+}
+
+/** A ticket's `classes` metadata: the JSON list of the data source's classes its outputs stand for, one per output. */
+function classList(text: string, numClasses: number): number[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.length === numClasses &&
+    parsed.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0) &&
+    new Set(parsed).size === parsed.length;
+  if (!valid) throw new Error(`Ticket metadata "classes" must be a JSON list of ${numClasses} distinct class numbers (one per output), such as [0,1,2,3,4], got ${JSON.stringify(text)}`);
+  return parsed as number[];
 }
 
 /** A supernet ticket's `branches` metadata: the JSON list of its odd kernel sizes, checked against the arch. */

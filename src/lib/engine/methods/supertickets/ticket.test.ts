@@ -126,6 +126,8 @@ describe('the SuperTickets ticket file', () => {
       ['a branch that is not the supernet’s', () => channels((c) => (c.conv_1_k7 = 2)), 'Ticket metadata "channels": conv_1_k7: conv-4-bn has no conv layer "conv_1_k7"'],
       ['a prototype key', () => tampered((m) => (m.channels = m.channels.replace('{', '{"__proto__":1,'))), 'Ticket metadata "channels": __proto__: conv-4-bn has no conv layer "__proto__"'],
       ['branch counts without branches', () => tampered((m) => delete m.branches), 'has no conv layer "conv_1_k3"'],
+      ['classes that are not one per output', () => tampered((m) => (m.classes = '[0,1,2]')), 'Ticket metadata "classes" must be a JSON list of 10 distinct class numbers'],
+      ['a class listed twice', () => tampered((m) => (m.classes = '[0,1,2,3,4,5,6,7,8,8]')), 'Ticket metadata "classes" must be a JSON list of 10 distinct class numbers'],
     ])('%s', (_what, file, message) => {
       expect(() => decodeTicket(file())).toThrow(message);
     });

@@ -138,6 +138,8 @@ export interface SearchedTicket {
  * network cannot hold the searched layout.
  */
 export function supernetTicket(config: ExperimentConfig, searched: SearchedTicket, sparsity: number): Ticket {
+  // A transfer test draws the ticket on its source classes.
+  const classes = config.supertickets.transferSource ?? config.data.classes;
   const branches = config.model.branches!;
   const rebuilt = archLayers(config.model.arch, config.model.width, searched.numClasses, searched.channels, branches);
   const orders = variableOrders(searched.layers, rebuilt, searched.inputShape);
@@ -151,6 +153,7 @@ export function supernetTicket(config: ExperimentConfig, searched: SearchedTicke
     channels: searched.channels,
     branches: [...branches],
     numClasses: searched.numClasses,
+    ...(classes ? { classes: [...classes] } : {}),
     method: 'supertickets',
     round: 0,
     sparsity,
