@@ -55,7 +55,8 @@ export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSch
     'a few thousand steps never reaches; removal is checked at every prune event, not every few epochs, and needs no minimum FLOP saving. ' +
     'Regrow mode keeps each pruned weight at its value when pruned (the reference’s no-op set_zeros lets momentum and weight decay move it a ' +
     'little); the lab’s optimiser, batch size and learning rate replace RMSprop with EMA and label smoothing; no BN recalibration before ' +
-    'evaluation. The IMP arm is one-shot IMP on the same arch without branches (two trainings), not the iterative schedule.',
+    'evaluation. The IMP arm is one-shot IMP on the same arch without branches (two trainings), not the iterative schedule. ' +
+    'The transfer test moves the ticket (architecture + mask) between class subsets of one data set and retrains it from its initial weights; the reference’s transfer.py also moves the trained weights.',
   schema: SuperTicketsSchema,
   panels: [
     {
