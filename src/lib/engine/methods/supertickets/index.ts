@@ -7,21 +7,22 @@
  * and a branch with none left goes. The same events prune the weights
  * progressively by global magnitude, with pruned weights allowed back
  * ("regrow", the reference's behaviour) or not ("monotone"). The arms beside
- * it run on the same schedule. Notes: ../shared/reference/next-methods.md, 5.
+ * it run on the same schedule. The two-in-one network becomes the run's
+ * ticket file (ticket.ts), and the transfer test moves it to other classes
+ * (transfer.ts). Notes: ../shared/reference/next-methods.md, 5.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Ticket } from '../../checkpoint';
 import type { ExperimentConfig } from '../../config';
+import { saveMasks, saveState } from '../../io/saved';
 import { evaluate, createOptimizer, disposeOptimizer, train, type GradientHook, type TrainResult } from '../../train/trainer';
 import { forwardFlops } from '../../masks/channel-masks';
 import { MaskSet, countOnes, measureLayers, readKernels } from '../../masks/mask';
 import { randomMaskLike } from '../../masks/prune';
 import { walkLayers } from '../../models/layers';
-import { Model } from '../../models/model';
+import { Model, disposeState, type ModelState } from '../../models/model';
 import { archLayers } from '../../models/registry';
 import { channelCuts, cutValues, shrinkModel } from '../../models/shrink';
-import type { Ticket } from '../../checkpoint';
-import { saveMasks, saveState } from '../../io/saved';
-import { disposeState, type ModelState } from '../../models/model';
 import type { CurvePoint, RoundResult, SeriesName } from '../../results';
 import { subSeed } from '../../rng';
 import type { MethodContext, PruningMethod } from '../method';
