@@ -118,4 +118,37 @@ describe('experiment CLI tickets', () => {
     expect(dense.code).toBe(1);
     expect(dense.errors).toMatch(/--save-ticket: the dense run drew no ticket to save/);
   }, 120_000);
+
+  it('saves a SuperTickets run\'s ticket as its searched supernet; --ticket rebuilds it, on the classes it was drawn on, and retrains it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'lottery-cli-supernet-'));
+    const ticketFile = path.join(dir, 'supernet.safetensors');
+    const supertickets = {
+      name: 'cli-supertickets',
+      method: 'supertickets',
+      seed: 2,
+      backend: 'wasm',
+      data: { source: 'synthetic', syntheticTrain: 80, syntheticTest: 40, validation: 0, classes: [2, 5, 7] },
+      model: { arch: 'conv-4-bn', width: 0.125, branches: [3, 5] },
+      train: { optimizer: 'adam', lr: 0.03, batchSize: 20, iterations: 8, evalEvery: 100 },
+      supertickets: { events: 2, increment: 0.45, rho: 0.05, channelThreshold: 0.8, compareTwoStage: false, compareMonotone: false, compareRandomMask: false, compareImp: false },
+    };
+    await writeFile(path.join(dir, 'supertickets.json'), JSON.stringify(supertickets));
+    const drawn = await runCli([path.join(dir, 'supertickets.json'), '--out', path.join(dir, 'supertickets'), '--save-ticket', ticketFile]);
+    expect(drawn.errors).toBe('');
+    expect(drawn.lines.at(-1)).toMatch(/of weights remaining in the searched supernet with branches \[3,5\] and channels \{/);
+    const ticket = decodeTicket(await readFile(ticketFile));
+    expect(ticket).toMatchObject({ method: 'supertickets', branches: [3, 5], classes: [2, 5, 7], numClasses: 3 });
+
+    // A config naming no branches, channels or classes takes the ticket's.
+    const retrain = { ...supertickets, name: 'cli-supernet-retrain', method: 'retrain', model: { arch: 'conv-4-bn', width: 0.125 }, data: { ...supertickets.data, classes: undefined } };
+    await writeFile(path.join(dir, 'retrain.json'), JSON.stringify(retrain));
+    const retrained = await runCli([path.join(dir, 'retrain.json'), '--out', path.join(dir, 'retrain'), '--ticket', ticketFile]);
+    expect(retrained.errors).toBe('');
+    expect(retrained.lines[0]).toBe(`--ticket: a supernet ticket; model.branches [3,5] and model.channels ${JSON.stringify(ticket.channels)} from it`);
+    expect(retrained.lines[1]).toBe('--ticket: drawn on classes [2,5,7]; data.classes from it');
+    const trained = JSON.parse(await readFile(path.join(dir, 'retrain', 'results.json'), 'utf8')) as RunResults;
+    expect(trained.config.model).toMatchObject({ branches: [3, 5], channels: ticket.channels });
+    expect(trained.rounds[0].iterations).toBe(8);
+    expect(trained.rounds[0].sparsity).toBeCloseTo(ticket.sparsity, 6);
+  }, 120_000);
 });

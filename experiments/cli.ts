@@ -10,7 +10,8 @@
  * the latest checkpoint and the finished rounds after every round, and
  * `--resume` continues from that checkpoint. `--ticket` hands an exported
  * ticket to the `retrain` method (a slim ticket's channel counts become
- * `model.channels` when the config names none); `--save-ticket` writes the run's final
+ * `model.channels` when the config names none, a supernet ticket's branches
+ * `model.branches` too); `--save-ticket` writes the run's final
  * ticket (docs/tickets.md). Every output path is checked before training.
  */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -401,9 +402,17 @@ export async function main(argv: string[], log: (line: string) => void = console
     // A slim ticket (its pruned channels cut out) builds its own network: a
     // config that names no channel counts takes the ticket's, as the page's
     // import does; one that names others is refused by the method, naming both.
-    if (ticket?.channels && !config.model.channels) {
+    if (ticket?.branches && !config.model.branches) {
+      // A supernet ticket (SuperTickets) brings its branches with its channels.
+      config = parseConfig({ ...config, model: { ...config.model, branches: ticket.branches, ...(config.model.channels ? {} : { channels: ticket.channels }) } });
+      log(`--ticket: a supernet ticket; model.branches ${JSON.stringify(config.model.branches)} and model.channels ${JSON.stringify(config.model.channels)} from it`);
+    } else if (ticket?.channels && !config.model.channels) {
       config = parseConfig({ ...config, model: { ...config.model, channels: ticket.channels } });
       log(`--ticket: a slim ticket; model.channels ${JSON.stringify(config.model.channels)} from it`);
+    }
+    if (ticket?.classes && !config.data.classes) {
+      config = parseConfig({ ...config, data: { ...config.data, classes: ticket.classes } });
+      log(`--ticket: drawn on classes ${JSON.stringify(ticket.classes)}; data.classes from it`);
     }
     const outDir = options.out ?? (await defaultOutDir(config));
     await checkOutputs(outDir, options.saveTicket);
@@ -424,7 +433,11 @@ export async function main(argv: string[], log: (line: string) => void = console
     if (options.saveTicket) {
       if (!run.ticket) throw new UsageError(`--save-ticket: the ${config.method} run drew no ticket to save`);
       await writeTicket(options.saveTicket, run.ticket);
-      const slim = run.ticket.channels ? ` in the slim network with channels ${JSON.stringify(run.ticket.channels)}` : '';
+      const slim = run.ticket.branches
+        ? ` in the searched supernet with branches ${JSON.stringify(run.ticket.branches)} and channels ${JSON.stringify(run.ticket.channels)}`
+        : run.ticket.channels
+          ? ` in the slim network with channels ${JSON.stringify(run.ticket.channels)}`
+          : '';
       log(`wrote ${options.saveTicket} (${(100 * (1 - run.ticket.sparsity)).toFixed(1)}% of weights remaining${slim})`);
     }
     return 0;

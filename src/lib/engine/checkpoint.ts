@@ -34,7 +34,19 @@ export interface Ticket {
    * the width's own shape.
    */
   channels?: Record<string, number>;
+  /**
+   * A supernet ticket's branch kernel sizes (`model.branches`, SuperTickets):
+   * every conv stage runs these parallel branches, and `channels` then names
+   * each stage's width and each branch's channels (0: the branch is gone).
+   */
+  branches?: number[];
   numClasses: number;
+  /**
+   * The data source's classes the ticket was drawn on, in the order of its
+   * outputs, when that was a class subset (`data.classes`; a SuperTickets
+   * transfer test's source classes). Absent: the source's classes in order.
+   */
+  classes?: number[];
   /** The method and round that produced it, for the file's metadata. */
   method: MethodName;
   round: number;

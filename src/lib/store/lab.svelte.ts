@@ -433,7 +433,8 @@ export class Lab {
   async importTicket(file: File): Promise<void> {
     try {
       const ticket = decodeTicket(new Uint8Array(await file.arrayBuffer()));
-      const data = dataForClasses(this.draft.data, ticket.numClasses);
+      // A ticket drawn on a class subset retrains on those classes.
+      const data = ticket.classes ? { ...this.draft.data, classes: ticket.classes } : dataForClasses(this.draft.data, ticket.numClasses);
       this.draft.method = 'retrain';
       // The network the ticket was drawn on; a slim ticket brings its channel counts.
       this.draft.model = ticketModel(ticket);

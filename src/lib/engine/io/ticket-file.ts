@@ -10,7 +10,11 @@
  *                      round, sparsity, iteration (all strings); a slim
  *                      ticket (pruned channels cut out) adds `channels`, the
  *                      JSON of its conv layers' output channel counts where
- *                      they differ from the width's ({"conv_1":9}); a signed
+ *                      they differ from the width's ({"conv_1":9}); a
+ *                      supernet ticket (SuperTickets) adds `branches`, the
+ *                      JSON of its kernel sizes ([3,5]), and its `channels`
+ *                      name each stage's width and each branch's channels
+ *                      ({"conv_1":8,"conv_1_k3":8,"conv_1_k5":2}); a signed
  *                      ticket adds its ownership key as ownership.layer,
  *                      ownership.row, ownership.col, ownership.version and
  *                      ownership.payloadSha256
@@ -22,7 +26,8 @@ import type { OwnershipKey } from '../ownership/signature';
 import { ARCHS, METHODS, type ArchName, type ExperimentConfig, type MethodName } from '../config';
 import type { Model } from '../models/model';
 import { canonicalJson } from '../identity';
-import { archLayers, channelCountsProblem } from '../models/registry';
+import { branchName } from '../models/layers';
+import { archLayers, branchesProblem, channelCountsProblem, channelLayers } from '../models/registry';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors';
 import { masksMismatch, weightsMismatch } from './saved';
 
@@ -55,6 +60,8 @@ export function encodeTicket(ticket: Ticket): Uint8Array {
     sparsity: String(ticket.sparsity),
     iteration: String(ticket.iteration ?? 0),
     ...(ticket.channels ? { channels: canonicalJson(ticket.channels) } : {}),
+    ...(ticket.branches ? { branches: JSON.stringify(ticket.branches) } : {}),
+    ...(ticket.classes ? { classes: JSON.stringify(ticket.classes) } : {}),
     ...(ticket.ownership ? ownershipMetadata(ticket.ownership) : {}),
   });
 }
@@ -90,8 +97,12 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
     return metadata[key] as T;
   };
   const arch = oneOf<ArchName>('arch', ARCHS);
-  const channels = metadata.channels === undefined ? null : channelCounts(metadata.channels, arch);
-  const layers = prunableLayerNames(arch);
+  const width = number('width', (n) => n > 0);
+  const branches = metadata.branches === undefined ? null : kernelSizes(metadata.branches, arch);
+  const channels = metadata.channels === undefined ? null : channelCounts(metadata.channels, arch, branches, width);
+  const layers = prunableLayerNames(arch, branches, channels);
+  const numClasses = number('numClasses', (n) => Number.isInteger(n) && n > 0);
+  const classes = metadata.classes === undefined ? null : classList(metadata.classes, numClasses);
   // Tensor names come from the file: kept in objects without a prototype, and
   // each must name a layer of the network before it is used.
   const masks: Record<string, SavedMask> = Object.create(null);
@@ -137,9 +148,11 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   if (unmasked) throw new Error(`Ticket has no tensor "${MASK_PREFIX}${unmasked}": a ticket holds a mask for every prunable layer of ${arch} (${layers.join(', ')})`);
   return {
     arch,
-    width: number('width', (n) => n > 0),
+    width,
     ...(channels ? { channels } : {}),
-    numClasses: number('numClasses', (n) => Number.isInteger(n) && n > 0),
+    ...(branches ? { branches } : {}),
+    numClasses,
+    ...(classes ? { classes } : {}),
     method: oneOf<MethodName>('method', METHODS),
     round: number('round', (n) => Number.isInteger(n) && n >= 0),
     sparsity: number('sparsity', (n) => n >= 0 && n <= 1),
@@ -151,8 +164,46 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   };
 }
 
-/** A slim ticket's `channels` metadata: JSON of conv layer names to output channel counts, checked against the arch. */
-function channelCounts(text: string, arch: ArchName): Record<string, number> {
+/** A ticket's `classes` metadata: the JSON list of the data source's classes its outputs stand for, one per output. */
+function classList(text: string, numClasses: number): number[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.length === numClasses &&
+    parsed.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0) &&
+    new Set(parsed).size === parsed.length;
+  if (!valid) throw new Error(`Ticket metadata "classes" must be a JSON list of ${numClasses} distinct class numbers (one per output), such as [0,1,2,3,4], got ${JSON.stringify(text)}`);
+  return parsed as number[];
+}
+
+/** A supernet ticket's `branches` metadata: the JSON list of its odd kernel sizes, checked against the arch. */
+function kernelSizes(text: string, arch: ArchName): number[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === 'number')) {
+    throw new Error(`Ticket metadata "branches" must be a JSON list of odd kernel sizes, such as [3,5], got ${JSON.stringify(text)}`);
+  }
+  const problem = branchesProblem(arch, parsed);
+  if (problem) throw new Error(`Ticket metadata "branches": ${problem.replace(/^model\.branches: /, '')}`);
+  return parsed;
+}
+
+/**
+ * A ticket's `channels` metadata: JSON of conv layer names (a supernet's
+ * stages and branches) to output channel counts, checked against the arch.
+ * A supernet's search only removes channels, so its counts are also at most
+ * what the ticket's own width gives.
+ */
+function channelCounts(text: string, arch: ArchName, branches: readonly number[] | null, width: number): Record<string, number> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -162,8 +213,17 @@ function channelCounts(text: string, arch: ArchName): Record<string, number> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
     throw new Error(`Ticket metadata "channels" must be a non-empty object of conv layer names to channel counts, such as {"conv_1":9}, got ${text}`);
   }
-  const problem = channelCountsProblem(arch, parsed as Record<string, unknown>);
+  const problem = channelCountsProblem(arch, parsed as Record<string, unknown>, branches ?? undefined);
   if (problem) throw new Error(`Ticket metadata "channels": ${problem.key}: ${problem.message}`);
+  if (branches) {
+    const base = channelLayers(arch, width, branches);
+    const wider = Object.entries(parsed as Record<string, number>).find(([key, count]) => count > base.get(key)!);
+    if (wider) {
+      throw new Error(
+        `Ticket metadata "channels": ${wider[0]}: ${wider[1]} channels, more than the supernet has at width ${width} (${base.get(wider[0])}): a search only removes channels`,
+      );
+    }
+  }
   // Names from the file: kept in an object without a prototype.
   const counts: Record<string, number> = Object.create(null);
   for (const [layer, count] of Object.entries(parsed)) counts[layer] = count as number;
@@ -203,28 +263,45 @@ function ownershipKey(metadata: Record<string, string>, number: (key: string, va
   };
 }
 
-/** The names of the layers that carry a kernel (and so a mask) in `arch`: `conv_1`, `dense_3`. */
-function prunableLayerNames(arch: ArchName): string[] {
+/**
+ * The names of the layers that carry a kernel (and so a mask) in `arch`:
+ * `conv_1`, `dense_3`; a supernet's stages carry one per branch left
+ * (`conv_1_k3`), a branch with 0 channels has none.
+ */
+function prunableLayerNames(arch: ArchName, branches: readonly number[] | null, channels: Record<string, number> | null): string[] {
   // Names depend on neither width nor class count; only kernel layers are named.
-  return archLayers(arch, 1, 1).flatMap((layer) => (layer.name ? [layer.name] : []));
+  const gone = (name: string) => channels !== null && Object.hasOwn(channels, name) && channels[name] === 0;
+  return archLayers(arch, 1, 1, undefined, branches ?? undefined).flatMap((layer) => {
+    if (!layer.name) return [];
+    if (!layer.branches) return [layer.name];
+    return layer.branches.map((b) => branchName(layer.name, b.kernel)).filter((name) => !gone(name));
+  });
 }
 
-type NetworkShape = Pick<ExperimentConfig['model'], 'arch' | 'width' | 'channels'>;
+type NetworkShape = Pick<ExperimentConfig['model'], 'arch' | 'width' | 'channels' | 'branches'>;
 
-/** A network in words: its arch, width and, for a slim one, its channel counts. */
-function networkText({ arch, width, channels }: NetworkShape): string {
-  return `${arch} at width ${width}${channels ? ` with channels ${canonicalJson(channels)}` : ''}`;
+/** A network in words: its arch, width and, for a slim one or a supernet, its channel counts and branches. */
+function networkText({ arch, width, channels, branches }: NetworkShape): string {
+  return `${arch} at width ${width}${branches ? ` with branches [${branches.join(', ')}]` : ''}${channels ? ` with channels ${canonicalJson(channels)}` : ''}`;
 }
 
-/** The config's model block that builds the network `ticket` was drawn on: its arch, width and (a slim ticket) channels. */
+/** The config's model block that builds the network `ticket` was drawn on: its arch, width and (a slim or supernet ticket) channels and branches. */
 export function ticketModel(ticket: Ticket): ExperimentConfig['model'] {
-  return { arch: ticket.arch, width: ticket.width, ...(ticket.channels ? { channels: ticket.channels } : {}) };
+  return {
+    arch: ticket.arch,
+    width: ticket.width,
+    ...(ticket.channels ? { channels: ticket.channels } : {}),
+    ...(ticket.branches ? { branches: ticket.branches } : {}),
+  };
 }
 
 /** Why `model` (a config's model block) builds another network than the one `ticket` was drawn on; null when it is the same. */
 export function ticketNetworkMismatch(ticket: Ticket, model: NetworkShape): string | null {
   const same =
-    ticket.arch === model.arch && ticket.width === model.width && canonicalJson(ticket.channels ?? null) === canonicalJson(model.channels ?? null);
+    ticket.arch === model.arch &&
+    ticket.width === model.width &&
+    canonicalJson(ticket.channels ?? null) === canonicalJson(model.channels ?? null) &&
+    canonicalJson(ticket.branches ?? null) === canonicalJson(model.branches ?? null);
   return same ? null : `The ticket is for ${networkText(ticket)}, the config builds ${networkText(model)}`;
 }
 

@@ -103,6 +103,8 @@ export interface Layer {
    * have positions (parallel branches summed into one output) can place them.
    */
   narrowed(channelKeep: ReadonlyMap<string, Uint8Array>): Layer;
+  /** A supernet stage's parallel branches and where each branch's channels land in its output (absent elsewhere). */
+  readonly branches?: readonly StageBranch[];
 }
 
 export interface LayerStep {
@@ -235,6 +237,7 @@ export function branchStage(name: string, width: number, branches: readonly Stag
   if (new Set(names).size !== names.length) throw new Error(`Stage ${name}: each kernel size may appear once, got ${branches.map((b) => b.kernel).join(', ')}`);
   const layer: Layer = {
     name,
+    branches,
     outputShape(input, kept) {
       const [h, w] = spatial(name, input);
       return [h, w, kept?.get(name) ?? width];

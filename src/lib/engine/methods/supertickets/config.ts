@@ -1,5 +1,6 @@
 /** SuperTickets' config block, option panel and help. The supernet itself is the MODEL block's `model.branches`. */
 import * as v from 'valibot';
+import { classListSchema } from '../../data/task';
 import type { MethodSpec } from '../spec';
 
 const share = (what: string) => v.pipe(v.number(), v.minValue(0), v.maxValue(1, `${what} is a share of the run, at most 1`));
@@ -34,6 +35,15 @@ export const SuperTicketsSchema = v.strictObject({
   compareMonotone: v.optional(v.boolean(), true),
   compareRandomMask: v.optional(v.boolean(), true),
   compareImp: v.optional(v.boolean(), true),
+  /**
+   * The transfer test (off unless both are set): the run draws its ticket on
+   * the source classes, then the ticket (architecture + mask) trains on the
+   * target classes beside a ticket drawn there.
+   */
+  transferSource: v.optional(classListSchema),
+  transferTarget: v.optional(classListSchema),
+  /** The transfer test also trains the dense supernet on the target. */
+  transferDense: v.optional(v.boolean(), true),
 });
 
 export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSchema> = {
@@ -45,7 +55,8 @@ export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSch
     'a few thousand steps never reaches; removal is checked at every prune event, not every few epochs, and needs no minimum FLOP saving. ' +
     'Regrow mode keeps each pruned weight at its value when pruned (the reference’s no-op set_zeros lets momentum and weight decay move it a ' +
     'little); the lab’s optimiser, batch size and learning rate replace RMSprop with EMA and label smoothing; no BN recalibration before ' +
-    'evaluation. The IMP arm is one-shot IMP on the same arch without branches (two trainings), not the iterative schedule.',
+    'evaluation. The IMP arm is one-shot IMP on the same arch without branches (two trainings), not the iterative schedule. ' +
+    'The transfer test moves the ticket (architecture + mask) between class subsets of one data set and retrains it from its initial weights; the reference’s transfer.py also moves the trained weights.',
   schema: SuperTicketsSchema,
   panels: [
     {
@@ -145,6 +156,36 @@ export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSch
           hint: 'One-shot IMP to the target sparsity on the same arch without branches.',
           section: 'supertickets',
         },
+        {
+          kind: 'numbers',
+          id: 'supertickets-transfer-source',
+          label: 'Transfer: source classes',
+          path: 'supertickets.transferSource',
+          min: 0,
+          placeholder: 'none (no transfer), e.g. 0, 1, 2, 3, 4',
+          hint: 'With target classes, the whole run draws its ticket on these classes only; set the IMP arm off.',
+          section: 'supertickets',
+        },
+        {
+          kind: 'numbers',
+          id: 'supertickets-transfer-target',
+          label: 'Transfer: target classes',
+          path: 'supertickets.transferTarget',
+          min: 0,
+          placeholder: 'none, e.g. 5, 6, 7, 8, 9',
+          hint: 'The ticket (architecture + mask) trains on these classes beside a ticket drawn there, on the same budget.',
+          section: 'supertickets',
+        },
+        {
+          kind: 'boolean',
+          id: 'supertickets-transfer-dense',
+          label: 'Transfer: dense arm',
+          text: 'Also train the dense supernet on the target',
+          path: 'supertickets.transferDense',
+          hint: 'The unpruned, unsearched supernet on the target classes, for reference.',
+          section: 'supertickets',
+          visibleWhen: (config) => config.supertickets.transferTarget !== undefined,
+        },
       ],
     },
   ],
@@ -154,6 +195,8 @@ export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSch
       'One training run of a supernet searches the architecture and prunes its weights at once ("two-in-one", You et al., ECCV 2022). Every conv stage has parallel branches (3x3 and 5x5 by default), each with its own BatchNorm and ReLU, summed. A sign-L1 term on the branch BN scales, weighted by what a channel of that branch costs in FLOPs (a 5x5 channel is pushed 25/9 as hard as a 3x3 one), warms up over the first steps; at each event, channels whose scale fell below a share of their stage’s largest are cut out of the network, and a branch with no channel left disappears: the search chooses kernel sizes and widths.',
       'The same events prune the weights by global magnitude, 10%, 20%, ... up to the target. In regrow mode (the reference code’s behaviour) a pruned weight keeps its value and competes again at the next event, so a connection can come back; the monotone arm never brings one back. Each event records its sparsity, the regrowth (share of the new mask the previous one pruned), the channels alive per branch, FLOPs of the network as it stands, weights kept and accuracy.',
       'The arms on the same schedule: two-stage (search only, then cut, one-shot prune and fine-tune), monotone masks, a random mask of the same per-layer density on the searched architecture from a fresh init, and one-shot IMP on the arch without branches. FLOPs count the architecture (dense); "params" counts the weights the mask keeps.',
+      'The ticket (download it as .safetensors) is the two-in-one network: its architecture (branches and channels per branch), its final mask, and its initial weights; importing it rebuilds that network and retrains it.',
+      'Transfer test (source and target classes set): the whole run draws its tickets on the source classes. Then, on the target classes and the same budget: the source ticket (architecture + mask, from its initial weights) is trained, SuperTickets draws a ticket on the target itself (two-in-one), and, optionally, the dense supernet is trained. As in the reference’s transfer.py the moved ticket keeps its mask and trains; unlike it, the tasks are class subsets of one data set and the weights restart from initialisation rather than from the source’s trained values.',
     ],
   },
   views: ['supertickets'],

@@ -7,16 +7,20 @@
  * and a branch with none left goes. The same events prune the weights
  * progressively by global magnitude, with pruned weights allowed back
  * ("regrow", the reference's behaviour) or not ("monotone"). The arms beside
- * it run on the same schedule. Notes: ../shared/reference/next-methods.md, 5.
+ * it run on the same schedule. The two-in-one network becomes the run's
+ * ticket file (ticket.ts), and the transfer test moves it to other classes
+ * (transfer.ts). Notes: ../shared/reference/next-methods.md, 5.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Ticket } from '../../checkpoint';
 import type { ExperimentConfig } from '../../config';
+import { saveMasks, saveState } from '../../io/saved';
 import { evaluate, createOptimizer, disposeOptimizer, train, type GradientHook, type TrainResult } from '../../train/trainer';
 import { forwardFlops } from '../../masks/channel-masks';
 import { MaskSet, countOnes, measureLayers, readKernels } from '../../masks/mask';
 import { randomMaskLike } from '../../masks/prune';
 import { walkLayers } from '../../models/layers';
-import { Model } from '../../models/model';
+import { Model, disposeState, type ModelState } from '../../models/model';
 import { archLayers } from '../../models/registry';
 import { channelCuts, cutValues, shrinkModel } from '../../models/shrink';
 import type { CurvePoint, RoundResult, SeriesName } from '../../results';
@@ -24,7 +28,22 @@ import { subSeed } from '../../rng';
 import type { MethodContext, PruningMethod } from '../method';
 import { curvePoint, recordCompleted } from '../round';
 import { superticketsSpec } from './config';
-import type { BranchChannels, NetworkState, SupernetArm, SuperTicketsView, SuperTicketsArm, SuperTicketsArms, SuperTicketsEvent, SuperTicketsImpArm, SuperTicketsOutput, SuperTicketsState } from './results';
+import type {
+  BranchChannels,
+  NetworkState,
+  SupernetArm,
+  SuperTicketsView,
+  SuperTicketsArm,
+  SuperTicketsArms,
+  SuperTicketsEvent,
+  SuperTicketsImpArm,
+  SuperTicketsOutput,
+  SuperTicketsResults,
+  SuperTicketsState,
+  SuperTicketsTransferView,
+} from './results';
+import { supernetTicket } from './ticket';
+import { checkTransfer, runTransfer, taskContext, transferArms, transferTasks, type TransferTrainer } from './transfer';
 import { aliveChannels, branchPenalties, pruneEvent, pruneEvents, rhoAt, settleEvent, type BranchCost, type MaskMode } from './schedule';
 
 const BRANCH_NAME = /^(.+)_k(\d+)$/;
@@ -115,6 +134,8 @@ interface ArmNetwork {
   /** Each pruned weight's value when it was pruned (regrow mode), by layer. */
   stale: Map<string, Float32Array>;
   penalties: Map<string, number>;
+  /** The initial weights, cut as the network is: what the two-in-one ticket retrains from (null for arms without a ticket). */
+  rewind: ModelState | null;
 }
 
 function channelsOf(stages: readonly string[], kernels: readonly number[], model: Model): BranchChannels {
@@ -163,7 +184,7 @@ async function cutDeadChannels(net: ArmNetwork, threshold: number): Promise<{ ne
   if (removed === 0) return { net, removed, note };
   const shapes = new Map(net.model.prunable.map((l) => [l.name, l.shape]));
   const cuts = channelCuts(net.model.layers, net.model.inputShape, channelKeep);
-  const shrunk = await shrinkModel({ model: net.model, channelKeep, masks: net.masks, optimizer: net.optimizer });
+  const shrunk = await shrinkModel({ model: net.model, channelKeep, masks: net.masks, optimizer: net.optimizer, states: net.rewind ? [net.rewind] : [] });
   const stale = new Map<string, Float32Array>();
   for (const layer of shrunk.model.prunable) {
     const axes = cuts.get(`${layer.name}/kernel`);
@@ -171,7 +192,9 @@ async function cutDeadChannels(net: ArmNetwork, threshold: number): Promise<{ ne
     stale.set(layer.name, axes ? cutValues(values, shapes.get(layer.name)!, axes) : values);
   }
   net.model.dispose();
-  return { net: { ...net, model: shrunk.model, masks: shrunk.masks!, stale, penalties: branchPenalties(branchCosts(shrunk.model)) }, removed, note };
+  if (net.rewind) disposeState(net.rewind);
+  const rewind = net.rewind ? shrunk.states[0] : null;
+  return { net: { ...net, model: shrunk.model, masks: shrunk.masks!, stale, penalties: branchPenalties(branchCosts(shrunk.model)), rewind }, removed, note };
 }
 
 /** Prune the weights to `sparsity` by global magnitude in `mode`; pruned entries read 0, regrown ones their old value. */
@@ -263,28 +286,32 @@ interface Supernet {
 
 type ViewArms = SuperTicketsView['arms'];
 
-function emitView(ctx: MethodContext<SuperTicketsState>, supernet: Supernet, arms: ViewArms, imp?: SuperTicketsImpArm): void {
+function emitView(ctx: MethodContext<SuperTicketsState>, supernet: Supernet, arms: ViewArms, imp?: SuperTicketsImpArm, transfer?: SuperTicketsTransferView): void {
   const data: SuperTicketsView = {
     ...supernet,
     epochs: ctx.iterations / Math.ceil(ctx.dataset.train.size / ctx.config.train.batchSize),
     arms,
     ...(imp ? { imp: { testAccuracy: imp.testAccuracy, flops: imp.flops, params: imp.params } } : {}),
+    ...(transfer ? { transfer } : {}),
   };
   ctx.emit({ type: 'view', view: 'supertickets', data });
 }
 
+/** Where an arm is drawn in the method view: its name there and the view's arms; null for arms the view does not draw (the transfer's). */
+type Shown = { name: SupernetArm; arms: ViewArms } | null;
+
 /**
  * One arm trained from `model` on `plan`: segments between events, and at
  * each event the channel cut, then the weight pruning, then a test. Returns
- * the arm and its network at the end (the caller disposes it).
+ * the arm and its network at the end (the caller disposes it). `rewind`
+ * (the initial weights) is cut along with the network when given.
  */
 async function runArm(
   ctx: MethodContext<SuperTicketsState>,
-  name: SupernetArm,
   plan: ArmPlan,
-  start: { model: Model; masks: MaskSet },
+  start: { model: Model; masks: MaskSet; rewind?: ModelState },
   supernet: Supernet,
-  view: ViewArms,
+  shown: Shown,
   round: number,
 ): Promise<{ arm: SuperTicketsArm; result: RoundResult; net: ArmNetwork }> {
   const { config } = ctx;
@@ -296,11 +323,12 @@ async function runArm(
     masks: start.masks,
     stale: new Map(start.model.prunable.map((l) => [l.name, new Float32Array(l.size)])),
     penalties: branchPenalties(branchCosts(start.model)),
+    rewind: start.rewind ?? null,
   };
   const hook = options.rho > 0 && plan.searchUntil > 0 ? searchHook(() => net, options.rho, Math.round(options.warmup * ctx.iterations), plan.searchUntil) : undefined;
   const run: SegmentRun = { ctx, series: plan.series, round, curve: [], seconds: 0, images: 0, iterations: 0 };
   const events: SuperTicketsEvent[] = [];
-  view[name] = { events, final: null };
+  if (shown) shown.arms[shown.name] = { events, final: null };
   try {
     let from = 0;
     for (const event of plan.events) {
@@ -319,7 +347,7 @@ async function runArm(
       const testAccuracy = (await evaluate(net.model, ctx.dataset.test, ctx.dataset.numClasses)).accuracy;
       events.push({ epoch: event.step / stepsPerEpoch, sparsity: pruned.sparsity, regrowth: pruned.regrowth, testAccuracy, channelsRemoved: removed, ...networkState(net, supernet.stages, supernet.kernels), ...(note ? { note } : {}) });
       if (note) ctx.emit({ type: 'status', message: `${plan.series}: ${note}` });
-      emitView(ctx, supernet, view);
+      if (shown) emitView(ctx, supernet, shown.arms);
     }
     const final = await trainSegment(run, net, from, ctx.iterations, hook);
     const result = await armRound(run, net.model, final);
@@ -330,12 +358,13 @@ async function runArm(
       sparsity: net.masks.sparsity(),
       trainSeconds: run.seconds,
     };
-    view[name] = { events, final: arm };
-    emitView(ctx, supernet, view);
+    if (shown) {
+      shown.arms[shown.name] = { events, final: arm };
+      emitView(ctx, supernet, shown.arms);
+    }
     return { arm, result, net };
   } catch (error) {
-    disposeOptimizer(net.optimizer);
-    net.model.dispose();
+    release(net);
     throw error;
   }
 }
@@ -343,12 +372,13 @@ async function runArm(
 function release(net: ArmNetwork): void {
   disposeOptimizer(net.optimizer);
   net.model.dispose();
+  if (net.rewind) disposeState(net.rewind);
 }
 
-/** Rounds in the progress bar: one per arm, two for one-shot IMP. */
+/** Rounds in the progress bar: one per arm, two for one-shot IMP, one per transfer arm. */
 function plannedArms(config: ExperimentConfig): number {
   const o = config.supertickets;
-  return 1 + Number(o.compareRandomMask) + Number(o.compareMonotone) + Number(o.compareTwoStage) + 2 * Number(o.compareImp);
+  return 1 + Number(o.compareRandomMask) + Number(o.compareMonotone) + Number(o.compareTwoStage) + 2 * Number(o.compareImp) + transferArms(config).length;
 }
 
 function requireSupernet(config: ExperimentConfig): number[] {
@@ -358,7 +388,7 @@ function requireSupernet(config: ExperimentConfig): number[] {
 }
 
 /** One-shot IMP to the target on the arch without branches, beside. */
-async function runImpArm(ctx: MethodContext<SuperTicketsState>, state: SuperTicketsState, roundsBefore: number): Promise<SuperTicketsImpArm> {
+async function runImpArm(ctx: MethodContext<SuperTicketsState>, state: SuperTicketsState, roundsBefore: number, ticket: Ticket | null): Promise<SuperTicketsImpArm> {
   const { config } = ctx;
   const plain = { arch: config.model.arch, width: config.model.width };
   const output = await ctx.runBeside('imp', {
@@ -371,7 +401,7 @@ async function runImpArm(ctx: MethodContext<SuperTicketsState>, state: SuperTick
     series: 'imp',
     roundsBefore,
     resume: state.imp,
-    checkpoint: (checkpoint) => ({ ...checkpoint, state: { ...state, imp: checkpoint.state }, ticket: null }),
+    checkpoint: (checkpoint) => ({ ...checkpoint, state: { ...state, imp: checkpoint.state }, ticket }),
   });
   const last = output.rounds.at(-1)!;
   const layers = archLayers(plain.arch, plain.width, ctx.dataset.numClasses);
@@ -384,83 +414,154 @@ async function runImpArm(ctx: MethodContext<SuperTicketsState>, state: SuperTick
   };
 }
 
+/** The run's ticket file from the two-in-one network at the end: its architecture, mask and initial weights; or why it cannot be one. */
+async function twoInOneTicket(config: ExperimentConfig, net: ArmNetwork, channels: Record<string, number>): Promise<Ticket | string> {
+  try {
+    const searched = {
+      layers: net.model.layers,
+      inputShape: net.model.inputShape,
+      numClasses: net.model.numClasses,
+      channels,
+      weights: await saveState(net.rewind!),
+      masks: saveMasks(net.masks),
+    };
+    return supernetTicket(config, searched, net.masks.sparsity());
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The arms a run finished before it was resumed, as the view draws them. */
+function finishedView(state: SuperTicketsState): ViewArms {
+  const view: ViewArms = {};
+  for (const name of ['twoInOne', 'randomMask', 'monotone', 'twoStage'] as const) {
+    const arm = state.arms[name];
+    if (arm) view[name] = { events: arm.events, final: arm };
+  }
+  return view;
+}
+
 export const supertickets: PruningMethod<typeof superticketsSpec, SuperTicketsOutput, SuperTicketsState> = {
   ...superticketsSpec,
   plannedRounds: plannedArms,
 
-  async run(ctx) {
-    const { config } = ctx;
+  async run(runCtx) {
+    const { config } = runCtx;
     const options = config.supertickets;
     const kernels = requireSupernet(config);
-    // Refuse a schedule that cannot run before anything trains.
-    twoInOnePlan(config, ctx.iterations, 'ticket', 'regrow');
-    const state: SuperTicketsState = ctx.resume?.state ?? { arms: {}, rounds: [], imp: null, ticketChannels: null };
-    recordCompleted(ctx, state.rounds);
-    const initSeed = subSeed(config.seed, 'init');
-    const probe = ctx.createModel(initSeed);
-    const stages = [...new Set(probe.batchNorms.map((bn) => parseBranch(bn.name).stage))];
-    const supernet: Supernet = { stages, kernels, initial: channelsOf(stages, kernels, probe) };
-    const inputShape = probe.inputShape;
-    probe.dispose();
-    ctx.progress.add(ctx.iterations * (plannedArms(config) - Number(options.compareImp)) + (options.compareImp ? 2 * ctx.iterations : 0));
-    const view: ViewArms = {};
-    const save = () => ctx.checkpoint({ round: state.rounds.length, state, tensors: {}, masks: {}, ticket: null });
+    checkTransfer(config);
+    const tasks = transferTasks(config);
+    // With a transfer test every arm but the transfer's trains on the source classes.
+    const source = tasks ? runCtx.dataset.classSubset(tasks.source) : null;
+    const target = tasks ? runCtx.dataset.classSubset(tasks.target) : null;
+    try {
+      const ctx = source ? taskContext(runCtx, source) : runCtx;
+      // Refuse a schedule that cannot run before anything trains.
+      twoInOnePlan(config, ctx.iterations, 'ticket', 'regrow');
+      const state: SuperTicketsState = ctx.resume?.state ?? { arms: {}, rounds: [], imp: null, ticketChannels: null };
+      recordCompleted(ctx, [...state.rounds, ...(state.transfer?.rounds ?? [])]);
+      const initSeed = subSeed(config.seed, 'init');
+      const probe = ctx.createModel(initSeed);
+      const stages = [...new Set(probe.batchNorms.map((bn) => parseBranch(bn.name).stage))];
+      const supernet: Supernet = { stages, kernels, initial: channelsOf(stages, kernels, probe) };
+      const inputShape = probe.inputShape;
+      probe.dispose();
+      const transferIterations = target ? taskContext(runCtx, target).iterations * transferArms(config).length : 0;
+      ctx.progress.add(ctx.iterations * (plannedArms(config) - Number(options.compareImp) - transferArms(config).length) + (options.compareImp ? 2 * ctx.iterations : 0) + transferIterations);
+      // A resumed run draws the arms it finished before at once.
+      const view: ViewArms = finishedView(state);
+      if (Object.keys(view).length > 0) emitView(ctx, supernet, view, state.arms.imp ?? undefined);
+      let ticket: Ticket | null = ctx.resume?.ticket ?? null;
+      const save = () => ctx.checkpoint({ round: state.rounds.length + (state.transfer?.rounds.length ?? 0), state, tensors: {}, masks: {}, ticket });
 
-    if (!state.arms.twoInOne) {
-      const model = ctx.createModel(initSeed);
-      const twoInOne = await runArm(ctx, 'twoInOne', twoInOnePlan(config, ctx.iterations, 'ticket', 'regrow'), { model, masks: MaskSet.dense(model.prunable) }, supernet, view, 0);
-      try {
-        state.arms.twoInOne = twoInOne.arm;
-        state.ticketChannels = channelCounts(twoInOne.net.model, supernet.stages, kernels);
-        state.rounds.push(twoInOne.result);
-        if (options.compareRandomMask) {
-          // The searched architecture from the same init seed, under a random mask of each layer's density; no search, no pruning events.
-          const fresh = new Model(config.model.arch, twoInOne.net.model.layers, inputShape, initSeed);
-          const masks = randomMaskLike(twoInOne.net.masks, subSeed(config.seed, 'random-mask'));
-          const random = await runArm(ctx, 'randomMask', { series: 'random-mask', mode: 'monotone', events: [], searchUntil: 0 }, { model: fresh, masks }, supernet, view, 1);
-          release(random.net);
-          state.arms.randomMask = random.arm;
-          state.rounds.push(random.result);
+      if (!state.arms.twoInOne) {
+        const model = ctx.createModel(initSeed);
+        const start = { model, masks: MaskSet.dense(model.prunable), rewind: model.snapshot() };
+        const twoInOne = await runArm(ctx, twoInOnePlan(config, ctx.iterations, 'ticket', 'regrow'), start, supernet, { name: 'twoInOne', arms: view }, 0);
+        try {
+          state.arms.twoInOne = twoInOne.arm;
+          state.ticketChannels = channelCounts(twoInOne.net.model, supernet.stages, kernels);
+          const drawn = await twoInOneTicket(config, twoInOne.net, state.ticketChannels);
+          if (typeof drawn === 'string') {
+            state.ticketFileProblem = drawn;
+            ctx.emit({ type: 'status', message: `The two-in-one ticket has no ticket file: ${drawn}` });
+          } else {
+            ticket = drawn;
+          }
+          state.rounds.push(twoInOne.result);
+          if (options.compareRandomMask) {
+            // The searched architecture from the same init seed, under a random mask of each layer's density; no search, no pruning events.
+            const fresh = new Model(config.model.arch, twoInOne.net.model.layers, inputShape, initSeed);
+            const masks = randomMaskLike(twoInOne.net.masks, subSeed(config.seed, 'random-mask'));
+            const random = await runArm(ctx, { series: 'random-mask', mode: 'monotone', events: [], searchUntil: 0 }, { model: fresh, masks }, supernet, { name: 'randomMask', arms: view }, 1);
+            release(random.net);
+            state.arms.randomMask = random.arm;
+            state.rounds.push(random.result);
+          }
+        } finally {
+          release(twoInOne.net);
         }
-      } finally {
-        release(twoInOne.net);
+        save();
       }
-      save();
-    }
-    const more: [SupernetArm, boolean, () => ArmPlan][] = [
-      ['monotone', options.compareMonotone, () => twoInOnePlan(config, ctx.iterations, 'monotone', 'monotone')],
-      ['twoStage', options.compareTwoStage, () => twoStagePlan(config, ctx.iterations)],
-    ];
-    for (const [name, wanted, plan] of more) {
-      if (!wanted || state.arms[name]) continue;
-      const model = ctx.createModel(initSeed);
-      const done = await runArm(ctx, name, plan(), { model, masks: MaskSet.dense(model.prunable) }, supernet, view, state.rounds.length);
-      release(done.net);
-      (state.arms as Record<string, SuperTicketsArm>)[name] = done.arm;
-      state.rounds.push(done.result);
-      save();
-    }
-    if (options.compareImp && !state.arms.imp) {
-      state.arms.imp = await runImpArm(ctx, state, state.rounds.length);
-      emitView(ctx, supernet, view, state.arms.imp);
-    }
+      const more: [SupernetArm, boolean, () => ArmPlan][] = [
+        ['monotone', options.compareMonotone, () => twoInOnePlan(config, ctx.iterations, 'monotone', 'monotone')],
+        ['twoStage', options.compareTwoStage, () => twoStagePlan(config, ctx.iterations)],
+      ];
+      for (const [name, wanted, plan] of more) {
+        if (!wanted || state.arms[name]) continue;
+        const model = ctx.createModel(initSeed);
+        const done = await runArm(ctx, plan(), { model, masks: MaskSet.dense(model.prunable) }, supernet, { name, arms: view }, state.rounds.length);
+        release(done.net);
+        (state.arms as Record<string, SuperTicketsArm>)[name] = done.arm;
+        state.rounds.push(done.result);
+        save();
+      }
+      if (options.compareImp && !state.arms.imp) {
+        state.arms.imp = await runImpArm(ctx, state, state.rounds.length, ticket);
+        emitView(ctx, supernet, view, state.arms.imp);
+      }
 
-    const arms: SuperTicketsArms = {
-      twoInOne: state.arms.twoInOne!,
-      twoStage: state.arms.twoStage ?? null,
-      monotone: state.arms.monotone ?? null,
-      randomMask: state.arms.randomMask ?? null,
-      imp: state.arms.imp ?? null,
-    };
-    return {
-      rounds: state.rounds,
-      supertickets: {
-        branches: kernels,
-        events: arms.twoInOne.events,
-        arms,
-        ticketModel: { arch: config.model.arch, width: config.model.width, branches: kernels, channels: state.ticketChannels! },
-        transfer: { done: false, reason: 'Transfer of the ticket to another task is not implemented in this version.' },
-      },
-    };
+      let transfer: SuperTicketsResults['transfer'] = { done: false, reason: 'The transfer test is off: set supertickets.transferSource and supertickets.transferTarget to run it.' };
+      if (target && !ticket) {
+        transfer = { done: false, reason: `The transfer test needs the two-in-one ticket's file, which could not be made: ${state.ticketFileProblem}` };
+      } else if (target && ticket) {
+        state.transfer ??= { arms: {}, rounds: [] };
+        const trainer: TransferTrainer = {
+          train: async (task, arm, start) => {
+            const plan: ArmPlan =
+              arm.schedule === 'twoInOne' ? twoInOnePlan(config, task.iterations, arm.series, 'regrow') : { series: arm.series, mode: 'monotone', events: [], searchUntil: 0 };
+            const done = await runArm(task as MethodContext<SuperTicketsState>, plan, start, supernet, null, arm.round);
+            release(done.net);
+            return done;
+          },
+          show: (transferView) => emitView(ctx, supernet, view, state.arms.imp ?? undefined, transferView),
+        };
+        transfer = await runTransfer(runCtx, target, ticket, state.transfer, trainer, state.rounds.length, save);
+      }
+
+      const arms: SuperTicketsArms = {
+        twoInOne: state.arms.twoInOne!,
+        twoStage: state.arms.twoStage ?? null,
+        monotone: state.arms.monotone ?? null,
+        randomMask: state.arms.randomMask ?? null,
+        imp: state.arms.imp ?? null,
+      };
+      return {
+        rounds: state.rounds,
+        supertickets: {
+          branches: kernels,
+          events: arms.twoInOne.events,
+          arms,
+          ticketModel: { arch: config.model.arch, width: config.model.width, branches: kernels, channels: state.ticketChannels! },
+          ticketFile: ticket
+            ? { saved: true }
+            : { saved: false, reason: state.ticketFileProblem ?? 'the two-in-one arm ran in a version of the lab that made no ticket file (resumed run)' },
+          transfer,
+        },
+      };
+    } finally {
+      source?.dispose();
+      target?.dispose();
+    }
   },
 };

@@ -66,6 +66,55 @@ export interface SuperTicketsView {
   arms: Partial<Record<SupernetArm, { events: SuperTicketsEvent[]; final: (NetworkState & { testAccuracy: number }) | null }>>;
   /** The IMP arm once it finished. */
   imp?: { testAccuracy: number; flops: number; params: number };
+  /** The transfer test's arms so far, once it started. */
+  transfer?: SuperTicketsTransferView;
+}
+
+/** The transfer test's arms, on the target task. */
+export type TransferArmName = 'ticketOnTarget' | 'drawnOnTarget' | 'denseOnTarget';
+
+/** One transfer arm's network at the end of its training on the target task. */
+export interface SuperTicketsTransferArm extends NetworkState {
+  testAccuracy: number;
+  sparsity: number;
+  trainSeconds: number;
+}
+
+/** results.json's `supertickets.transfer` once the test ran. */
+export interface SuperTicketsTransfer {
+  done: true;
+  /** The classes the run drew its ticket on, and the classes it moved to (relabelled 0..n-1 in this order). */
+  source: number[];
+  target: number[];
+  /** Test images of the target task. */
+  testImages: number;
+  arms: {
+    /** The source ticket (architecture + mask, from its initial weights) trained on the target. */
+    ticketOnTarget: SuperTicketsTransferArm;
+    /** A ticket drawn by SuperTickets (two-in-one) on the target itself, on the same budget; accuracy without retraining. */
+    drawnOnTarget: SuperTicketsTransferArm;
+    /** The dense supernet trained on the target (null when `transferDense` is off). */
+    denseOnTarget: SuperTicketsTransferArm | null;
+  };
+  /** ticketOnTarget's accuracy minus drawnOnTarget's. */
+  gap: number;
+  /** The noise margin of that difference on `testImages` (stats.ts noiseMargin). */
+  margin: number;
+}
+
+export interface SuperTicketsTransferView {
+  source: number[];
+  target: number[];
+  chance: number;
+  arms: Partial<Record<TransferArmName, SuperTicketsTransferArm>>;
+  /** Once every arm finished. */
+  result: SuperTicketsTransfer | null;
+}
+
+/** The transfer test's checkpoint: the arms finished so far and their rounds. */
+export interface SuperTicketsTransferState {
+  arms: Partial<Record<TransferArmName, SuperTicketsTransferArm>>;
+  rounds: RoundResult[];
 }
 
 /** The arms that train the supernet. */
@@ -85,8 +134,14 @@ export interface SuperTicketsResults {
    * the order of each stage's channels.
    */
   ticketModel: { arch: string; width: number; branches: number[]; channels: Record<string, number> };
-  /** Not implemented in this version: why. */
-  transfer: { done: false; reason: string };
+  /**
+   * Whether the two-in-one ticket became the run's ticket file (architecture,
+   * mask, initial weights); why not when it did not (a layout of three or
+   * more branches that channel counts cannot rebuild).
+   */
+  ticketFile: { saved: true } | { saved: false; reason: string };
+  /** The transfer test (`supertickets.transferSource` / `transferTarget`), or why it did not run. */
+  transfer: SuperTicketsTransfer | { done: false; reason: string };
 }
 
 export interface SuperTicketsOutput extends MethodOutput {
@@ -101,4 +156,8 @@ export interface SuperTicketsState {
   imp: ImpState | null;
   /** `model.channels` of the two-in-one ticket, once drawn. */
   ticketChannels: Record<string, number> | null;
+  /** Why the two-in-one ticket has no ticket file, once drawn (absent: it has one, or a run from before files). */
+  ticketFileProblem?: string;
+  /** The transfer test, once started. */
+  transfer?: SuperTicketsTransferState;
 }

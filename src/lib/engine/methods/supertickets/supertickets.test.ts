@@ -1,13 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Checkpoint } from '../../checkpoint';
 import { parseConfig } from '../../config';
 import { runExperiment } from '../../experiment';
+import { decodeTicket, encodeTicket, ticketModel } from '../../io/ticket-file';
 import { forwardFlops } from '../../masks/channel-masks';
 import { Model } from '../../models/model';
 import { archLayers } from '../../models/registry';
 import { resultsOf } from '../../results';
 import { initBackend } from '../../runtime/backend';
 import { branchCosts, searchHook, twoInOnePlan, twoStagePlan } from './index';
+import type { SuperTicketsView } from './results';
 import { branchPenalties } from './schedule';
 
 beforeAll(async () => {
@@ -139,7 +142,82 @@ describe('a small SuperTickets run', () => {
     expect(Math.max(...events.slice(2).map((e) => e.regrowth))).toBeGreaterThan(0);
   });
 
+  it('a resumed run draws the arms it finished before at once, before training on', async () => {
+    const short = { ...tiny, train: { ...tiny.train, epochs: 2 } };
+    const checkpoints: Checkpoint[] = [];
+    await runExperiment(short, { files: null, emit: (e) => void (e.type === 'checkpoint' && checkpoints.push(e.checkpoint)) });
+    const afterTwoInOne = checkpoints[0] as Extract<Checkpoint, { method: 'supertickets' }>;
+    expect(afterTwoInOne.state.arms.monotone).toBeUndefined();
+    const views: SuperTicketsView[] = [];
+    await runExperiment(short, { files: null, resume: afterTwoInOne, emit: (e) => void (e.type === 'view' && views.push(structuredClone(e.data) as SuperTicketsView)) });
+    expect(views[0].arms.twoInOne!.final).toMatchObject({ testAccuracy: afterTwoInOne.state.arms.twoInOne!.testAccuracy });
+    expect(views[0].arms.twoInOne!.events).toHaveLength(4);
+    expect(views[0].arms.monotone).toBeUndefined();
+    expect(views.at(-1)!.arms.monotone!.final).not.toBeNull();
+  });
+
   it('refuses a run without a supernet before training', async () => {
     await expect(runExperiment({ ...tiny, model: { arch: 'conv-4-bn', width: 0.125 } }, { files: null })).rejects.toThrow('set model.branches');
+  });
+
+  describe('the ticket file and the transfer test', () => {
+    const transferRun = {
+      ...tiny,
+      data: { syntheticTrain: 160, syntheticTest: 80, validation: 0 },
+      supertickets: { ...tiny.supertickets, compareMonotone: false, transferSource: [0, 1, 2, 3, 4], transferTarget: [5, 6, 7, 8, 9] },
+    };
+
+    it('saves the two-in-one ticket, moves its architecture and mask to the target classes beside a ticket drawn there, and retrains it from its file', async () => {
+      const checkpoints: Checkpoint[] = [];
+      const run = await runExperiment(transferRun, { files: null, emit: (e) => void (e.type === 'checkpoint' && checkpoints.push(e.checkpoint)) });
+      const results = resultsOf(run, 'supertickets');
+      const { twoInOne } = results.supertickets.arms;
+      // The source arms trained on the five source classes only: fewer steps than the whole set gives.
+      expect(results.rounds[0].iterations).toBeLessThan(5 * Math.ceil(160 / 20));
+      const ticket = checkpoints.at(-1)!.ticket!;
+      expect(ticket).toMatchObject({ method: 'supertickets', branches: [3, 5], channels: results.supertickets.ticketModel.channels, iteration: 0, numClasses: 5, classes: [0, 1, 2, 3, 4] });
+      expect(ticket.sparsity).toBeCloseTo(twoInOne.sparsity, 12);
+      expect(results.supertickets.ticketFile).toEqual({ saved: true });
+
+      const { transfer } = results.supertickets;
+      if (!transfer.done) throw new Error(transfer.reason);
+      expect(transfer).toMatchObject({ source: [0, 1, 2, 3, 4], target: [5, 6, 7, 8, 9] });
+      expect(Object.keys(transfer.arms)).toEqual(['ticketOnTarget', 'drawnOnTarget', 'denseOnTarget']);
+      for (const arm of Object.values(transfer.arms)) expect(Object.keys(arm!).sort()).toEqual(['channels', 'flops', 'params', 'sparsity', 'testAccuracy', 'trainSeconds']);
+      // The moved ticket is the source ticket's architecture under its mask.
+      const { ticketOnTarget, drawnOnTarget, denseOnTarget } = transfer.arms;
+      expect(ticketOnTarget.channels).toEqual(twoInOne.channels);
+      expect(ticketOnTarget.flops).toBe(twoInOne.flops);
+      expect(ticketOnTarget.params).toBe(twoInOne.params);
+      expect(ticketOnTarget.sparsity).toBeCloseTo(twoInOne.sparsity, 12);
+      // The ticket drawn on the target went through its own search and pruning; the dense supernet through neither.
+      expect(drawnOnTarget.sparsity).toBeCloseTo(0.9, 2);
+      expect(denseOnTarget!.sparsity).toBe(0);
+      expect(denseOnTarget!.channels).toEqual({ conv_1: { k3: 8, k5: 8 }, conv_2: { k3: 8, k5: 8 }, conv_3: { k3: 16, k5: 16 }, conv_4: { k3: 16, k5: 16 } });
+      expect(transfer.gap).toBeCloseTo(ticketOnTarget.testAccuracy - drawnOnTarget.testAccuracy, 12);
+      expect(transfer.testImages).toBeGreaterThan(0);
+      expect(transfer.testImages).toBeLessThan(80);
+      expect(run.rounds).toHaveLength(1);
+
+      // Imported, the file rebuilds the searched supernet and retrains its mask on the source classes.
+      const imported = decodeTicket(encodeTicket(ticket));
+      const retrained = await runExperiment(
+        { ...tiny, method: 'retrain', model: ticketModel(imported), data: { ...transferRun.data, classes: imported.classes } },
+        { files: null, ticket: imported },
+      );
+      expect(retrained.config.model.branches).toEqual([3, 5]);
+      expect(retrained.rounds[0].iterations).toBeGreaterThan(0);
+      expect(retrained.rounds[0].sparsity).toBeCloseTo(ticket.sparsity, 6);
+    });
+
+    it('refuses a transfer test the data or the settings cannot serve, before training', async () => {
+      const withTransfer = (options: Record<string, unknown>) => ({ ...transferRun, supertickets: { ...transferRun.supertickets, ...options } });
+      await expect(runExperiment(withTransfer({ transferTarget: undefined }), { files: null })).rejects.toThrow('supertickets.transferSource needs supertickets.transferTarget');
+      await expect(runExperiment(withTransfer({ transferTarget: [4, 5] }), { files: null })).rejects.toThrow('both hold class 4; the tasks must not overlap');
+      await expect(runExperiment(withTransfer({ transferTarget: [5, 12] }), { files: null })).rejects.toThrow('supertickets.transferTarget: class 12 is not in synthetic');
+      await expect(runExperiment(withTransfer({ compareImp: true }), { files: null })).rejects.toThrow('supertickets.compareImp: set it false with a transfer test');
+      await expect(runExperiment({ ...withTransfer({}), data: { ...transferRun.data, classes: [0, 1] } }, { files: null })).rejects.toThrow('data.classes: leave it unset');
+      expect(() => parseConfig(withTransfer({ transferSource: [3] }))).toThrow('a task needs at least 2 classes');
+    });
   });
 });
