@@ -43,8 +43,9 @@ export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSch
     'A Conv-4-BN supernet (parallel 3x3/5x5 branches per conv stage) stands in for the reference’s HR-NAS supernet. Channels are removed ' +
     'when |gamma| falls below a share of their stage’s largest |gamma| (default 1%), not below the reference’s absolute 1e-3, which a run of ' +
     'a few thousand steps never reaches; removal is checked at every prune event, not every few epochs, and needs no minimum FLOP saving. ' +
-    'Regrow mode keeps each pruned weight at its value when pruned (the reference’s no-op set_zeros lets momentum and weight decay move it a ' +
-    'little); the lab’s optimiser, batch size and learning rate replace RMSprop with EMA and label smoothing; no BN recalibration before ' +
+    'Regrow mode steps as the reference’s masked layers do (its set_zeros is a no-op): a pruned weight gets no task gradient, and the ' +
+    'optimiser’s momentum (or Adam state) and weight decay go on moving its own value, which the lab keeps aside while the network computes ' +
+    'with 0 in its place; the monotone and other arms zero pruned weights for good. The lab’s optimiser, batch size and learning rate replace RMSprop with EMA and label smoothing; no BN recalibration before ' +
     'evaluation. The IMP arm is one-shot IMP on the same arch without branches (two trainings), not the iterative schedule.',
   schema: SuperTicketsSchema,
   panels: [
@@ -152,7 +153,7 @@ export const superticketsSpec: MethodSpec<'supertickets', typeof SuperTicketsSch
     title: 'SuperTickets',
     paragraphs: [
       'One training run of a supernet searches the architecture and prunes its weights at once ("two-in-one", You et al., ECCV 2022). Every conv stage has parallel branches (3x3 and 5x5 by default), each with its own BatchNorm and ReLU, summed. A sign-L1 term on the branch BN scales, weighted by what a channel of that branch costs in FLOPs (a 5x5 channel is pushed 25/9 as hard as a 3x3 one), warms up over the first steps; at each event, channels whose scale fell below a share of their stage’s largest are cut out of the network, and a branch with no channel left disappears: the search chooses kernel sizes and widths.',
-      'The same events prune the weights by global magnitude, 10%, 20%, ... up to the target. In regrow mode (the reference code’s behaviour) a pruned weight keeps its value and competes again at the next event, so a connection can come back; the monotone arm never brings one back. Each event records its sparsity, the regrowth (share of the new mask the previous one pruned), the channels alive per branch, FLOPs of the network as it stands, weights kept and accuracy.',
+      'The same events prune the weights by global magnitude, 10%, 20%, ... up to the target. In regrow mode (the reference code’s behaviour) a pruned weight keeps its own value, which gets no task gradient but is still moved by the optimiser’s momentum and weight decay, and competes again at the next event, so a connection can come back; the monotone arm never brings one back. A connection can come back only at an event that does not raise the sparsity: the events past the target, and only where the same event’s channel cut did not take more pruned weights than kept ones (the share is of the weights left). Each event records its sparsity, the regrowth (share of the new mask the previous one pruned), the channels alive per branch, FLOPs of the network as it stands, weights kept and accuracy.',
       'The arms on the same schedule: two-stage (search only, then cut, one-shot prune and fine-tune), monotone masks, a random mask of the same per-layer density on the searched architecture from a fresh init, and one-shot IMP on the arch without branches. FLOPs count the architecture (dense); "params" counts the weights the mask keeps.',
     ],
   },
