@@ -60,7 +60,7 @@ describe('regrow mode steps as the reference’s masked layers do', () => {
   const momentum = 0.9;
 
   /** One dense momentum step from a fresh optimiser, then every other weight of every layer pruned at its value: the stale values and the momentum they carry. */
-  async function prunedAfterOneStep(model: Model, optimizer: tf.Optimizer) {
+  function prunedAfterOneStep(model: Model, optimizer: tf.Optimizer) {
     const before = new Map(model.prunable.map((l) => [l.name, model.kernel(l.name).dataSync().slice() as Float32Array]));
     const batch = seededBatch(16, 8, 7);
     tf.dispose([trainStep({ model, optimizer, batch, numClasses: 10, weightDecay: 0, masks: null, variables: model.trainableVariables, iteration: 0 }), batch.x, batch.y]);
@@ -79,7 +79,7 @@ describe('regrow mode steps as the reference’s masked layers do', () => {
     return { masks, stale, velocity };
   }
 
-  function steps(model: Model, optimizer: tf.Optimizer, step: ReturnType<typeof referenceStep>, count: number): void {
+  function steps(optimizer: tf.Optimizer, step: ReturnType<typeof referenceStep>, count: number): void {
     for (let i = 1; i <= count; i++) {
       const batch = seededBatch(16, 8, 7 + i);
       tf.dispose([step(optimizer, batch, i), batch.x, batch.y]);
@@ -89,9 +89,9 @@ describe('regrow mode steps as the reference’s masked layers do', () => {
   it('a pruned weight gets no task gradient and reads 0, while its momentum keeps moving its own value, as with the reference’s no-op set_zeros', async () => {
     const model = supernet();
     const optimizer = tf.train.momentum(lr, momentum);
-    const { masks, stale, velocity } = await prunedAfterOneStep(model, optimizer);
+    const { masks, stale, velocity } = prunedAfterOneStep(model, optimizer);
     const pruned = uploadPruned(masks, stale);
-    steps(model, optimizer, referenceStep(model, pruned, 10, 0), 3);
+    steps(optimizer, referenceStep(model, pruned, 10, 0), 3);
     const values = await downloadPruned(pruned);
     // With its gradient masked a pruned weight's buffer only decays: three steps move it by lr x v0 x (m + m^2 + m^3).
     const drift = lr * (momentum + momentum ** 2 + momentum ** 3);
@@ -115,9 +115,9 @@ describe('regrow mode steps as the reference’s masked layers do', () => {
     for (const weightDecay of [0, 0.1]) {
       const model = supernet();
       const optimizer = tf.train.momentum(lr, 0);
-      const { masks, stale } = await prunedAfterOneStep(model, optimizer);
+      const { masks, stale } = prunedAfterOneStep(model, optimizer);
       const pruned = uploadPruned(masks, stale);
-      steps(model, optimizer, referenceStep(model, pruned, 10, weightDecay), 2);
+      steps(optimizer, referenceStep(model, pruned, 10, weightDecay), 2);
       const values = await downloadPruned(pruned);
       for (const [name, m] of masks.layers) {
         for (let i = 0; i < m.keep.length; i++) {
