@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { expect, test, type Download, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
 import type { RunResults } from '../src/lib/engine/results';
-import { formatSpread, ONE_SEED, spreadOf } from '../src/lib/presets/preset';
+import { formatCountSpread, formatSpread, ONE_SEED, spreadOf } from '../src/lib/presets/preset';
 import { PRESETS, presetConfig, type Preset } from '../src/lib/presets/presets';
 import { FIRST_VIEW_CAPTION } from '../src/lib/store/lab-defaults';
 import type { StoredRun } from '../src/lib/store/run-db';
@@ -154,7 +154,15 @@ const SHORTENED: Record<string, (config: ExperimentConfigInput) => ExperimentCon
   'colt-vs-imp': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 300, syntheticTest: 200, validation: 60 }, train: { ...c.train, iterations: 10, evalEvery: 10 }, prune: { rounds: 2 } }),
   'prune-lenet': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 300, syntheticTest: 200, validation: 60 }, train: { ...c.train, iterations: 10, evalEvery: 10 }, prune: { ...c.prune, rounds: 3 } }),
   'which-filters': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 300, syntheticTest: 200 }, train: { ...c.train, iterations: 10, evalEvery: 10 }, kslottery: { ...c.kslottery, probeIterations: 5 } }),
+  'kernel-sizes': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 120, syntheticTest: 60 }, train: { ...c.train, batchSize: 20, iterations: 6, evalEvery: 100 }, supertickets: { ...c.supertickets, events: 2, increment: 0.45 } }),
 };
+
+/** Branch channels the SuperTickets two-in-one arm kept with kernel size k, per run. */
+function keptChannels(runs: RunResults[], k: number): number[] {
+  return runs.map((r) =>
+    Object.values((r as unknown as { supertickets: { arms: { twoInOne: { channels: Record<string, Record<string, number>> } } } }).supertickets.arms.twoInOne.channels).reduce((n, stage) => n + (stage[`k${k}`] ?? 0), 0),
+  );
+}
 
 /** The accuracy the guidance must quote first for each preset, computed here from the stored runs' results: the measure each preset is about. */
 const QUOTED: Record<string, (runs: RunResults[]) => string> = {
@@ -176,6 +184,8 @@ const QUOTED: Record<string, (runs: RunResults[]) => string> = {
     const largest = ks.map((points) => points.reduce((best, p) => (p.k > best.k ? p : best)));
     return `tuning ${largest[0].k} rows chosen by KS reached ${formatSpread(spreadOf(largest.map((p) => p.partialTuning)))}`;
   },
+  // Width 0.125: each branch of the supernet starts with 8 + 8 + 16 + 16 channels.
+  'kernel-sizes': (runs) => `the search kept ${formatCountSpread(spreadOf(keptChannels(runs, 3)))} of 48 3x3 and ${formatCountSpread(spreadOf(keptChannels(runs, 5)))} of 48 5x5 branch channels`,
 };
 
 /**
@@ -235,7 +245,7 @@ test('every preset, shortened, runs all its seeds in the page, and its guidance 
     expect(ofTheseRuns.filter((d) => d.bandOf).length, preset.id).toBeGreaterThan(0);
   }
   expect(expectedIds).toEqual(SEEDED_PRESETS.map((p) => p.id));
-  expect(SEEDED_PRESETS.map((p) => p.id)).toEqual(['ticket-vs-random', 'early-bird', 'colt-vs-imp', 'prune-lenet', 'which-filters']);
+  expect(SEEDED_PRESETS.map((p) => p.id)).toEqual(['ticket-vs-random', 'early-bird', 'colt-vs-imp', 'prune-lenet', 'which-filters', 'kernel-sizes']);
 });
 });
 
