@@ -37,9 +37,10 @@ export const KERNEL_SIZES = definePreset(file, {
     const note = runs.length > 1 ? ` (${SPREAD_NOTE})` : '';
     const regrowth = spreadOf(outputs.map((out) => Math.max(0, ...out.arms.twoInOne.events.map((e) => e.regrowth))));
     const monotone = outputs.every((out) => out.arms.monotone) ? outputs.map((out) => out.arms.monotone!) : null;
+    const accuracy = spreadOf(outputs.map((out) => out.arms.twoInOne.testAccuracy));
     const numbers =
       `In your run (${seedsOf(runs)}) the search kept ${kept.map(({ k, spread }) => `${formatCountSpread(spread)} of ${total} ${k}x${k}`).join(' and ')} branch channels${note}; ` +
-      `two-in-one reached ${formatSpread(spreadOf(outputs.map((out) => out.arms.twoInOne.testAccuracy)))} test accuracy at ${formatPercent(outputs[0].arms.twoInOne.sparsity)} sparsity` +
+      `two-in-one reached ${formatSpread(accuracy)} test accuracy at ${formatPercent(outputs[0].arms.twoInOne.sparsity)} sparsity` +
       (monotone ? `, monotone masks ${formatSpread(spreadOf(monotone.map((arm) => arm.testAccuracy)))}` : '') +
       `. The largest regrowth at an event was ${formatSpread(regrowth)} in regrow mode` +
       (monotone ? ` and ${formatPercent(Math.max(0, ...monotone.flatMap((arm) => arm.events.map((e) => e.regrowth))))} in monotone mode.` : '.');
@@ -53,6 +54,13 @@ export const KERNEL_SIZES = definePreset(file, {
         : compareBands(three.spread, five.spread) === 'below'
           ? ' The 5x5 branches kept more channels than the 3x3, beyond the seed spread: not what the FLOP weighting expects.'
           : ` The channels kept by the 3x3 and the 5x5 branches: ${BANDS_OVERLAP}.`;
-    return `${numbers}${verdict} ${EXPECTED}`;
+    const against = monotone ? compareBands(accuracy, spreadOf(monotone.map((arm) => arm.testAccuracy))) : null;
+    const versus =
+      against === null
+        ? ''
+        : against === 'overlap'
+          ? ` Two-in-one's and monotone masks' accuracies: ${BANDS_OVERLAP}.`
+          : ` Two-in-one's accuracy lies ${against} monotone masks' beyond the seed spread.`;
+    return `${numbers}${verdict}${versus} ${EXPECTED}`;
   },
 });
