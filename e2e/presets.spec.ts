@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { expect, test, type Download, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
 import type { RunResults } from '../src/lib/engine/results';
-import { formatSpread, ONE_SEED, spreadOf } from '../src/lib/presets/preset';
+import { formatCountSpread, formatSpread, spreadOf } from '../src/lib/presets/preset';
 import { PRESETS, presetConfig, type Preset } from '../src/lib/presets/presets';
 import { FIRST_VIEW_CAPTION } from '../src/lib/store/lab-defaults';
 import type { StoredRun } from '../src/lib/store/run-db';
@@ -156,7 +156,15 @@ const SHORTENED: Record<string, (config: ExperimentConfigInput) => ExperimentCon
   'prune-lenet': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 300, syntheticTest: 200, validation: 60 }, train: { ...c.train, iterations: 10, evalEvery: 10 }, prune: { ...c.prune, rounds: 3 } }),
   'which-filters': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 300, syntheticTest: 200 }, train: { ...c.train, iterations: 10, evalEvery: 10 }, kslottery: { ...c.kslottery, probeIterations: 5 } }),
   'hidden-network': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 160, syntheticTest: 100, validation: 40 }, train: { ...c.train, batchSize: 40, epochs: 1, evalEvery: 10 } }),
+  'kernel-sizes': (c) => ({ ...c, data: { ...c.data, syntheticTrain: 120, syntheticTest: 60 }, train: { ...c.train, batchSize: 20, iterations: 6, evalEvery: 100 }, supertickets: { ...c.supertickets, events: 2, increment: 0.45 } }),
 };
+
+/** Branch channels the SuperTickets two-in-one arm kept with kernel size k, per run. */
+function keptChannels(runs: RunResults[], k: number): number[] {
+  return runs.map((r) =>
+    Object.values((r as unknown as { supertickets: { arms: { twoInOne: { channels: Record<string, Record<string, number>> } } } }).supertickets.arms.twoInOne.channels).reduce((n, stage) => n + (stage[`k${k}`] ?? 0), 0),
+  );
+}
 
 /** The accuracy the guidance must quote first for each preset, computed here from the stored runs' results: the measure each preset is about. */
 const QUOTED: Record<string, (runs: RunResults[]) => string> = {
@@ -186,17 +194,17 @@ const QUOTED: Record<string, (runs: RunResults[]) => string> = {
     const tickets = runs.map((r) => (r as unknown as { edgepopup: { searches: { testAccuracy: number; untrainedMaskAccuracy: number }[] } }).edgepopup.searches[0]);
     return `reached ${formatSpread(spreadOf(tickets.map((t) => t.testAccuracy)))} test accuracy with every weight bit-identical to its random start; a random mask of that k in the same random network scored ${formatSpread(spreadOf(tickets.map((t) => t.untrainedMaskAccuracy)))}`;
   },
+  // Width 0.125: each branch of the supernet starts with 8 + 8 + 16 + 16 channels.
+  'kernel-sizes': (runs) => `the search kept ${formatCountSpread(spreadOf(keptChannels(runs, 3)))} of 48 3x3 and ${formatCountSpread(spreadOf(keptChannels(runs, 5)))} of 48 5x5 branch channels`,
 };
 
-/** The presets that run several seeds (a one-seed preset is judged against the noise of its test set). */
-const SEEDED_PRESETS = PRESETS.filter((preset) => preset.seeds !== ONE_SEED);
 
 // Replacing the presets' files needs the page to fetch them as modules of their own: the dev server's page does, a built one has them inside its bundle.
 test.describe(() => {
 test.use({ baseURL: DEV_SERVER_URL });
 test('every preset, shortened, runs all its seeds in the page, and its guidance then quotes those runs\' own numbers', async ({ page }) => {
   test.setTimeout(1_200_000);
-  const shortened = new Map(SEEDED_PRESETS.map((preset) => [preset.id, SHORTENED[preset.id](presetConfig(preset))]));
+  const shortened = new Map(PRESETS.map((preset) => [preset.id, SHORTENED[preset.id](presetConfig(preset))]));
   await page.route(/\/experiments\/presets\/([\w-]+)\.json(\?.*)?$/, (route) => {
     const id = /\/experiments\/presets\/([\w-]+)\.json/.exec(route.request().url())![1];
     const config = shortened.get(id);
@@ -207,7 +215,7 @@ test('every preset, shortened, runs all its seeds in the page, and its guidance 
   // The first view has its caption; a preset replaces it with its guidance.
   await expect(page.getByTestId('first-view-caption')).toHaveText(FIRST_VIEW_CAPTION);
   const expectedIds: string[] = [];
-  for (const preset of SEEDED_PRESETS) {
+  for (const preset of PRESETS) {
     await page.getByTestId(`preset-${preset.id}`).click();
     const guidance = page.getByTestId('preset-guidance');
     await expect(guidance).toHaveAttribute('data-preset', preset.id);
@@ -240,8 +248,8 @@ test('every preset, shortened, runs all its seeds in the page, and its guidance 
     expect(ofTheseRuns.filter((d) => !d.bandOf).length, preset.id).toBeGreaterThan(0);
     expect(ofTheseRuns.filter((d) => d.bandOf).length, preset.id).toBeGreaterThan(0);
   }
-  expect(expectedIds).toEqual(SEEDED_PRESETS.map((p) => p.id));
-  expect(SEEDED_PRESETS.map((p) => p.id)).toEqual(['ticket-vs-random', 'early-bird', 'colt-vs-imp', 'prune-lenet', 'which-filters', 'hidden-network']);
+  expect(expectedIds).toEqual(PRESETS.map((p) => p.id));
+  expect(PRESETS.map((p) => p.id)).toEqual(['ticket-vs-random', 'early-bird', 'colt-vs-imp', 'prune-lenet', 'which-filters', 'hidden-network', 'kernel-sizes']);
 });
 });
 

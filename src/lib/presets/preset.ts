@@ -112,13 +112,6 @@ export function seedOf(results: RunResults): string {
   return `seed ${results.config.seed}`;
 }
 
-/**
- * The preset's seeds, for a preset whose one run is judged against the
- * noise of its test set rather than against other seeds: one seed, the
- * file's own.
- */
-export const ONE_SEED = [1] as const;
-
 /** Accuracy of always guessing one class. */
 export function chance(results: RunResults): string {
   return formatPercent(1 / results.dataset.classes);

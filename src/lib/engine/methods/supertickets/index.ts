@@ -14,8 +14,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Ticket } from '../../checkpoint';
 import type { ExperimentConfig } from '../../config';
+import type { Batch } from '../../data/types';
 import { saveMasks, saveState } from '../../io/saved';
-import { evaluate, createOptimizer, disposeOptimizer, train, type GradientHook, type TrainResult } from '../../train/trainer';
+import { evaluate, createOptimizer, disposeOptimizer, train, trainStep, type GradientHook, type TrainResult } from '../../train/trainer';
 import { forwardFlops } from '../../masks/channel-masks';
 import { MaskSet, countOnes, measureLayers, readKernels } from '../../masks/mask';
 import { randomMaskLike } from '../../masks/prune';
@@ -220,36 +221,118 @@ interface SegmentRun {
   iterations: number;
 }
 
-/** Train [from, to) under the current masks, reporting progress and evaluations as a round does. */
-async function trainSegment(run: SegmentRun, net: ArmNetwork, from: number, to: number, hook: GradientHook | undefined): Promise<TrainResult> {
+/** The device side of regrow mode for one segment: each layer's mask and its pruned weights' values (0 where kept). */
+export interface PrunedValues {
+  masks: Map<string, tf.Tensor>;
+  values: Map<string, tf.Variable>;
+}
+
+/** `stale`'s values of the weights `masks` prunes, on the device; the caller ends with `downloadPruned`. */
+export function uploadPruned(masks: MaskSet, stale: ReadonlyMap<string, Float32Array>): PrunedValues {
+  const out: PrunedValues = { masks: new Map(), values: new Map() };
+  for (const [name, m] of masks.layers) {
+    const values = stale.get(name)!;
+    out.masks.set(name, tf.tensor(Float32Array.from(m.keep), m.shape));
+    out.values.set(name, tf.variable(tf.tensor(Float32Array.from(m.keep, (k, i) => (k ? 0 : values[i])), m.shape), false));
+  }
+  return out;
+}
+
+/** The pruned weights' values, read back (an event re-ranks them), with the device side freed. */
+export async function downloadPruned(pruned: PrunedValues): Promise<Map<string, Float32Array>> {
+  try {
+    const names = [...pruned.values.keys()];
+    const values = await Promise.all(names.map((name) => pruned.values.get(name)!.data() as Promise<Float32Array>));
+    return new Map(names.map((name, i) => [name, values[i]]));
+  } finally {
+    tf.dispose([...pruned.masks.values(), ...pruned.values.values()]);
+  }
+}
+
+/**
+ * One step of regrow mode as the reference's masked layers take it: they
+ * compute with W x M and leave the pruned weights' values in W (its
+ * `set_zeros` is a no-op), so a pruned weight gets no task gradient, only
+ * weight decay on its own value, while the optimiser's state (momentum,
+ * Adam's moments) keeps moving it between events. Here the model holds
+ * W x M between steps, so every forward and evaluation sees the sparse
+ * network, and `pruned.values` holds the pruned weights: the step masks
+ * their gradients, adds their weight decay, lets the optimiser update their
+ * zeroed entries, and moves what it did there onto their values.
+ */
+export function referenceStep(model: Model, pruned: PrunedValues, numClasses: number, weightDecay: number, hook?: GradientHook) {
+  const variables = model.trainableVariables;
+  const maskGradients: GradientHook = (grads, iteration) => {
+    hook?.(grads, iteration);
+    for (const [name, mask] of pruned.masks) {
+      const key = `${name}/kernel`;
+      const grad = grads[key];
+      if (!grad) continue;
+      grads[key] = tf.tidy(() => {
+        const masked = tf.mul(grad, mask);
+        return weightDecay > 0 ? tf.add(masked, tf.mul(pruned.values.get(name)!, weightDecay)) : masked;
+      });
+      grad.dispose();
+    }
+  };
+  return (optimizer: tf.Optimizer, batch: Batch, iteration: number): tf.Scalar => {
+    const loss = trainStep({ model, optimizer, batch, numClasses, weightDecay, masks: null, variables, gradientHook: maskGradients, iteration });
+    tf.tidy(() => {
+      for (const [name, mask] of pruned.masks) {
+        const kernel = model.kernel(name);
+        const values = pruned.values.get(name)!;
+        const kept = tf.mul(kernel, mask);
+        values.assign(tf.add(values, tf.sub(kernel, kept)));
+        kernel.assign(kept);
+      }
+    });
+    return loss;
+  };
+}
+
+/**
+ * Train [from, to) under the current masks, reporting progress and
+ * evaluations as a round does. In regrow mode, once anything is pruned, with
+ * the reference's step (`referenceStep`); otherwise pruned weights are
+ * zeroed after every step and stay as they were put aside.
+ */
+async function trainSegment(run: SegmentRun, net: ArmNetwork, from: number, to: number, hook: GradientHook | undefined, mode: MaskMode): Promise<TrainResult> {
   const { ctx } = run;
   const startedAt = performance.now();
   const sparsity = net.masks.sparsity();
-  const training = await train({
-    model: net.model,
-    dataset: ctx.dataset,
-    train: ctx.config.train,
-    // Keyed by the step, so arms that stop at the same steps see the same batches.
-    dataSeed: subSeed(ctx.config.seed, `data-${from}`),
-    from,
-    to,
-    masks: net.masks,
-    optimizer: net.optimizer,
-    gradientHook: hook,
-    control: ctx.control,
-    onProgress: (p) =>
-      ctx.emit({
-        type: 'progress',
-        series: run.series,
-        round: run.round,
-        rounds: ctx.plannedRounds,
-        iteration: p.iteration,
-        iterations: ctx.iterations,
-        imagesPerSecond: p.imagesPerSecond,
-        ...ctx.progress.estimate(p.iteration - from, (performance.now() - startedAt) / 1000),
-      }),
-    onEval: (point) => ctx.emit({ type: 'eval', series: run.series, round: run.round, sparsity, point: curvePoint(point) }),
-  });
+  const pruned = mode === 'regrow' && sparsity > 0 ? uploadPruned(net.masks, net.stale) : null;
+  let training: TrainResult;
+  try {
+    training = await train({
+      model: net.model,
+      dataset: ctx.dataset,
+      train: ctx.config.train,
+      // Keyed by the step, so arms that stop at the same steps see the same batches.
+      dataSeed: subSeed(ctx.config.seed, `data-${from}`),
+      from,
+      to,
+      masks: net.masks,
+      optimizer: net.optimizer,
+      gradientHook: hook,
+      takeStep: pruned ? referenceStep(net.model, pruned, ctx.dataset.numClasses, ctx.config.train.weightDecay, hook) : undefined,
+      control: ctx.control,
+      onProgress: (p) =>
+        ctx.emit({
+          type: 'progress',
+          series: run.series,
+          round: run.round,
+          rounds: ctx.plannedRounds,
+          iteration: p.iteration,
+          iterations: ctx.iterations,
+          imagesPerSecond: p.imagesPerSecond,
+          ...ctx.progress.estimate(p.iteration - from, (performance.now() - startedAt) / 1000),
+        }),
+      onEval: (point) => ctx.emit({ type: 'eval', series: run.series, round: run.round, sparsity, point: curvePoint(point) }),
+    });
+  } finally {
+    // Read back even after a failure, so nothing stays on the device.
+    if (pruned) net.stale = await downloadPruned(pruned);
+  }
   ctx.progress.record(training.iterations, (performance.now() - startedAt) / 1000);
   run.curve.push(...training.evals.map(curvePoint));
   run.seconds += training.seconds;
@@ -332,7 +415,7 @@ async function runArm(
   try {
     let from = 0;
     for (const event of plan.events) {
-      await trainSegment(run, net, from, event.step, hook);
+      await trainSegment(run, net, from, event.step, hook, plan.mode);
       from = event.step;
       let removed = 0;
       let note: string | undefined;
@@ -349,7 +432,7 @@ async function runArm(
       if (note) ctx.emit({ type: 'status', message: `${plan.series}: ${note}` });
       if (shown) emitView(ctx, supernet, shown.arms);
     }
-    const final = await trainSegment(run, net, from, ctx.iterations, hook);
+    const final = await trainSegment(run, net, from, ctx.iterations, hook, plan.mode);
     const result = await armRound(run, net.model, final);
     const arm: SuperTicketsArm = {
       events,

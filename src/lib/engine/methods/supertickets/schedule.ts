@@ -77,10 +77,11 @@ export function pruneEvents(totalSteps: number, events: number, increment: numbe
 }
 
 /**
- * "regrow": masked weights keep their last values and compete again at every
- * event, as in the reference (its `set_zeros` is a no-op), so a pruned
- * connection comes back when its stale value beats a kept weight that shrank.
- * "monotone": a pruned weight stays pruned; each event only removes more.
+ * "regrow": masked weights keep their own values and compete again at every
+ * event, as in the reference (its `set_zeros` is a no-op: its layers compute
+ * with W x M, and momentum and weight decay go on moving the masked W), so a
+ * pruned connection comes back when its value beats a kept weight that
+ * shrank. "monotone": a pruned weight stays pruned; each event only removes more.
  */
 export type MaskMode = 'regrow' | 'monotone';
 
@@ -93,10 +94,12 @@ export interface MaskEvent {
 /**
  * One prune event over every prunable layer, global magnitude, leaving
  * exactly round(sparsity x weights) pruned (ties broken by position).
- * `weights` are the kernels as trained; `stale` holds, per layer, the value
- * each pruned weight had when it was pruned (the lab zeroes pruned weights
- * after every step, so their old values are kept aside; the reference's
- * momentum and weight decay move them slightly, ours stay as they were).
+ * `weights` are the kernels as trained (pruned entries read 0); `stale`
+ * holds, per layer, each pruned weight's own value, kept aside: the value it
+ * was pruned at, moved since by the optimiser as the reference's masked
+ * weights are (index.ts, `referenceStep`). Where the channel search cut
+ * channels at the same event, the share is of the weights left, so the cut's
+ * pruned weights going with it raises the bar every kept weight must clear.
  */
 export function pruneEvent(previous: MaskSet, weights: ReadonlyMap<string, Float32Array>, stale: ReadonlyMap<string, Float32Array>, sparsity: number, mode: MaskMode): MaskEvent {
   const total = [...previous.layers.values()].reduce((n, m) => n + m.keep.length, 0);

@@ -8,8 +8,11 @@ import { forwardFlops } from '../../masks/channel-masks';
 import { Model } from '../../models/model';
 import { archLayers } from '../../models/registry';
 import { resultsOf } from '../../results';
+import { MaskSet } from '../../masks/mask';
+import { seededBatch } from '../../models/test-fixtures';
 import { initBackend } from '../../runtime/backend';
-import { branchCosts, searchHook, twoInOnePlan, twoStagePlan } from './index';
+import { trainStep } from '../../train/trainer';
+import { branchCosts, downloadPruned, referenceStep, searchHook, twoInOnePlan, twoStagePlan, uploadPruned } from './index';
 import type { SuperTicketsView } from './results';
 import { branchPenalties } from './schedule';
 
@@ -52,6 +55,81 @@ describe('the FLOP-weighted search', () => {
     expect(Math.max(...model.batchNorms.map((bn) => Math.abs(after[`${bn.name}/bn_gamma`].dataSync()[0])))).toBe(0);
     tf.dispose(Object.values(after));
     model.dispose();
+  });
+});
+
+describe('regrow mode steps as the reference’s masked layers do', () => {
+  const lr = 0.05;
+  const momentum = 0.9;
+
+  /** One dense momentum step from a fresh optimiser, then every other weight of every layer pruned at its value: the stale values and the momentum they carry. */
+  function prunedAfterOneStep(model: Model, optimizer: tf.Optimizer) {
+    const before = new Map(model.prunable.map((l) => [l.name, model.kernel(l.name).dataSync().slice() as Float32Array]));
+    const batch = seededBatch(16, 8, 7);
+    tf.dispose([trainStep({ model, optimizer, batch, numClasses: 10, weightDecay: 0, masks: null, variables: model.trainableVariables, iteration: 0 }), batch.x, batch.y]);
+    const masks = MaskSet.dense(model.prunable);
+    for (const m of masks.layers.values()) m.keep.forEach((_, i) => (m.keep[i] = i % 2));
+    const stale = new Map<string, Float32Array>();
+    // The first step's update is -lr x its gradient, which is the momentum buffer it leaves.
+    const velocity = new Map<string, Float32Array>();
+    for (const [name, m] of masks.layers) {
+      const kernel = model.kernel(name);
+      const after = kernel.dataSync() as Float32Array;
+      stale.set(name, Float32Array.from(after, (w, i) => (m.keep[i] ? 0 : w)));
+      velocity.set(name, Float32Array.from(after, (w, i) => (before.get(name)![i] - w) / lr));
+      tf.tidy(() => kernel.assign(tf.tensor(Float32Array.from(after, (w, i) => (m.keep[i] ? w : 0)), kernel.shape)));
+    }
+    return { masks, stale, velocity };
+  }
+
+  function steps(optimizer: tf.Optimizer, step: ReturnType<typeof referenceStep>, count: number): void {
+    for (let i = 1; i <= count; i++) {
+      const batch = seededBatch(16, 8, 7 + i);
+      tf.dispose([step(optimizer, batch, i), batch.x, batch.y]);
+    }
+  }
+
+  it('a pruned weight gets no task gradient and reads 0, while its momentum keeps moving its own value, as with the reference’s no-op set_zeros', async () => {
+    const model = supernet();
+    const optimizer = tf.train.momentum(lr, momentum);
+    const { masks, stale, velocity } = prunedAfterOneStep(model, optimizer);
+    const pruned = uploadPruned(masks, stale);
+    steps(optimizer, referenceStep(model, pruned, 10, 0), 3);
+    const values = await downloadPruned(pruned);
+    // With its gradient masked a pruned weight's buffer only decays: three steps move it by lr x v0 x (m + m^2 + m^3).
+    const drift = lr * (momentum + momentum ** 2 + momentum ** 3);
+    let moved = 0;
+    for (const [name, m] of masks.layers) {
+      const kernel = model.kernel(name).dataSync();
+      for (let i = 0; i < m.keep.length; i++) {
+        if (m.keep[i]) continue;
+        // Every forward and evaluation sees the sparse network.
+        expect(Math.abs(kernel[i])).toBe(0);
+        expect(values.get(name)![i]).toBeCloseTo(stale.get(name)![i] - drift * velocity.get(name)![i], 5);
+        if (Math.abs(values.get(name)![i] - stale.get(name)![i]) > 1e-4) moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(0);
+    optimizer.dispose();
+    model.dispose();
+  });
+
+  it('without momentum a pruned weight keeps its value exactly, and weight decay shrinks it by lr x wd a step', async () => {
+    for (const weightDecay of [0, 0.1]) {
+      const model = supernet();
+      const optimizer = tf.train.momentum(lr, 0);
+      const { masks, stale } = prunedAfterOneStep(model, optimizer);
+      const pruned = uploadPruned(masks, stale);
+      steps(optimizer, referenceStep(model, pruned, 10, weightDecay), 2);
+      const values = await downloadPruned(pruned);
+      for (const [name, m] of masks.layers) {
+        for (let i = 0; i < m.keep.length; i++) {
+          if (!m.keep[i]) expect(values.get(name)![i], `${name}[${i}] wd ${weightDecay}`).toBeCloseTo(stale.get(name)![i] * (1 - lr * weightDecay) ** 2, 6);
+        }
+      }
+      optimizer.dispose();
+      model.dispose();
+    }
   });
 });
 
