@@ -7,7 +7,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
 import type { RoundResult } from '../src/lib/engine/results';
-import { loseWorkerDevice, recordWorkers, refuseNewDevices } from './device';
+import { loseDeviceAtFirstCheckpoint, recordWorkers, refuseNewDevices } from './device';
 import { longTasksSince, openLab, recordLongTasks, storedRecords, waitForRunEnd } from './lab';
 
 /**
@@ -39,23 +39,22 @@ async function storedRun(page: Page, name: string): Promise<StoredSummary | null
 }
 
 /**
- * Starts the run, loses its device once a round is kept (well before the
- * last), and checks what the page says and keeps. Returns the rounds kept
- * and the run as stored at that point.
+ * Starts the run, loses its device as soon as its first round is kept (the
+ * worker's first checkpoint, so well before the last round however fast the
+ * GPU), and checks what the page says and keeps. `beforeRun` runs once the
+ * page is open, before Run. Returns the rounds kept and the run as stored.
  */
-async function loseDeviceMidRun(page: Page, name: string, beforeLoss: () => Promise<void> = async () => {}): Promise<{ kept: number; interrupted: StoredSummary }> {
+async function loseDeviceMidRun(page: Page, name: string, beforeRun: () => Promise<void> = async () => {}): Promise<{ kept: number; interrupted: StoredSummary }> {
   await recordWorkers(page);
   await recordLongTasks(page);
   await openLab(page, { ...ON_WEBGPU, name });
+  await beforeRun();
+  await loseDeviceAtFirstCheckpoint(page);
   await page.getByTestId('run-button').click();
-  await expect(page.getByTestId('progress')).toContainText(/on webgpu/, { timeout: 60_000 });
-  await expect.poll(async () => (await storedRun(page, name))?.checkpointRound ?? 0, { timeout: 180_000, intervals: [100] }).toBeGreaterThanOrEqual(1);
-  await beforeLoss();
-  const lostAt = await page.evaluate(() => performance.now());
-  await loseWorkerDevice(page);
 
   const lost = page.getByTestId('device-lost');
-  await expect(lost).toContainText(/^The GPU stopped responding \(device lost: destroyed\) during round \d\. Rounds? 0(–\d)? (is|are) kept\./, { timeout: 60_000 });
+  await expect(lost).toContainText(/^The GPU stopped responding \(device lost: destroyed\) during round \d\. Rounds? 0(–\d)? (is|are) kept\./, { timeout: 180_000 });
+  const lostAt = (await page.evaluate(() => window.__labDeviceLostAt))!;
   const [, during, last] = /during round (\d)\. Rounds? 0(?:–(\d))?/.exec(await lost.innerText())!;
   const kept = Number(last ?? 0) + 1;
   expect(kept).toBeLessThan(4);

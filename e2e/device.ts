@@ -11,6 +11,8 @@ declare global {
     __labWorkers?: Worker[];
     /** Set by `refuseNewDevices`: workers started from then on find no WebGPU adapter. */
     __labNoAdapterInNewWorkers?: boolean;
+    /** Set by `loseDeviceAtFirstCheckpoint`: when (performance.now()) the device was lost. */
+    __labDeviceLostAt?: number;
   }
 }
 
@@ -64,4 +66,26 @@ export async function refuseNewDevices(page: Page): Promise<void> {
 export function loseWorkerDevice(page: Page): Promise<void> {
   const message: ToWorker = { type: 'lose-device' };
   return page.evaluate((command) => window.__labWorkers!.forEach((worker) => worker.postMessage(command)), message);
+}
+
+/**
+ * Arms the loss of the training worker's GPU device for the moment that
+ * worker reports its first kept round (a checkpoint), and returns at once.
+ * Driven by the run's own events, not by how long a round takes, so the loss
+ * comes mid-run on a software adapter and on a fast GPU alike. The time of the
+ * loss is left in window.__labDeviceLostAt.
+ */
+export function loseDeviceAtFirstCheckpoint(page: Page): Promise<void> {
+  const message: ToWorker = { type: 'lose-device' };
+  return page.evaluate((command) => {
+    for (const worker of window.__labWorkers!) {
+      const onMessage = (event: MessageEvent): void => {
+        if (event.data?.event?.type !== 'checkpoint') return;
+        worker.removeEventListener('message', onMessage);
+        window.__labDeviceLostAt = performance.now();
+        worker.postMessage(command);
+      };
+      worker.addEventListener('message', onMessage);
+    }
+  }, message);
 }
