@@ -164,14 +164,18 @@ export function decodeTicket(bytes: Uint8Array): Ticket {
   };
 }
 
+/** What a metadata field's JSON text holds; undefined when it is not JSON (which no JSON text parses to). */
+function jsonValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A ticket's `classes` metadata: the JSON list of the data source's classes its outputs stand for, one per output. */
 function classList(text: string, numClasses: number): number[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = null;
-  }
+  const parsed = jsonValue(text);
   const valid =
     Array.isArray(parsed) &&
     parsed.length === numClasses &&
@@ -183,12 +187,7 @@ function classList(text: string, numClasses: number): number[] {
 
 /** A supernet ticket's `branches` metadata: the JSON list of its odd kernel sizes, checked against the arch. */
 function kernelSizes(text: string, arch: ArchName): number[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = null;
-  }
+  const parsed = jsonValue(text);
   if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === 'number')) {
     throw new Error(`Ticket metadata "branches" must be a JSON list of odd kernel sizes, such as [3,5], got ${JSON.stringify(text)}`);
   }
@@ -204,10 +203,8 @@ function kernelSizes(text: string, arch: ArchName): number[] {
  * what the ticket's own width gives.
  */
 function channelCounts(text: string, arch: ArchName, branches: readonly number[] | null, width: number): Record<string, number> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
+  const parsed = jsonValue(text);
+  if (parsed === undefined) {
     throw new Error(`Ticket metadata "channels" must be JSON of conv layer names to channel counts, such as {"conv_1":9}, got ${JSON.stringify(text)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
