@@ -54,7 +54,7 @@ async function loseDeviceMidRun(page: Page, name: string, beforeRun: () => Promi
 
   const lost = page.getByTestId('device-lost');
   await expect(lost).toContainText(/^The GPU stopped responding \(device lost: destroyed\) during round \d\. Rounds? 0(–\d)? (is|are) kept\./, { timeout: 180_000 });
-  const lostAt = (await page.evaluate(() => window.__labDeviceLostAt))!;
+  const lostAt = (await page.evaluate(() => window.__labFirstCheckpointAt))!;
   const [, during, last] = /during round (\d)\. Rounds? 0(?:–(\d))?/.exec(await lost.innerText())!;
   const kept = Number(last ?? 0) + 1;
   expect(kept).toBeLessThan(4);

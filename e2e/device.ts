@@ -1,7 +1,8 @@
 /**
  * Losing the training worker's GPU device from a test, as a driver reset
- * would. The page never sends the worker the `lose-device` message; a test
- * keeps a handle on every worker the page starts and sends it.
+ * would, and holding a run at a moment of its own (its first kept round).
+ * The page never sends the worker the `lose-device` message; a test keeps a
+ * handle on every worker the page starts and sends it.
  */
 import type { Page } from 'playwright-core';
 import type { ToWorker } from '../src/lib/worker/protocol';
@@ -11,8 +12,8 @@ declare global {
     __labWorkers?: Worker[];
     /** Set by `refuseNewDevices`: workers started from then on find no WebGPU adapter. */
     __labNoAdapterInNewWorkers?: boolean;
-    /** Set by `loseDeviceAtFirstCheckpoint`: when (performance.now()) the device was lost. */
-    __labDeviceLostAt?: number;
+    /** Set by `loseDeviceAtFirstCheckpoint` and `pauseAtFirstCheckpoint`: when (performance.now()) their action came. */
+    __labFirstCheckpointAt?: number;
   }
 }
 
@@ -68,24 +69,42 @@ export function loseWorkerDevice(page: Page): Promise<void> {
   return page.evaluate((command) => window.__labWorkers!.forEach((worker) => worker.postMessage(command)), message);
 }
 
+/** What a test does when the training worker reports its first kept round: send the worker a message, or click a button of the page (by test id). */
+type FirstCheckpointAction = { post: ToWorker } | { click: string };
+
 /**
- * Arms the loss of the training worker's GPU device for the moment that
- * worker reports its first kept round (a checkpoint), and returns at once.
- * Driven by the run's own events, not by how long a round takes, so the loss
- * comes mid-run on a software adapter and on a fast GPU alike. The time of the
- * loss is left in window.__labDeviceLostAt.
+ * Arms `action` for the moment the training worker reports its first kept
+ * round (a checkpoint), and returns at once. Driven by the run's own events,
+ * not by how long a round takes, so the action comes mid-run on a software
+ * adapter and on a fast GPU alike. The time it came is left in
+ * window.__labFirstCheckpointAt.
  */
-export function loseDeviceAtFirstCheckpoint(page: Page): Promise<void> {
-  const message: ToWorker = { type: 'lose-device' };
-  return page.evaluate((command) => {
+function atFirstCheckpoint(page: Page, action: FirstCheckpointAction): Promise<void> {
+  return page.evaluate((act) => {
     for (const worker of window.__labWorkers!) {
       const onMessage = (event: MessageEvent): void => {
         if (event.data?.event?.type !== 'checkpoint') return;
         worker.removeEventListener('message', onMessage);
-        window.__labDeviceLostAt = performance.now();
-        worker.postMessage(command);
+        window.__labFirstCheckpointAt = performance.now();
+        if ('post' in act) worker.postMessage(act.post);
+        else document.querySelector<HTMLButtonElement>(`[data-testid="${act.click}"]`)!.click();
       };
       worker.addEventListener('message', onMessage);
     }
-  }, message);
+  }, action);
+}
+
+/** Loses the training worker's GPU device when it reports its first kept round (see `atFirstCheckpoint`). */
+export function loseDeviceAtFirstCheckpoint(page: Page): Promise<void> {
+  return atFirstCheckpoint(page, { post: { type: 'lose-device' } });
+}
+
+/**
+ * Pauses the run, through the page's own Pause button, when its worker
+ * reports its first kept round (see `atFirstCheckpoint`). The worker takes
+ * the pause when it next lets messages in (the trainer does so at least every
+ * 50 ms of training), so the run is held long before its last round.
+ */
+export function pauseAtFirstCheckpoint(page: Page): Promise<void> {
+  return atFirstCheckpoint(page, { click: 'pause-button' });
 }

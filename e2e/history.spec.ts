@@ -6,6 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import type { ExperimentConfigInput } from '../src/lib/engine/config';
+import { pauseAtFirstCheckpoint, recordWorkers } from './device';
 import { autoBackendForReport, backendReport, chartDatasets, finalAccuracyLines, longTasksSince, openLab, recordLongTasks, runToEnd, storedRecords, waitForRunEnd } from './lab';
 
 /** A few seconds per round on a loaded 2-core machine. */
@@ -23,12 +24,23 @@ async function storedCheckpointRound(page: Page): Promise<number | null> {
 
 const historyRows = (page: Page) => page.getByTestId('history-row');
 
-/** Four rounds long enough that a reload lands mid-run even on a fast machine. */
+/**
+ * Four rounds: the pause armed at the first kept round lands within one
+ * round, so three more leave room to spare however fast the backend.
+ */
 const RELOADED: ExperimentConfigInput = { ...TINY, method: 'imp', prune: { rounds: 3 }, train: { ...TINY.train, iterations: 90, evalEvery: 30 } };
 
-/** Waits until the run has stored a checkpoint, polling often so the reload comes well before the last round. */
-async function waitForStoredRound(page: Page): Promise<number> {
-  await expect.poll(() => storedCheckpointRound(page), { timeout: 120_000, intervals: [100] }).toBeGreaterThanOrEqual(1);
+/**
+ * Clicks Run and holds the run, as the Pause button does, the moment its
+ * worker reports its first kept round; returns the round stored by then.
+ * Driven by the run's events, so a reload after it lands mid-run however
+ * fast the backend. `recordWorkers` must have run before the page opened.
+ */
+async function runHeldAtFirstRound(page: Page): Promise<number> {
+  await pauseAtFirstCheckpoint(page);
+  await page.getByTestId('run-button').click();
+  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'paused', { timeout: 120_000 });
+  await expect.poll(() => storedCheckpointRound(page)).toBeGreaterThanOrEqual(1);
   return (await storedCheckpointRound(page))!;
 }
 
@@ -36,15 +48,14 @@ async function waitForStoredRound(page: Page): Promise<number> {
 // itself, where SwiftShader emulates the GPU too slowly for convolutions: there the network is a narrow LeNet.
 const RESUMED_ON = {
   auto: RELOADED,
-  // Slow enough per round that half the iterations still leave the reload mid-run.
   webgpu: { ...RELOADED, model: { arch: 'lenet-300-100', width: 0.25 }, train: { ...TINY.train, iterations: 45, evalEvery: 15 } },
 } satisfies Record<string, ExperimentConfigInput>;
 for (const backend of ['auto', 'webgpu'] as const) {
 test(`a reload mid-run resumes it from its last completed round and it finishes with every round (${backend})`, async ({ page }) => {
   test.setTimeout(300_000);
+  await recordWorkers(page);
   await openLab(page, { ...RESUMED_ON[backend], name: 'e2e-resume', backend });
-  await page.getByTestId('run-button').click();
-  const storedBeforeReload = await waitForStoredRound(page);
+  const storedBeforeReload = await runHeldAtFirstRound(page);
   expect(storedBeforeReload).toBeLessThan(4);
   await page.reload();
 
@@ -82,11 +93,11 @@ function fakeCifarBatch(name: string, records: number) {
 
 test('a run on files added in the page is marked interrupted after a reload, with the reason', async ({ page }) => {
   test.setTimeout(240_000);
+  await recordWorkers(page);
   await openLab(page, { ...RELOADED, name: 'e2e-added-files' });
   await page.getByTestId('data-source').selectOption('cifar10');
   await page.getByTestId('data-files').setInputFiles([fakeCifarBatch('data_batch_1.bin', 450), fakeCifarBatch('test_batch.bin', 200)]);
-  await page.getByTestId('run-button').click();
-  expect(await waitForStoredRound(page)).toBeLessThan(4);
+  expect(await runHeldAtFirstRound(page)).toBeLessThan(4);
   await page.reload();
 
   await expect(page.getByTestId('run-notice')).toContainText(
