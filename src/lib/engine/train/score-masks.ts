@@ -74,14 +74,24 @@ export function topKMask(values: tf.Tensor, kept: number): tf.Tensor {
     if (kept === size) return tf.onesLike(values);
     const flat = values.flatten();
     const threshold = tf.min(tf.topk(flat, kept, false).values);
-    const above = tf.greater(flat, threshold);
-    const atThreshold = tf.cast(tf.equal(flat, threshold), 'float32');
-    // Ties still needed after every strictly larger value is kept.
-    const tiesNeeded = tf.sub(kept, tf.sum(tf.cast(above, 'float32')));
-    const tieRank = tf.cumsum(atThreshold); // 1-based rank of each tie, in index order
-    const keptTies = tf.logicalAnd(tf.cast(atThreshold, 'bool'), tf.lessEqual(tieRank, tiesNeeded));
-    return tf.cast(tf.logicalOr(above, keptTies), 'float32').reshape(values.shape);
+    return tf.cast(largestFromThreshold(flat, threshold, kept), 'float32').reshape(values.shape);
   });
+}
+
+/**
+ * The `count` largest entries of the flat `values` (true where kept), given
+ * `threshold`, the count-th largest value: every value above it, then the
+ * values equal to it in index order until `count` are kept. `count` may be a
+ * tensor computed on the device, so choosing needs no read-back.
+ */
+export function largestFromThreshold(values: tf.Tensor1D, threshold: tf.Tensor, count: number | tf.Tensor): tf.Tensor1D {
+  const above = tf.greater(values, threshold);
+  const atThreshold = tf.cast(tf.equal(values, threshold), 'float32');
+  // Ties still needed after every strictly larger value is kept.
+  const tiesNeeded = tf.sub(count, tf.sum(tf.cast(above, 'float32')));
+  const tieRank = tf.cumsum(atThreshold); // 1-based rank of each tie, in index order
+  const keptTies = tf.logicalAnd(tf.cast(atThreshold, 'bool'), tf.lessEqual(tieRank, tiesNeeded));
+  return tf.logicalOr(above, keptTies);
 }
 
 /** edge-popup's rule: the top fraction `k` of |S| in every scored layer, chosen again after every step. */

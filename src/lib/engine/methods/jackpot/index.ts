@@ -42,35 +42,52 @@ export function topScoresKeep(scores: Float32Array, kept: number): Uint8Array {
   return keep;
 }
 
+/** The jackpot mask rule, with the swaps it made per layer counted on the device. */
+export interface JackpotRule extends MaskRule {
+  /** Weights swapped in per layer since the last call (read back: call at events, not per step). */
+  takeSwaps(): Promise<Map<string, number>>;
+  dispose(): void;
+}
+
+function zeroCounter(): tf.Variable {
+  // tf.variable shares the initial tensor's data and leaves it counted: dispose it.
+  const zero = tf.scalar(0, 'int32');
+  const counter = tf.variable(zero, false);
+  zero.dispose();
+  return counter;
+}
+
 /**
- * The jackpot mask rule for ScoreMasks: the mask is state (bytes per layer),
- * set at the start from `initialKeep` and changed after each step only by
- * `swapStep` under the layer's budget. Reads the scores back every step,
- * which the swap rule's threshold and tie rule need.
+ * The jackpot mask rule for ScoreMasks: the mask is state, set at the start
+ * from `initialKeep` and changed after each step only by `swapStep` under the
+ * layer's budget, on the device. The swap counts add up there too, so a step
+ * reads nothing back.
  */
 export function jackpotRule(options: {
   initialKeep: (layer: ScoredLayer) => Uint8Array;
   budgets: ReadonlyMap<string, number>;
   rate: () => number;
-  keeps: Map<string, Uint8Array>;
-  onSwap: (layer: string, swapped: number) => void;
-}): MaskRule {
-  const asTensor = (layer: ScoredLayer, keep: Uint8Array) => tf.tensor(Float32Array.from(keep), layer.layer.shape);
+}): JackpotRule {
+  const swaps = new Map([...options.budgets.keys()].map((name) => [name, zeroCounter()]));
   return {
     absoluteScores: false,
-    initial(layer) {
-      const keep = options.initialKeep(layer);
-      options.keeps.set(layer.layer.name, keep);
-      return asTensor(layer, keep);
-    },
+    initial: (layer) => tf.tensor(Float32Array.from(options.initialKeep(layer)), layer.layer.shape),
     afterStep(layer) {
       const name = layer.layer.name;
-      const keep = options.keeps.get(name)!;
-      const { swapped } = swapStep(keep, layer.scores.dataSync() as Float32Array, options.budgets.get(name) ?? 0, options.rate());
-      if (swapped === 0) return layer.mask;
-      options.onSwap(name, swapped);
-      return asTensor(layer, keep);
+      const { keep, swapped } = swapStep(layer.mask, layer.scores, options.budgets.get(name) ?? 0, options.rate());
+      const counter = swaps.get(name);
+      counter?.assign(tf.add(counter, swapped));
+      return keep;
     },
+    async takeSwaps() {
+      const counts = new Map<string, number>();
+      for (const [name, count] of swaps) {
+        counts.set(name, (await count.data())[0]);
+        tf.tidy(() => count.assign(tf.zerosLike(count)));
+      }
+      return counts;
+    },
+    dispose: () => tf.dispose([...swaps.values()]),
   };
 }
 
@@ -110,29 +127,21 @@ async function search(
   restoreModel(model, setup.pretrained, PRETRAINED);
   const frozenBefore = await hashTensors(new Map(model.params));
   const rng = new Rng(subSeed(ctx.config.seed, 'jackpot-random-scores'));
-  const keeps = new Map<string, Uint8Array>();
-  const swaps = new Map(searched.map((l) => [l.name, 0]));
   let epoch = 0;
+  const rule = jackpotRule({
+    initialKeep: (layer) =>
+      from === 'magnitude'
+        ? magnitude.get(layer.layer.name).keep
+        : topScoresKeep(layer.scores.dataSync() as Float32Array, layer.layer.size - budgets.get(layer.layer.name)!),
+    budgets,
+    rate: () => flipRate(jackpot.rate, epoch, setup.epochs),
+  });
   const scoreMasks = new ScoreMasks({
     model,
     layers: searched,
     initialScores: (layer) => (from === 'magnitude' ? magnitudeScores(magnitude.get(layer.name).keep) : uniformScores(layer, rng)),
-    rule: jackpotRule({
-      initialKeep: (layer) =>
-        from === 'magnitude'
-          ? magnitude.get(layer.layer.name).keep.slice()
-          : topScoresKeep(layer.scores.dataSync() as Float32Array, layer.layer.size - budgets.get(layer.layer.name)!),
-      budgets,
-      rate: () => flipRate(jackpot.rate, epoch, setup.epochs),
-      keeps,
-      onSwap: (layer, swapped) => swaps.set(layer, swaps.get(layer)! + swapped),
-    }),
+    rule,
   });
-  const currentMask = () => {
-    const masks = MaskSet.dense(model.prunable);
-    for (const [name, keep] of keeps) masks.get(name).keep = keep.slice();
-    return masks;
-  };
   const epochs: SearchEpoch[] = [];
   let countsConstant = true;
   const optimizerSchedule = searchSchedule(setup);
@@ -152,11 +161,13 @@ async function search(
         epoch = Math.floor(iteration / setup.stepsPerEpoch);
         return scoreMasks.step({ optimizer, batch, numClasses: ctx.dataset.numClasses, weightDecay: jackpot.weightDecay });
       },
-      onEpochEnd: (e) => {
-        const kept = Object.fromEntries([...keeps].map(([name, keep]) => [name, countOnes(keep)]));
+      // The masks and swap counts are read back here, once an epoch, not after every step.
+      onEpochEnd: async (e) => {
+        const mask = await scoreMasks.readMasks();
+        const swaps = await rule.takeSwaps();
+        const kept = Object.fromEntries(searched.map((l) => [l.name, countOnes(mask.get(l.name).keep)]));
         for (const [name, count] of Object.entries(kept)) if (count !== model.prunable.find((l) => l.name === name)!.size - budgets.get(name)!) countsConstant = false;
-        epochs.push({ epoch: e, testAccuracy: NaN, swaps: Object.fromEntries(swaps), kept, overlap: keptOverlap(currentMask(), magnitude) });
-        for (const name of swaps.keys()) swaps.set(name, 0);
+        epochs.push({ epoch: e, testAccuracy: NaN, swaps: Object.fromEntries(searched.map((l) => [l.name, swaps.get(l.name)!])), kept, overlap: keptOverlap(mask, magnitude) });
       },
     });
     // Each epoch's accuracy is the evaluation at its end.
@@ -164,7 +175,7 @@ async function search(
       record.testAccuracy = result.curve.find((p) => p.iteration === record.epoch * setup.stepsPerEpoch)?.testAccuracy ?? NaN;
     }
     const weightsUnchanged = (await scoreMasks.frozenHash()) === frozenBefore && (await scoreMasks.kernelsMatchMasks());
-    const mask = currentMask();
+    const mask = await scoreMasks.readMasks();
     const overlap = keptOverlap(mask, magnitude);
     let ticket: Ticket | null = null;
     if (from === 'magnitude') {
@@ -182,6 +193,7 @@ async function search(
     return { result, arm: { epochs, weightsUnchanged, countsConstant }, ticket, overlap };
   } finally {
     scoreMasks.dispose();
+    rule.dispose();
   }
 }
 
