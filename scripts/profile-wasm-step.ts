@@ -7,7 +7,11 @@
  *
  *   npx tsx scripts/profile-wasm-step.ts [--arch conv-2] [--width 1] [--optimizer adam|sgd]
  *                                        [--batch 64] [--steps 10] [--profiled 3] [--threads N]
+ *                                        [--channels 26,23,47,4]
  *
+ * `--channels` gives the conv layers' output channels in order (conv_1,
+ * conv_2, ...), as a slim (cut-out) network has them, instead of the
+ * width-scaled counts; checked as `model.channels` in a config is.
  * `--threads` sets how many threads our SIMD kernels share large calls
  * among (default: every core, as the engine does in Node). Profiling adds
  * overhead, so the profiled total exceeds the timed step. Prints; asserts
@@ -15,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ARCHS, parseConfig, type ArchName } from '../src/lib/engine/config';
-import { createModel } from '../src/lib/engine/models/registry';
+import { createModel, type ChannelCounts } from '../src/lib/engine/models/registry';
 import { initBackend } from '../src/lib/engine/runtime/backend';
 import { loadSimdKernels } from '../src/lib/engine/runtime/simd/simd-kernels';
 import { createOptimizer, disposeOptimizer, trainStep } from '../src/lib/engine/train/trainer';
@@ -43,8 +47,17 @@ function optimizerOption(): 'adam' | 'sgd' {
   return name;
 }
 
+/** `--channels a,b,...` as `model.channels` ({conv_1: a, conv_2: b, ...}), checked against the arch; undefined without it. */
+function channelsOption(arch: ArchName, width: number): ChannelCounts | undefined {
+  const list = text('channels', '');
+  if (list === '') return undefined;
+  const counts = Object.fromEntries(list.split(',').map((count, i) => [`conv_${i + 1}`, Number(count)]));
+  return parseConfig({ model: { arch, width, channels: counts } }).model.channels;
+}
+
 const arch = archOption();
 const width = option('width', 1);
+const channels = channelsOption(arch, width);
 const optimizerName = optimizerOption();
 
 const batch = option('batch', 64);
@@ -56,8 +69,9 @@ const TOP_KERNELS = 20;
 async function main(): Promise<void> {
   if (threads > 0) await loadSimdKernels(threads);
   const info = await initBackend('wasm');
-  console.log(`wasm: ${info.threads} thread(s), SIMD ${info.simd}; ${arch} w${width}, ${optimizerName}, batch ${batch}`);
-  const model = createModel(arch, width, 10, 1);
+  const shape = channels ? `channels ${Object.values(channels).join('-')}` : `w${width}`;
+  console.log(`wasm: ${info.threads} thread(s), SIMD ${info.simd}; ${arch} ${shape}, ${optimizerName}, batch ${batch}`);
+  const model = createModel(arch, width, 10, 1, channels);
   const optimizer = createOptimizer(parseConfig({ train: { optimizer: optimizerName } }).train);
   const x = tf.randomNormal([batch, 32, 32, 3]) as tf.Tensor4D;
   const y = tf.tensor1d(

@@ -300,6 +300,13 @@ const convCases: ConvCase[] = [
   { x: [3, 9, 10, 5], filter: [3, 3, 5, 13], strides: 1, pad: 'same' },
   { x: [2, 12, 11, 16], filter: [3, 3, 16, 24], strides: 2, pad: 'same' },
   { x: [2, 10, 10, 9], filter: [5, 3, 9, 8], strides: [1, 2], pad: 'valid' },
+  // A slim network's channel counts, not multiples of the SIMD blocks' 8 (run padded to the next multiple):
+  // the output channels of the forward pass and filter gradient, and (as the input gradient's output) the input channels.
+  { x: [2, 6, 7, 5], filter: [3, 3, 5, 1], strides: 1, pad: 'same' },
+  { x: [3, 8, 9, 13], filter: [3, 3, 13, 5], strides: 2, pad: 'same' },
+  { x: [2, 9, 8, 7], filter: [3, 3, 7, 13], strides: 1, pad: 'valid' },
+  { x: [2, 8, 8, 23], filter: [3, 3, 23, 47], strides: 1, pad: 'same' },
+  { x: [9, 6, 6, 47], filter: [3, 3, 47, 23], strides: 1, pad: 'same' },
 ];
 
 const poolCases: PoolCase[] = [

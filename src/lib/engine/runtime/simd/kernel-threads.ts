@@ -16,7 +16,15 @@
  */
 
 /** The exports a slice may run, by index in a slot. */
-export const SLICE_EXPORTS = ['conv2d', 'conv2d_bias_relu', 'conv2d_backprop_filter', 'matmul', 'max_pool_backprop'] as const;
+export const SLICE_EXPORTS = [
+  'conv2d',
+  'conv2d_bias_relu',
+  'conv2d_backprop_filter',
+  'matmul',
+  'max_pool_backprop',
+  'conv2d_padded_channels',
+  'conv2d_backprop_filter_padded_channels',
+] as const;
 export type SliceExport = (typeof SLICE_EXPORTS)[number];
 
 export interface Slice {

@@ -79,13 +79,13 @@ static inline f32 dot(const f32 *xs, int xStep, const f32 *ys, int yStep, int co
  *
  * For one output row and one filter row t this is a matrix product of the
  * row's pixels (each a contiguous run of kw·ci values in xp) with w[t]
- * viewed as [kw·ci][co], computed in blocks of 4 pixels × 8 channels.
+ * viewed as [kw·ci][co], computed in blocks of 4 pixels × 8 channels: co
+ * must be a multiple of 8 (conv2d_padded_channels below serves the rest).
  */
 EXPORT(conv2d)
 void conv2d(const f32 *xp, const f32 *w, f32 *y, int n, int hp, int wp, int ci, int oh, int ow, int co, int kh, int kw,
             int sh, int sw) {
   const int rowTaps = kw * ci;
-  const int coBlocked = co & ~7;
   const int pixelsBlocked = ow & ~3;
   const int xLane = sw * ci;
   __builtin_memset(y, 0, sizeof(f32) * n * oh * ow * co);
@@ -95,13 +95,10 @@ void conv2d(const f32 *xp, const f32 *w, f32 *y, int n, int hp, int wp, int ci, 
       for (int t = 0; t < kh; t++) {
         const f32 *xRow = xp + (b * hp + r * sh + t) * wp * ci;
         const f32 *wRow = w + t * rowTaps * co;
-        for (int o = 0; o < coBlocked; o += 8) {
+        for (int o = 0; o < co; o += 8) {
           int q = 0;
           for (; q < pixelsBlocked; q += 4) block4x8(xRow + q * xLane, xLane, 1, wRow + o, co, rowTaps, yRow + q * co + o, co);
           for (; q < ow; q++) block1x8(xRow + q * xLane, 1, wRow + o, co, rowTaps, yRow + q * co + o);
-        }
-        for (int o = coBlocked; o < co; o++) {
-          for (int q = 0; q < ow; q++) yRow[q * co + o] += dot(xRow + q * xLane, 1, wRow + o, co, rowTaps);
         }
       }
     }
@@ -142,8 +139,10 @@ void conv2d_bias_relu(const f32 *xp, const f32 *w, const f32 *bias, f32 *y, int 
  * and wp = (ow−1)·sw + kw. Then, for one filter row t, the kw·ci values a
  * pixel meets are contiguous both in xp and in dw[t], so each (image row,
  * filter row) pair is a small matrix product dw[t] += Xᵀ·dY over the ow
- * pixels of the row, computed in 4×8 register blocks. The x and dy rows it
- * reads stay in L1 while every block of dw[t] is visited.
+ * pixels of the row, computed in 4×8 register blocks, so co must be a
+ * multiple of 8 (conv2d_backprop_filter_padded_channels below serves the
+ * rest). The x and dy rows it reads stay in L1 while every block of dw[t]
+ * is visited.
  *
  * The images are summed in groups of `group`, each group into its own
  * slice of `dw` (kh·kw·ci·co floats each), which the caller adds up in
@@ -154,7 +153,6 @@ EXPORT(conv2d_backprop_filter)
 void conv2d_backprop_filter(const f32 *xp, const f32 *dy, f32 *dw, int n, int group, int hp, int wp, int ci, int oh,
                             int ow, int co, int kh, int kw, int sh, int sw) {
   const int rowTaps = kw * ci;
-  const int coBlocked = co & ~7;
   const int xStep = sw * ci;
   const int size = kh * rowTaps * co;
   for (int b = 0; b < n; b++) {
@@ -166,18 +164,71 @@ void conv2d_backprop_filter(const f32 *xp, const f32 *dy, f32 *dw, int n, int gr
         f32 *dwRow = dw + (b / group) * size + t * rowTaps * co;
         int k = 0;
         for (; k + 4 <= rowTaps; k += 4) {
-          for (int o = 0; o < coBlocked; o += 8) block4x8(xRow + k, 1, xStep, dyRow + o, co, ow, dwRow + k * co + o, co);
-          for (int o = coBlocked; o < co; o++) {
-            for (int i = 0; i < 4; i++) dwRow[(k + i) * co + o] += dot(xRow + k + i, xStep, dyRow + o, co, ow);
-          }
+          for (int o = 0; o < co; o += 8) block4x8(xRow + k, 1, xStep, dyRow + o, co, ow, dwRow + k * co + o, co);
         }
         for (; k < rowTaps; k++) {
-          for (int o = 0; o < coBlocked; o += 8) block1x8(xRow + k, xStep, dyRow + o, co, ow, dwRow + k * co + o);
-          for (int o = coBlocked; o < co; o++) dwRow[k * co + o] += dot(xRow + k, xStep, dyRow + o, co, ow);
+          for (int o = 0; o < co; o += 8) block1x8(xRow + k, xStep, dyRow + o, co, ow, dwRow + k * co + o);
         }
       }
     }
   }
+}
+
+/*
+ * Any channel count for the two convolutions above, whose register blocks
+ * take output channels eight at a time: the channel axis of their operands
+ * is padded with zero columns to the next multiple of 8 (`stride`), and the
+ * padding is dropped from the result. A scalar loop over the last co % 8
+ * channels instead ran several times slower per channel, so a slim
+ * network's 23 channels cost more than 32 would; the padding costs at most
+ * 7 channels' arithmetic and one copy. The padded channels hold zeros
+ * throughout, and every real channel is summed in the same order as in a
+ * network whose channel count is a multiple of 8.
+ */
+static inline int padded_channels(int co) { return (co + 7) & ~7; }
+
+/* dst[i][0..stride) = src[i][0..cols) followed by zeros, for rows i. */
+EXPORT(widen_columns)
+void widen_columns(const f32 *src, f32 *dst, int rows, int cols, int stride) {
+  for (int i = 0; i < rows; i++) {
+    __builtin_memcpy(dst + i * stride, src + i * cols, sizeof(f32) * cols);
+    __builtin_memset(dst + i * stride + cols, 0, sizeof(f32) * (stride - cols));
+  }
+}
+
+/* dst[i][0..cols) = src[i][0..cols) of rows `stride` floats apart. */
+EXPORT(narrow_columns)
+void narrow_columns(const f32 *src, f32 *dst, int rows, int cols, int stride) {
+  for (int i = 0; i < rows; i++) __builtin_memcpy(dst + i * cols, src + i * stride, sizeof(f32) * cols);
+}
+
+/*
+ * conv2d (with `bias` not null, conv2d_bias_relu) for co channels of any
+ * count: w (and bias) come padded to padded_channels(co) columns by
+ * widen_columns, the output is computed into yPadded (n·oh·ow rows of
+ * that many) and its first co columns are copied to y.
+ */
+EXPORT(conv2d_padded_channels)
+void conv2d_padded_channels(const f32 *xp, const f32 *w, const f32 *bias, f32 *yPadded, f32 *y, int n, int hp, int wp,
+                            int ci, int oh, int ow, int co, int kh, int kw, int sh, int sw) {
+  const int stride = padded_channels(co);
+  if (bias) conv2d_bias_relu(xp, w, bias, yPadded, n, hp, wp, ci, oh, ow, stride, kh, kw, sh, sw);
+  else conv2d(xp, w, yPadded, n, hp, wp, ci, oh, ow, stride, kh, kw, sh, sw);
+  narrow_columns(yPadded, y, n * oh * ow, co, stride);
+}
+
+/*
+ * conv2d_backprop_filter for co channels of any count: dy is widened into
+ * dyPadded (n·oh·ow rows of padded_channels(co) floats), and each group's
+ * slice of dw holds kh·kw·ci rows of that many (narrowed by the caller
+ * once the groups are summed).
+ */
+EXPORT(conv2d_backprop_filter_padded_channels)
+void conv2d_backprop_filter_padded_channels(const f32 *xp, const f32 *dy, f32 *dyPadded, f32 *dw, int n, int group, int hp,
+                                            int wp, int ci, int oh, int ow, int co, int kh, int kw, int sh, int sw) {
+  const int stride = padded_channels(co);
+  widen_columns(dy, dyPadded, n * oh * ow, co, stride);
+  conv2d_backprop_filter(xp, dyPadded, dw, n, group, hp, wp, ci, oh, ow, stride, kh, kw, sh, sw);
 }
 
 /*

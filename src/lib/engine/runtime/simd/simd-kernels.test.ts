@@ -67,6 +67,37 @@ describe('SIMD kernel module', () => {
     tf.dispose([x, filter, dy, a, b, gamma, beta, pooledDy]);
   });
 
+  // Bit for bit: each output is summed in the order the kernels' register blocks sum it, so a channel count
+  // that is a multiple of 8 (the blocks' width) keeps its bits, and other counts, run padded to one, are
+  // summed as such a channel is.
+  it.each([
+    { x: [3, 7, 9, 5], filter: [3, 3, 5, 16], strides: 1, pad: 'same' },
+    { x: [2, 8, 8, 3], filter: [3, 3, 3, 8], strides: 2, pad: 'valid' },
+    { x: [3, 7, 9, 5], filter: [3, 3, 5, 13], strides: 1, pad: 'same' },
+    { x: [2, 6, 6, 9], filter: [3, 3, 9, 23], strides: 2, pad: 'same' },
+    { x: [17, 4, 5, 3], filter: [2, 3, 3, 1], strides: 1, pad: 'valid' },
+  ] as const)('sums conv2d and its filter gradient in its blocks\' order on 1 and 3 threads: x $x, filter $filter', async (c) => {
+    const backend = tf.backend() as BackendWasm;
+    const info = tf.backend_util.computeConv2DInfo([...c.x], [...c.filter], c.strides, 1, c.pad);
+    const x = tf.randomNormal([...c.x], 0, 1, 'float32', 11);
+    const filter = tf.randomNormal([...c.filter], 0, 1, 'float32', 12);
+    const bias = tf.randomNormal([c.filter[3]], 0, 1, 'float32', 13);
+    const dy = tf.randomNormal([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 0, 1, 'float32', 14);
+    const expected = blockOrderConvolution(info, x.dataSync() as Float32Array, filter.dataSync() as Float32Array, bias.dataSync() as Float32Array, dy.dataSync() as Float32Array);
+    const read = (out: tf.TensorInfo): Float32Array => {
+      const values = backend.readSync(out.dataId) as Float32Array;
+      backend.disposeData(out.dataId);
+      return values;
+    };
+    for (const kernels of await Promise.all([createSimdKernels(1, 0), createSimdKernels(3, 0)])) {
+      const what = `${kernels.threadCount} thread(s)`;
+      expect(read(kernels.conv2d(backend, x, filter, info)), `y, ${what}`).toEqual(expected.y);
+      expect(read(kernels.conv2d(backend, x, filter, info, bias)), `relu(y + bias), ${what}`).toEqual(expected.yBiasRelu);
+      expect(read(kernels.conv2dBackpropFilter(backend, x, dy, info)), `dw, ${what}`).toEqual(expected.dw);
+    }
+    tf.dispose([x, filter, bias, dy]);
+  });
+
   it('wakes its helper threads only for calls large enough to pay for it', async () => {
     const backend = tf.backend() as BackendWasm;
     const shared = vi.spyOn(KernelThreads.prototype, 'run');
@@ -88,6 +119,68 @@ describe('SIMD kernel module', () => {
     expect(readFileSync(SIMD_GENERATED, 'utf8')).toBe(generatedModuleText());
   });
 });
+
+/** Images per partial sum of the filter gradient, as in simd-kernels.ts. */
+const FILTER_GRADIENT_GROUP = 8;
+
+/**
+ * conv2d (plain, and relu(y + bias)) and its filter gradient in float32,
+ * each sum taken in the order kernels.c takes it: y over the filter's rows,
+ * then columns, then input channels; dw over groups of 8 images (image, row,
+ * column within each), the groups' sums then added as sum_rows adds them.
+ */
+function blockOrderConvolution(
+  info: tf.backend_util.Conv2DInfo,
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array,
+  dy: Float32Array,
+): { y: Float32Array; yBiasRelu: Float32Array; dw: Float32Array } {
+  const { batchSize: n, inHeight: h, inWidth: wd, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const f = Math.fround;
+  const input = (b: number, r: number, q: number, t: number, u: number, c: number): number => {
+    const row = r * sh + t - info.padInfo.top;
+    const col = q * sw + u - info.padInfo.left;
+    return row < 0 || row >= h || col < 0 || col >= wd ? 0 : x[((b * h + row) * wd + col) * ci + c]!;
+  };
+  const y = new Float32Array(n * oh * ow * co);
+  const yBiasRelu = new Float32Array(y.length);
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < oh; r++)
+      for (let q = 0; q < ow; q++)
+        for (let o = 0; o < co; o++) {
+          let sum = 0;
+          for (let t = 0; t < kh; t++)
+            for (let u = 0; u < kw; u++)
+              for (let c = 0; c < ci; c++) sum = f(sum + f(input(b, r, q, t, u, c) * w[((t * kw + u) * ci + c) * co + o]!));
+          const at = ((b * oh + r) * ow + q) * co + o;
+          y[at] = sum;
+          const biased = f(sum + bias[o]!);
+          yBiasRelu[at] = biased > 0 ? biased : 0;
+        }
+  const dw = new Float32Array(kh * kw * ci * co);
+  const groups = Math.ceil(n / FILTER_GRADIENT_GROUP);
+  for (let t = 0; t < kh; t++)
+    for (let u = 0; u < kw; u++)
+      for (let c = 0; c < ci; c++)
+        for (let o = 0; o < co; o++) {
+          let total = 0;
+          for (let start = 0; start < groups; start += 64) {
+            let partial = 0;
+            for (let g = start; g < Math.min(groups, start + 64); g++) {
+              let sum = 0;
+              for (let b = g * FILTER_GRADIENT_GROUP; b < Math.min(n, (g + 1) * FILTER_GRADIENT_GROUP); b++)
+                for (let r = 0; r < oh; r++)
+                  for (let q = 0; q < ow; q++) sum = f(sum + f(input(b, r, q, t, u, c) * dy[((b * oh + r) * ow + q) * co + o]!));
+              partial = f(partial + sum);
+            }
+            total = f(total + partial);
+          }
+          dw[((t * kw + u) * ci + c) * co + o] = total;
+        }
+  return { y, yBiasRelu, dw };
+}
 
 if (!clangAvailable()) {
   console.warn('simd-kernels.test: clang/wasm-ld not found, so kernels-wasm.ts is not rebuilt and compared (apt-get install -y clang lld).');

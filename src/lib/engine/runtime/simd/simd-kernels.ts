@@ -34,6 +34,16 @@ interface KernelExports {
     xp: number, w: number, bias: number, y: number, n: number, hp: number, wp: number, ci: number,
     oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
   ): void;
+  conv2d_padded_channels(
+    xp: number, w: number, bias: number, yPadded: number, y: number, n: number, hp: number, wp: number, ci: number,
+    oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
+  ): void;
+  conv2d_backprop_filter_padded_channels(
+    xp: number, dy: number, dyPadded: number, dw: number, n: number, group: number, hp: number, wp: number, ci: number,
+    oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
+  ): void;
+  widen_columns(src: number, dst: number, rows: number, cols: number, stride: number): void;
+  narrow_columns(src: number, dst: number, rows: number, cols: number, stride: number): void;
   max_pool_backprop(
     x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number,
@@ -81,6 +91,14 @@ const FILTER_GRADIENT_GROUP = 8;
 export const THREADED_MIN_MULTIPLY_ADDS = 1 << 21;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
+/**
+ * The convolutions' register blocks take output channels eight at a time;
+ * other counts run padded with zero channels to the next multiple (see
+ * conv2d_padded_channels in kernels.c).
+ */
+const CHANNEL_BLOCK = 8;
+
+const paddedChannels = (channels: number): number => Math.ceil(channels / CHANNEL_BLOCK) * CHANNEL_BLOCK;
 
 /** Float32 blocks laid out one after another above the control block for one call. */
 class CallLayout {
@@ -210,26 +228,40 @@ export class SimdKernels {
   conv2d(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo, bias?: TensorInfo): TensorInfo {
     const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw } = info;
+    const stride = paddedChannels(co);
+    const padded = stride !== co;
     const layout = this.layout();
     const xp = this.paddedInput(layout, backend, x, info);
     const wAt = layout.block(kh * kw * ci * co);
     const biasAt = bias == null ? null : layout.block(co);
     const yAt = layout.block(n * oh * ow * co);
+    // Other counts: w, bias and y with `stride` channels, w and bias widened from the copies above.
+    const wPaddedAt = padded ? layout.block(kh * kw * ci * stride) : wAt;
+    const biasPaddedAt = padded && biasAt != null ? layout.block(stride) : biasAt;
+    const yPaddedAt = padded ? layout.block(n * oh * ow * stride) : yAt;
     layout.commit();
     xp.fill();
     layout.view(wAt, kh * kw * ci * co).set(heap(backend, filter));
     if (bias != null && biasAt != null) layout.view(biasAt, co).set(heap(backend, bias));
+    if (padded) {
+      this.kernels.widen_columns(wAt, wPaddedAt, kh * kw * ci, co, stride);
+      if (biasAt != null && biasPaddedAt != null) this.kernels.widen_columns(biasAt, biasPaddedAt, 1, co, stride);
+    }
     const { hp, wp } = xp;
     this.run(
       shares(n, this.threadCount).map(([first, end]) => {
         const xAt = xp.at + first * hp * wp * ci * FLOAT_BYTES;
         const sliceYAt = yAt + first * oh * ow * co * FLOAT_BYTES;
         const geometry = [end - first, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth];
+        if (padded) {
+          const sliceYPaddedAt = yPaddedAt + first * oh * ow * stride * FLOAT_BYTES;
+          return { fn: 'conv2d_padded_channels', args: [xAt, wPaddedAt, biasPaddedAt ?? 0, sliceYPaddedAt, sliceYAt, ...geometry] };
+        }
         return biasAt == null
           ? { fn: 'conv2d', args: [xAt, wAt, sliceYAt, ...geometry] }
           : { fn: 'conv2d_bias_relu', args: [xAt, wAt, biasAt, sliceYAt, ...geometry] };
       }),
-      n * oh * ow * co * kh * kw * ci,
+      n * oh * ow * stride * kh * kw * ci,
     );
     return output(backend, [n, oh, ow, co], layout.view(yAt, n * oh * ow * co));
   }
@@ -238,17 +270,23 @@ export class SimdKernels {
   conv2dBackpropFilter(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
     const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw } = info;
+    const stride = paddedChannels(co);
+    const padded = stride !== co;
     const layout = this.layout();
     const xp = this.paddedInput(layout, backend, x, info);
     const dyAt = layout.block(n * oh * ow * co);
+    // Other counts: dy widened to `stride` channels (each slice its own images), dw summed so and narrowed.
+    const dyPaddedAt = padded ? layout.block(n * oh * ow * stride) : dyAt;
     const size = kh * kw * ci * co;
+    const paddedSize = kh * kw * ci * stride;
     // Fixed groups of images, each summed into its own dw and added up in
     // order after: threads take whole groups, so the result does not
     // depend on how many threads there are.
     const groups = Math.ceil(n / FILTER_GRADIENT_GROUP);
-    const partsAt = layout.block(groups * size);
-    const dwAt = layout.block(size);
-    const scratchAt = layout.block(size);
+    const partsAt = layout.block(groups * paddedSize);
+    const dwPaddedAt = layout.block(paddedSize);
+    const scratchAt = layout.block(paddedSize);
+    const dwAt = padded ? layout.block(size) : dwPaddedAt;
     layout.commit();
     xp.fill();
     layout.view(dyAt, n * oh * ow * co).set(heap(backend, dy));
@@ -257,17 +295,21 @@ export class SimdKernels {
       shares(groups, this.threadCount).map(([firstGroup, endGroup]) => {
         const first = firstGroup * FILTER_GRADIENT_GROUP;
         const end = Math.min(n, endGroup * FILTER_GRADIENT_GROUP);
-        return {
-          fn: 'conv2d_backprop_filter',
-          args: [
-            xp.at + first * hp * wp * ci * FLOAT_BYTES, dyAt + first * oh * ow * co * FLOAT_BYTES, partsAt + firstGroup * size * FLOAT_BYTES,
-            Math.max(0, end - first), FILTER_GRADIENT_GROUP, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth,
-          ],
-        };
+        const sliceXAt = xp.at + first * hp * wp * ci * FLOAT_BYTES;
+        const sliceDyAt = dyAt + first * oh * ow * co * FLOAT_BYTES;
+        const slicePartsAt = partsAt + firstGroup * paddedSize * FLOAT_BYTES;
+        const geometry = [Math.max(0, end - first), FILTER_GRADIENT_GROUP, hp, wp, ci, oh, ow, co, kh, kw, info.strideHeight, info.strideWidth];
+        return padded
+          ? {
+              fn: 'conv2d_backprop_filter_padded_channels',
+              args: [sliceXAt, sliceDyAt, dyPaddedAt + first * oh * ow * stride * FLOAT_BYTES, slicePartsAt, ...geometry],
+            }
+          : { fn: 'conv2d_backprop_filter', args: [sliceXAt, sliceDyAt, slicePartsAt, ...geometry] };
       }),
-      n * oh * ow * co * kh * kw * ci,
+      n * oh * ow * stride * kh * kw * ci,
     );
-    this.kernels.sum_rows(partsAt, dwAt, scratchAt, groups, size);
+    this.kernels.sum_rows(partsAt, dwPaddedAt, scratchAt, groups, paddedSize);
+    if (padded) this.kernels.narrow_columns(dwPaddedAt, dwAt, kh * kw * ci, co, stride);
     return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
   }
 
