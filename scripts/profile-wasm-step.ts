@@ -13,12 +13,34 @@
  * overhead, so the profiled total exceeds the timed step. Prints; asserts
  * nothing.
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHS, parseConfig, type ArchName } from '../src/lib/engine/config';
 import { createModel } from '../src/lib/engine/models/registry';
 import { initBackend } from '../src/lib/engine/runtime/backend';
 import { loadSimdKernels } from '../src/lib/engine/runtime/simd/simd-kernels';
 import { createOptimizer, disposeOptimizer, trainStep } from '../src/lib/engine/train/trainer';
+
+/**
+ * CPU ms (user + system) the calling thread has used so far, from Linux's
+ * /proc (the main thread's id is the process id); null elsewhere. The
+ * calling thread runs every kernel's one-thread part, so on a quiet machine
+ * its time bounds the step's wall time from below, and under load it reads
+ * through where wall time does not.
+ */
+function mainThreadCpuMs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), counted from the state field (3) here.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** Linux's USER_HZ, which /proc reports CPU times in (100 on every common build). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function text(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -71,15 +93,20 @@ async function main(): Promise<void> {
   step(); // warm-up: kernels compile, Adam creates its moments
   const start = performance.now();
   const cpuStart = process.cpuUsage();
+  const mainStart = mainThreadCpuMs();
   for (let i = 0; i < steps; i++) step();
   const ms = (performance.now() - start) / steps;
   const cpu = process.cpuUsage(cpuStart);
+  const mainEnd = mainThreadCpuMs();
   const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   // CPU time (all threads of this process) reads through load from other jobs, which stretches only the wall time.
   console.log(
     `step ${ms.toFixed(0)} ms = ${((batch * 1000) / ms).toFixed(1)} img/s; ${cpuMs.toFixed(0)} ms CPU (user+sys) = ` +
       `${((batch * 1000) / cpuMs).toFixed(1)} img per CPU-second (mean of ${steps})`,
   );
+  if (mainStart != null && mainEnd != null) {
+    console.log(`main thread ${((mainEnd - mainStart) / steps).toFixed(0)} ms CPU per step (the rest: helper threads, GC, compilers)`);
+  }
 
   // Several profiled steps, summed: one step on a loaded machine is noisy.
   const byKernel = new Map<string, { ms: number; calls: number }>();

@@ -16,7 +16,18 @@
  */
 
 /** The exports a slice may run, by index in a slot. */
-export const SLICE_EXPORTS = ['conv2d', 'conv2d_bias_relu', 'conv2d_backprop_filter', 'matmul', 'max_pool_backprop'] as const;
+export const SLICE_EXPORTS = [
+  'conv2d',
+  'conv2d_bias_relu',
+  'conv2d_backprop_filter',
+  'matmul',
+  'max_pool_backprop',
+  'batch_norm_sums',
+  'batch_norm_square_deviation_sums',
+  'batch_norm_relu_apply',
+  'batch_norm_relu_gradient_sums',
+  'batch_norm_relu_gradient_apply',
+] as const;
 export type SliceExport = (typeof SLICE_EXPORTS)[number];
 
 export interface Slice {
