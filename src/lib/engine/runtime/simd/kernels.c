@@ -205,6 +205,25 @@ void matmul(const f32 *a, const f32 *b, f32 *c, int m, int k, int n) {
 }
 
 /*
+ * dst[j][i] = src[i][j] for src [rows][cols], in tiles of 8×8 so that the
+ * strided side of each tile stays in cache: a product's transposed operand
+ * (a dense layer's kernel in dy·Wᵀ), made here instead of by tfjs's
+ * Transpose, which walks the strided side without tiles.
+ */
+EXPORT(transpose)
+void transpose(const f32 *src, f32 *dst, int rows, int cols) {
+  for (int i0 = 0; i0 < rows; i0 += 8) {
+    const int i1 = i0 + 8 < rows ? i0 + 8 : rows;
+    for (int j0 = 0; j0 < cols; j0 += 8) {
+      const int j1 = j0 + 8 < cols ? j0 + 8 : cols;
+      for (int j = j0; j < j1; j++) {
+        for (int i = i0; i < i1; i++) dst[j * rows + i] = src[i * cols + j];
+      }
+    }
+  }
+}
+
+/*
  * Max-pool gradient: each dy value goes to the first position in its window
  * (row-major) holding the window's maximum, as in tfjs's reference kernel; a
  * window whose values are all NaN or −∞ passes nothing. Four channels are

@@ -40,6 +40,7 @@ interface KernelExports {
   ): void;
   sum_rows(x: number, out: number, partial: number, rows: number, cols: number): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
   sum_parts(parts: number, out: number, blocks: number, cols: number): void;
   batch_norm_sums(x: number, parts: number, rows: number, cols: number): void;
   batch_norm_square_deviation_sums(x: number, mean: number, parts: number, rows: number, cols: number): void;
@@ -59,6 +60,13 @@ interface KernelExports {
     w: number, g: number, m: number, v: number, count: number, beta1: number, oneMinusBeta1: number, beta2: number,
     oneMinusBeta2: number, bias1: number, bias2: number, epsilon: number, negativeRate: number,
   ): void;
+}
+
+/** Which of a product's operands are held transposed, and whether its result is wanted transposed (SimdKernels.matMul). */
+export interface ProductTransposes {
+  a?: boolean;
+  b?: boolean;
+  result?: boolean;
 }
 
 /** Adam's scalars for one step, each rounded to float32 as tfjs's scalar tensors hold it (see adam_update in kernels.c). */
@@ -315,15 +323,34 @@ export class SimdKernels {
     return output(backend, x.shape, layout.view(dxAt, xSize));
   }
 
-  /** a·b for a viewed as [m, k] and b as [k, n]; the result takes `shape`. */
-  matMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, m: number, k: number, n: number, shape: number[]): TensorInfo {
+  /**
+   * op(a)·op(b) for op(a) viewed as [m, k] and op(b) as [k, n], where op
+   * transposes the operands `transposes` names (a held as [k, m], b as
+   * [n, k]); with `transposes.result`, the product's transpose [n, m]. The
+   * result takes `shape`. Transposes are made in our memory, on this thread.
+   */
+  matMul(
+    backend: BackendWasm,
+    a: TensorInfo,
+    b: TensorInfo,
+    m: number,
+    k: number,
+    n: number,
+    shape: number[],
+    transposes: ProductTransposes = {},
+  ): TensorInfo {
     const layout = this.layout();
     const aAt = layout.block(m * k);
     const bAt = layout.block(k * n);
     const cAt = layout.block(m * n);
+    const aHeldAt = transposes.a ? layout.block(m * k) : aAt;
+    const bHeldAt = transposes.b ? layout.block(k * n) : bAt;
+    const outAt = transposes.result ? layout.block(m * n) : cAt;
     layout.commit();
-    layout.view(aAt, m * k).set(heap(backend, a));
-    layout.view(bAt, k * n).set(heap(backend, b));
+    layout.view(aHeldAt, m * k).set(heap(backend, a));
+    layout.view(bHeldAt, k * n).set(heap(backend, b));
+    if (transposes.a) this.kernels.transpose(aHeldAt, aAt, k, m);
+    if (transposes.b) this.kernels.transpose(bHeldAt, bAt, n, k);
     this.run(
       shares(m, this.threadCount).map(([first, end]) => ({
         fn: 'matmul',
@@ -331,7 +358,8 @@ export class SimdKernels {
       })),
       m * k * n,
     );
-    return output(backend, shape, layout.view(cAt, m * n));
+    if (transposes.result) this.kernels.transpose(cAt, outAt, m, n);
+    return output(backend, shape, layout.view(outAt, m * n));
   }
 
   /**
