@@ -27,6 +27,7 @@ export const SLICE_EXPORTS = [
   'batch_norm_relu_apply',
   'batch_norm_relu_gradient_sums',
   'batch_norm_relu_gradient_apply',
+  'pad_images',
 ] as const;
 export type SliceExport = (typeof SLICE_EXPORTS)[number];
 

@@ -73,6 +73,35 @@ static inline f32 dot(const f32 *xs, int xStep, const f32 *ys, int yStep, int co
 }
 
 /*
+ * xp[b][top + r][left + q] = x[b][r][q] for images x [n][h][w][c] placed in
+ * xp [n][hp][wp][c], whose other pixels are zero; a negative top or left,
+ * or an xp too small, crops the rows and columns that fall outside. The
+ * convolutions below read their input padded this way. Each image is
+ * written whole, so threads can share the batch.
+ */
+EXPORT(pad_images)
+void pad_images(const f32 *x, f32 *xp, int n, int h, int w, int c, int hp, int wp, int top, int left) {
+  const int firstRow = top > 0 ? top : 0, endRow = h + top < hp ? h + top : hp;
+  const int firstCol = left > 0 ? left : 0, endCol = w + left < wp ? w + left : wp;
+  const int rowFloats = wp * c;
+  for (int b = 0; b < n; b++) {
+    f32 *image = xp + b * hp * rowFloats;
+    if (endRow <= firstRow || endCol <= firstCol) {
+      __builtin_memset(image, 0, sizeof(f32) * hp * rowFloats);
+      continue;
+    }
+    __builtin_memset(image, 0, sizeof(f32) * firstRow * rowFloats);
+    for (int row = firstRow; row < endRow; row++) {
+      f32 *out = image + row * rowFloats;
+      __builtin_memset(out, 0, sizeof(f32) * firstCol * c);
+      __builtin_memcpy(out + firstCol * c, x + ((b * h + row - top) * w + firstCol - left) * c, sizeof(f32) * (endCol - firstCol) * c);
+      __builtin_memset(out + endCol * c, 0, sizeof(f32) * (wp - endCol) * c);
+    }
+    __builtin_memset(image + endRow * rowFloats, 0, sizeof(f32) * (hp - endRow) * rowFloats);
+  }
+}
+
+/*
  * A stride-(sh, sw) convolution, on x padded as for the filter gradient below:
  *
  *   y[b][r][q][o] = Σ_{t,u,c} xp[b][r·sh + t][q·sw + u][c] · w[t][u][c][o]

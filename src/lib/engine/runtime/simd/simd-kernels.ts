@@ -39,6 +39,7 @@ interface KernelExports {
     fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number,
   ): void;
   sum_rows(x: number, out: number, partial: number, rows: number, cols: number): void;
+  pad_images(x: number, xp: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   sum_parts(parts: number, out: number, blocks: number, cols: number): void;
@@ -97,11 +98,12 @@ export const THREADED_MIN_MULTIPLY_ADDS = 1 << 21;
 /** Rows per block of BatchNorm's per-channel sums (see BLOCK_SUMS in kernels.c). */
 const SUM_BLOCK_ROWS = 64;
 /**
- * Multiply-adds one element of a BatchNorm pass is counted as against the
- * threshold for sharing: its few operations are bound by memory, not by
- * arithmetic, as the max-pool gradient's comparisons are.
+ * Multiply-adds one element of a pass over memory (BatchNorm's, the
+ * padding's) is counted as against the threshold for sharing: their few
+ * operations per element are bound by memory, not by arithmetic, as the
+ * max-pool gradient's comparisons are.
  */
-const BATCH_NORM_PASS_WEIGHT = 4;
+const ELEMENT_PASS_WEIGHT = 4;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
 
@@ -199,28 +201,25 @@ export class SimdKernels {
 
   /**
    * Copies x into `layout` zero-padded (and cropped) to exactly the rows and
-   * columns the filter taps of `info` reach, as kernels.c expects.
+   * columns the filter taps of `info` reach, as kernels.c expects: one copy
+   * of x as it is, then the padded images written by the threads.
    */
   private paddedInput(layout: CallLayout, backend: BackendWasm, x: TensorInfo, info: tf.backend_util.Conv2DInfo): PaddedInput {
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
+    const { top, left } = info.padInfo;
     const hp = (oh - 1) * info.strideHeight + info.filterHeight;
     const wp = (ow - 1) * info.strideWidth + info.filterWidth;
+    const xAt = layout.block(n * h * w * ci);
     const at = layout.block(n * hp * wp * ci);
     const fill = (): void => {
-      const xp = layout.view(at, n * hp * wp * ci);
-      xp.fill(0);
-      const source = heap(backend, x);
-      const firstCol = Math.max(0, left);
-      const lastCol = Math.min(wp, w + left); // exclusive, in padded columns
-      if (lastCol <= firstCol) return;
-      for (let b = 0; b < n; b++) {
-        for (let row = Math.max(0, top); row < Math.min(hp, h + top); row++) {
-          const from = ((b * h + row - top) * w + firstCol - left) * ci;
-          xp.set(source.subarray(from, from + (lastCol - firstCol) * ci), ((b * hp + row) * wp + firstCol) * ci);
-        }
-      }
+      layout.view(xAt, n * h * w * ci).set(heap(backend, x));
+      this.run(
+        shares(n, this.threadCount).map(([first, end]) => ({
+          fn: 'pad_images',
+          args: [xAt + first * h * w * ci * FLOAT_BYTES, at + first * hp * wp * ci * FLOAT_BYTES, end - first, h, w, ci, hp, wp, top, left],
+        })),
+        ELEMENT_PASS_WEIGHT * n * hp * wp * ci,
+      );
     };
     return { at, hp, wp, fill };
   }
@@ -387,7 +386,7 @@ export class SimdKernels {
     layout.view(xAt, size).set(heap(backend, x));
     layout.view(gammaAt, cols).set(heap(backend, gamma));
     layout.view(betaAt, cols).set(heap(backend, beta));
-    const work = BATCH_NORM_PASS_WEIGHT * size;
+    const work = ELEMENT_PASS_WEIGHT * size;
     this.run(this.blockSlices(rows, cols, (first, count, part) => ({ fn: 'batch_norm_sums', args: [xAt + first, partsAt + part, count, cols] })), work);
     this.kernels.batch_norm_mean(partsAt, meanAt, blocks, rows, cols);
     this.run(
@@ -447,7 +446,7 @@ export class SimdKernels {
       layout.view(at, cols).set(heap(backend, info));
     }
     this.kernels.batch_norm_gradient_coefficients(varianceAt, gammaAt, inverseAt, scaleAt, cols, epsilon);
-    const work = BATCH_NORM_PASS_WEIGHT * size;
+    const work = ELEMENT_PASS_WEIGHT * size;
     this.run(
       this.blockSlices(rows, cols, (first, count, part) => ({
         fn: 'batch_norm_relu_gradient_sums',
