@@ -36,6 +36,16 @@ export interface Slice {
   args: number[];
 }
 
+/**
+ * How long either side of a call watches the control block before it
+ * sleeps in Atomics.wait: a step's kernels follow each other within
+ * microseconds (BatchNorm's passes, with only a sum of a few block rows
+ * between them), and a thread that slept must be woken and scheduled
+ * again, which takes tens of µs on an idle machine and milliseconds on a
+ * busy one. Watching costs at most this much CPU per call.
+ */
+export const SPIN_MS = 0.05;
+
 /** Indices of the handshake's words in the control block (above). */
 export const GENERATION = 0;
 export const DONE = 1;
@@ -66,6 +76,8 @@ function serve({ module, memory, controlAt, slot }, reply) {
     // if it is descheduled in between we may see the call, serve it and wait
     // again before its wake-up comes. Serve each generation once.
     let generation;
+    const watchUntil = performance.now() + ${SPIN_MS};
+    while ((generation = Atomics.load(words, ${GENERATION})) === seen && performance.now() < watchUntil);
     while ((generation = Atomics.load(words, ${GENERATION})) === seen) Atomics.wait(words, ${GENERATION}, seen);
     seen = generation;
     const args = Array.from(words.subarray(base + 2, base + 2 + words[base + 1]));
@@ -220,6 +232,8 @@ export class KernelThreads {
       Atomics.notify(this.words, GENERATION);
     }
     this.runHere(slices[0]!);
+    const watchUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(this.words, DONE) < helpers && performance.now() < watchUntil);
     for (let done = Atomics.load(this.words, DONE); done < helpers; done = Atomics.load(this.words, DONE)) {
       Atomics.wait(this.words, DONE, done);
     }
