@@ -13,34 +13,13 @@
  * overhead, so the profiled total exceeds the timed step. Prints; asserts
  * nothing.
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHS, parseConfig, type ArchName } from '../src/lib/engine/config';
 import { createModel } from '../src/lib/engine/models/registry';
 import { initBackend } from '../src/lib/engine/runtime/backend';
 import { loadSimdKernels } from '../src/lib/engine/runtime/simd/simd-kernels';
 import { createOptimizer, disposeOptimizer, trainStep } from '../src/lib/engine/train/trainer';
-
-/**
- * CPU ms (user + system) the calling thread has used so far, from Linux's
- * /proc (the main thread's id is the process id); null elsewhere. The
- * calling thread runs every kernel's one-thread part, so on a quiet machine
- * its time bounds the step's wall time from below, and under load it reads
- * through where wall time does not.
- */
-function mainThreadCpuMs(): number | null {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat(5), counted from the state field (3) here.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-
-/** Linux's USER_HZ, which /proc reports CPU times in (100 on every common build). */
-const CLOCK_TICKS_PER_SECOND = 100;
+import { mainThreadCpuMs } from './thread-cpu';
 
 function text(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
