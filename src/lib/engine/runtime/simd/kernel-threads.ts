@@ -22,11 +22,6 @@ export const SLICE_EXPORTS = [
   'conv2d_backprop_filter',
   'matmul',
   'max_pool_backprop',
-  'batch_norm_sums',
-  'batch_norm_square_deviation_sums',
-  'batch_norm_relu_apply',
-  'batch_norm_relu_gradient_sums',
-  'batch_norm_relu_gradient_apply',
   'pad_images',
 ] as const;
 export type SliceExport = (typeof SLICE_EXPORTS)[number];
@@ -38,9 +33,9 @@ export interface Slice {
 
 /**
  * How long either side of a call watches the control block before it
- * sleeps in Atomics.wait: a step's kernels follow each other within
- * microseconds (BatchNorm's passes, with only a sum of a few block rows
- * between them), and a thread that slept must be woken and scheduled
+ * sleeps in Atomics.wait: a call's slices end close together, and shared
+ * calls can follow each other closely (a convolution's padding pass, then
+ * the convolution), while a thread that slept must be woken and scheduled
  * again, which takes tens of µs on an idle machine and milliseconds on a
  * busy one. Watching costs at most this much CPU per call.
  */

@@ -339,89 +339,56 @@ void sum_rows(const f32 *x, f32 *out, f32 *partial, int rows, int cols) {
 }
 
 /*
- * BatchNorm + ReLU in training, over x viewed as [rows][cols] (NHWC with
- * cols = channels), in passes that threads share:
+ * Σ over rows of f(row) for a [rows][cols] matrix, column by column, in
+ * blocks of 64 rows summed into `partial` and then into `out`, as in
+ * sum_rows. The BatchNorm kernels below use it for their per-channel sums.
+ */
+#define SUM_BLOCKED_ROWS(out, partial, rows, cols, vectorTerm, scalarTerm)                                  \
+  do {                                                                                                      \
+    const int blocked_ = (cols) & ~3;                                                                       \
+    __builtin_memset(out, 0, sizeof(f32) * (cols));                                                         \
+    for (int start_ = 0; start_ < (rows); start_ += 64) {                                                   \
+      const int end_ = start_ + 64 < (rows) ? start_ + 64 : (rows);                                         \
+      __builtin_memset(partial, 0, sizeof(f32) * (cols));                                                   \
+      for (int i = start_; i < end_; i++) {                                                                 \
+        int j = 0;                                                                                          \
+        for (; j < blocked_; j += 4) wasm_v128_store(partial + j, wasm_f32x4_add(wasm_v128_load(partial + j), vectorTerm)); \
+        for (; j < (cols); j++) partial[j] += scalarTerm;                                                   \
+      }                                                                                                     \
+      int j = 0;                                                                                            \
+      for (; j < blocked_; j += 4) wasm_v128_store(out + j, wasm_f32x4_add(wasm_v128_load(out + j), wasm_v128_load(partial + j))); \
+      for (; j < (cols); j++) out[j] += partial[j];                                                         \
+    }                                                                                                       \
+  } while (0)
+
+/*
+ * BatchNorm with the batch's statistics, then ReLU, over x viewed as
+ * [rows][cols] (NHWC with cols = channels): the training forward pass.
  *
  *   mean[c] = Σ_i x[i][c] / rows,  variance[c] = Σ_i (x[i][c] − mean[c])² / rows
  *   y[i][c] = max(0, (x[i][c] − mean[c]) · gamma[c] / √(variance[c] + ε) + beta[c])
  *
  * Two passes for the statistics (as tfjs's moments: the variance from the
  * deviations, not from Σx² − rows·mean², which cancels badly) and one for y.
- * The per-channel sums run over fixed blocks of 64 rows: each block's sum
- * goes to its own row of `parts` ([blocks][cols]), which the calling thread
- * adds up in block order (sum_parts). Threads take whole blocks, so every
- * sum is rounded the same way on any number of threads; the elementwise
- * passes take any rows. A slice's x (and dy, y, dx) start at its first row.
+ * `scratch` holds 2·cols floats.
  */
-
-/* One row of `parts` per block of 64 of the `rows` rows: Σ over the block of vectorTerm (4 columns) or scalarTerm (1). */
-#define BLOCK_SUMS(parts, rows, cols, vectorTerm, scalarTerm)                                                                  \
-  do {                                                                                                                       \
-    const int blocked_ = (cols) & ~3;                                                                                        \
-    for (int start_ = 0; start_ < (rows); start_ += 64) {                                                                    \
-      const int end_ = start_ + 64 < (rows) ? start_ + 64 : (rows);                                                          \
-      f32 *partial_ = (parts) + (start_ / 64) * (cols);                                                                      \
-      __builtin_memset(partial_, 0, sizeof(f32) * (cols));                                                                   \
-      for (int i = start_; i < end_; i++) {                                                                                  \
-        int j = 0;                                                                                                           \
-        for (; j < blocked_; j += 4) wasm_v128_store(partial_ + j, wasm_f32x4_add(wasm_v128_load(partial_ + j), vectorTerm)); \
-        for (; j < (cols); j++) partial_[j] += scalarTerm;                                                                   \
-      }                                                                                                                      \
-    }                                                                                                                        \
-  } while (0)
-
-/* out[j] = Σ_b parts[b][j], blocks in order from the first. */
-EXPORT(sum_parts)
-void sum_parts(const f32 *parts, f32 *out, int blocks, int cols) {
-  const int blocked = cols & ~3;
-  __builtin_memset(out, 0, sizeof(f32) * cols);
-  for (int b = 0; b < blocks; b++) {
-    const f32 *partial = parts + b * cols;
-    int j = 0;
-    for (; j < blocked; j += 4) wasm_v128_store(out + j, wasm_f32x4_add(wasm_v128_load(out + j), wasm_v128_load(partial + j)));
-    for (; j < cols; j++) out[j] += partial[j];
-  }
-}
-
-/* The mean pass: Σ x per block of 64 rows. */
-EXPORT(batch_norm_sums)
-void batch_norm_sums(const f32 *x, f32 *parts, int rows, int cols) {
-  BLOCK_SUMS(parts, rows, cols, wasm_v128_load(x + i * cols + j), x[i * cols + j]);
-}
-
-/* The variance pass: Σ (x − mean)² per block of 64 rows. */
-EXPORT(batch_norm_square_deviation_sums)
-void batch_norm_square_deviation_sums(const f32 *x, const f32 *mean, f32 *parts, int rows, int cols) {
-  BLOCK_SUMS(parts, rows, cols,
-             ({
-               v128_t d_ = wasm_f32x4_sub(wasm_v128_load(x + i * cols + j), wasm_v128_load(mean + j));
-               wasm_f32x4_mul(d_, d_);
-             }),
-             (x[i * cols + j] - mean[j]) * (x[i * cols + j] - mean[j]));
-}
-
-/* mean ← Σ parts / rows (the calling thread, between the two sum passes). */
-EXPORT(batch_norm_mean)
-void batch_norm_mean(const f32 *parts, f32 *mean, int blocks, int rows, int cols) {
+EXPORT(batch_norm_relu)
+void batch_norm_relu(const f32 *x, const f32 *gamma, const f32 *beta, f32 *y, f32 *mean, f32 *variance, f32 *scratch,
+                     int rows, int cols, f32 epsilon) {
+  f32 *partial = scratch, *scale = scratch + cols;
   const f32 perRow = 1.0f / (f32)rows;
-  sum_parts(parts, mean, blocks, cols);
+  SUM_BLOCKED_ROWS(mean, partial, rows, cols, wasm_v128_load(x + i * cols + j), x[i * cols + j]);
   for (int j = 0; j < cols; j++) mean[j] *= perRow;
-}
-
-/* variance ← Σ parts / rows and scale = gamma / √(variance + ε) (the calling thread). */
-EXPORT(batch_norm_scale)
-void batch_norm_scale(const f32 *parts, const f32 *gamma, f32 *variance, f32 *scale, int blocks, int rows, int cols, f32 epsilon) {
-  const f32 perRow = 1.0f / (f32)rows;
-  sum_parts(parts, variance, blocks, cols);
+  SUM_BLOCKED_ROWS(variance, partial, rows, cols,
+                   ({
+                     v128_t d_ = wasm_f32x4_sub(wasm_v128_load(x + i * cols + j), wasm_v128_load(mean + j));
+                     wasm_f32x4_mul(d_, d_);
+                   }),
+                   (x[i * cols + j] - mean[j]) * (x[i * cols + j] - mean[j]));
   for (int j = 0; j < cols; j++) {
     variance[j] *= perRow;
     scale[j] = gamma[j] / __builtin_sqrtf(variance[j] + epsilon);
   }
-}
-
-/* The output pass: y = max(0, (x − mean) · scale + beta). */
-EXPORT(batch_norm_relu_apply)
-void batch_norm_relu_apply(const f32 *x, const f32 *mean, const f32 *scale, const f32 *beta, f32 *y, int rows, int cols) {
   const int blocked = cols & ~3;
   const v128_t zero = wasm_f32x4_splat(0);
   for (int i = 0; i < rows; i++) {
@@ -440,69 +407,42 @@ void batch_norm_relu_apply(const f32 *x, const f32 *mean, const f32 *scale, cons
 }
 
 /*
- * The gradients of the above, the batch statistics included, from x, its
- * batch statistics and dy. With g = dy where the ReLU passed (else 0), x̂
- * the normalised x and s = 1/√(variance + ε) (`inverse`):
+ * The gradients of batch_norm_relu, the batch statistics included, from its
+ * input x, its batch statistics and dy. With g = dy where the ReLU passed
+ * (else 0), x̂ the normalised x and s = 1/√(variance + ε):
  *
  *   dbeta[c] = Σ_i g[i][c],  dgamma[c] = Σ_i g[i][c] · x̂[i][c]
  *   dx[i][c] = gamma[c] · s[c] · (g[i][c] − dbeta[c]/rows − x̂[i][c] · dgamma[c]/rows)
  *
  * Where the ReLU passed is recomputed from x with exactly the operations
- * batch_norm_relu_apply applied (the same scale, vector and leftover
- * paths), so it is the same set of elements as y > 0, without copying y
- * in. One pass for the two sums (per block of 64 rows, as above), one for dx.
+ * batch_norm_relu applied (the same scale, vector and leftover paths), so
+ * it is the same set of elements as y > 0, without copying y in.
+ * One pass for the two sums, one for dx. `scratch` holds 3·cols floats.
  */
+EXPORT(batch_norm_relu_backprop)
+void batch_norm_relu_backprop(const f32 *x, const f32 *dy, const f32 *mean, const f32 *variance, const f32 *gamma,
+                              const f32 *beta, f32 *dx, f32 *dgamma, f32 *dbeta, f32 *scratch, int rows, int cols,
+                              f32 epsilon) {
+  f32 *partial = scratch, *inverse = scratch + cols, *scale = scratch + 2 * cols;
+  for (int j = 0; j < cols; j++) {
+    inverse[j] = 1.0f / __builtin_sqrtf(variance[j] + epsilon);
+    scale[j] = gamma[j] / __builtin_sqrtf(variance[j] + epsilon);
+  }
+  const v128_t zero = wasm_f32x4_splat(0);
 #define PASSED_VECTOR(i, j)                                                                                              \
   wasm_f32x4_gt(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + (i) * cols + (j)), wasm_v128_load(mean + (j))), \
                                               wasm_v128_load(scale + (j))),                                               \
                                wasm_v128_load(beta + (j))),                                                               \
-                wasm_f32x4_splat(0))
+                zero)
 #define GATED_VECTOR(i, j) wasm_v128_and(wasm_v128_load(dy + (i) * cols + (j)), PASSED_VECTOR(i, j))
 #define GATED_SCALAR(i, j) ((x[(i) * cols + (j)] - mean[j]) * scale[j] + beta[j] > 0 ? dy[(i) * cols + (j)] : 0.0f)
 #define NORMALISED_VECTOR(i, j) \
   wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + (i) * cols + (j)), wasm_v128_load(mean + (j))), wasm_v128_load(inverse + (j)))
 #define NORMALISED_SCALAR(i, j) ((x[(i) * cols + (j)] - mean[j]) * inverse[j])
-
-/* inverse = 1/√(variance + ε) and scale = gamma/√(variance + ε) (the calling thread). */
-EXPORT(batch_norm_gradient_coefficients)
-void batch_norm_gradient_coefficients(const f32 *variance, const f32 *gamma, f32 *inverse, f32 *scale, int cols, f32 epsilon) {
-  for (int j = 0; j < cols; j++) {
-    inverse[j] = 1.0f / __builtin_sqrtf(variance[j] + epsilon);
-    scale[j] = gamma[j] / __builtin_sqrtf(variance[j] + epsilon);
-  }
-}
-
-/* The sums pass: Σ g and Σ g·x̂ per block of 64 rows, each into its own parts. */
-EXPORT(batch_norm_relu_gradient_sums)
-void batch_norm_relu_gradient_sums(const f32 *x, const f32 *dy, const f32 *mean, const f32 *scale, const f32 *beta,
-                                   const f32 *inverse, f32 *dbetaParts, f32 *dgammaParts, int rows, int cols) {
-  const int blocked = cols & ~3;
-  for (int start = 0; start < rows; start += 64) {
-    const int end = start + 64 < rows ? start + 64 : rows;
-    f32 *dbeta = dbetaParts + (start / 64) * cols, *dgamma = dgammaParts + (start / 64) * cols;
-    __builtin_memset(dbeta, 0, sizeof(f32) * cols);
-    __builtin_memset(dgamma, 0, sizeof(f32) * cols);
-    for (int i = start; i < end; i++) {
-      int j = 0;
-      for (; j < blocked; j += 4) {
-        const v128_t gated = GATED_VECTOR(i, j);
-        wasm_v128_store(dbeta + j, wasm_f32x4_add(wasm_v128_load(dbeta + j), gated));
-        wasm_v128_store(dgamma + j, wasm_f32x4_add(wasm_v128_load(dgamma + j), wasm_f32x4_mul(gated, NORMALISED_VECTOR(i, j))));
-      }
-      for (; j < cols; j++) {
-        dbeta[j] += GATED_SCALAR(i, j);
-        dgamma[j] += GATED_SCALAR(i, j) * NORMALISED_SCALAR(i, j);
-      }
-    }
-  }
-}
-
-/* The dx pass, for `rows` of the batch's `allRows` rows. */
-EXPORT(batch_norm_relu_gradient_apply)
-void batch_norm_relu_gradient_apply(const f32 *x, const f32 *dy, const f32 *mean, const f32 *scale, const f32 *beta,
-                                    const f32 *inverse, const f32 *gamma, const f32 *dbeta, const f32 *dgamma, f32 *dx,
-                                    int rows, int cols, int allRows) {
-  const f32 perRow = 1.0f / (f32)allRows;
+  SUM_BLOCKED_ROWS(dbeta, partial, rows, cols, GATED_VECTOR(i, j), GATED_SCALAR(i, j));
+  SUM_BLOCKED_ROWS(dgamma, partial, rows, cols, wasm_f32x4_mul(GATED_VECTOR(i, j), NORMALISED_VECTOR(i, j)),
+                   GATED_SCALAR(i, j) * NORMALISED_SCALAR(i, j));
+  const f32 perRow = 1.0f / (f32)rows;
   const int blocked = cols & ~3;
   for (int i = 0; i < rows; i++) {
     int j = 0;
@@ -518,12 +458,12 @@ void batch_norm_relu_gradient_apply(const f32 *x, const f32 *dy, const f32 *mean
       dx[i * cols + j] = gamma[j] * inverse[j] * value;
     }
   }
-}
 #undef PASSED_VECTOR
 #undef GATED_VECTOR
 #undef GATED_SCALAR
 #undef NORMALISED_VECTOR
 #undef NORMALISED_SCALAR
+}
 
 /*
  * Adam's update of one variable in one pass, in place. It applies exactly

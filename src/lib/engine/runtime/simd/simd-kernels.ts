@@ -42,20 +42,13 @@ interface KernelExports {
   pad_images(x: number, xp: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
-  sum_parts(parts: number, out: number, blocks: number, cols: number): void;
-  batch_norm_sums(x: number, parts: number, rows: number, cols: number): void;
-  batch_norm_square_deviation_sums(x: number, mean: number, parts: number, rows: number, cols: number): void;
-  batch_norm_mean(parts: number, mean: number, blocks: number, rows: number, cols: number): void;
-  batch_norm_scale(parts: number, gamma: number, variance: number, scale: number, blocks: number, rows: number, cols: number, epsilon: number): void;
-  batch_norm_relu_apply(x: number, mean: number, scale: number, beta: number, y: number, rows: number, cols: number): void;
-  batch_norm_gradient_coefficients(variance: number, gamma: number, inverse: number, scale: number, cols: number, epsilon: number): void;
-  batch_norm_relu_gradient_sums(
-    x: number, dy: number, mean: number, scale: number, beta: number, inverse: number, dbetaParts: number, dgammaParts: number,
-    rows: number, cols: number,
+  batch_norm_relu(
+    x: number, gamma: number, beta: number, y: number, mean: number, variance: number, scratch: number,
+    rows: number, cols: number, epsilon: number,
   ): void;
-  batch_norm_relu_gradient_apply(
-    x: number, dy: number, mean: number, scale: number, beta: number, inverse: number, gamma: number, dbeta: number,
-    dgamma: number, dx: number, rows: number, cols: number, allRows: number,
+  batch_norm_relu_backprop(
+    x: number, dy: number, mean: number, variance: number, gamma: number, beta: number, dx: number, dgamma: number,
+    dbeta: number, scratch: number, rows: number, cols: number, epsilon: number,
   ): void;
   adam_update(
     w: number, g: number, m: number, v: number, count: number, beta1: number, oneMinusBeta1: number, beta2: number,
@@ -95,13 +88,10 @@ const FILTER_GRADIENT_GROUP = 8;
  * 0.3 MFLOP. The slices are the same either way, so results do not change.
  */
 export const THREADED_MIN_MULTIPLY_ADDS = 1 << 21;
-/** Rows per block of BatchNorm's per-channel sums (see BLOCK_SUMS in kernels.c). */
-const SUM_BLOCK_ROWS = 64;
 /**
- * Multiply-adds one element of a pass over memory (BatchNorm's, the
- * padding's) is counted as against the threshold for sharing: their few
- * operations per element are bound by memory, not by arithmetic, as the
- * max-pool gradient's comparisons are.
+ * Multiply-adds one element of the padding pass (pad_images) is counted as
+ * against the threshold for sharing: it is bound by memory, not by
+ * arithmetic, as the max-pool gradient's comparisons are.
  */
 const ELEMENT_PASS_WEIGHT = 4;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
@@ -363,16 +353,13 @@ export class SimdKernels {
 
   /**
    * relu(batchNorm(x)) with the batch's own statistics, over the last axis:
-   * [y, mean, variance] (the variance biased, as tfjs's moments). Three
-   * passes shared among the threads: whole blocks of 64 rows for the two
-   * sums (added up here in block order, so the bits do not depend on the
-   * thread count), any rows for y.
+   * [y, mean, variance] (the variance biased, as tfjs's moments). One
+   * thread: three passes over memory, each far shorter than the copies a
+   * handshake with helpers would save.
    */
   batchNormRelu(backend: BackendWasm, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, epsilon: number): TensorInfo[] {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
-    const rows = size / cols;
-    const blocks = Math.ceil(rows / SUM_BLOCK_ROWS);
     const layout = this.layout();
     const xAt = layout.block(size);
     const gammaAt = layout.block(cols);
@@ -380,27 +367,12 @@ export class SimdKernels {
     const yAt = layout.block(size);
     const meanAt = layout.block(cols);
     const varianceAt = layout.block(cols);
-    const scaleAt = layout.block(cols);
-    const partsAt = layout.block(blocks * cols);
+    const scratchAt = layout.block(2 * cols);
     layout.commit();
     layout.view(xAt, size).set(heap(backend, x));
     layout.view(gammaAt, cols).set(heap(backend, gamma));
     layout.view(betaAt, cols).set(heap(backend, beta));
-    const work = ELEMENT_PASS_WEIGHT * size;
-    this.run(this.blockSlices(rows, cols, (first, count, part) => ({ fn: 'batch_norm_sums', args: [xAt + first, partsAt + part, count, cols] })), work);
-    this.kernels.batch_norm_mean(partsAt, meanAt, blocks, rows, cols);
-    this.run(
-      this.blockSlices(rows, cols, (first, count, part) => ({
-        fn: 'batch_norm_square_deviation_sums',
-        args: [xAt + first, meanAt, partsAt + part, count, cols],
-      })),
-      work,
-    );
-    this.kernels.batch_norm_scale(partsAt, gammaAt, varianceAt, scaleAt, blocks, rows, cols, epsilon);
-    this.run(
-      this.rowSlices(rows, cols, (first, count) => ({ fn: 'batch_norm_relu_apply', args: [xAt + first, meanAt, scaleAt, betaAt, yAt + first, count, cols] })),
-      work,
-    );
+    this.kernels.batch_norm_relu(xAt, gammaAt, betaAt, yAt, meanAt, varianceAt, scratchAt, size / cols, cols, epsilon);
     return [
       output(backend, x.shape, layout.view(yAt, size)),
       output(backend, [cols], layout.view(meanAt, cols)),
@@ -411,8 +383,7 @@ export class SimdKernels {
   /**
    * The gradients [dx, dgamma, dbeta] of `batchNormRelu`, from its input x,
    * dy, its batch statistics and its gamma and beta: where its ReLU passed
-   * is recomputed from x, so its output need not be copied in. Two passes
-   * shared among the threads as in `batchNormRelu`.
+   * is recomputed from x, so its output need not be copied in.
    */
   batchNormReluBackprop(
     backend: BackendWasm,
@@ -426,8 +397,6 @@ export class SimdKernels {
   ): TensorInfo[] {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
-    const rows = size / cols;
-    const blocks = Math.ceil(rows / SUM_BLOCK_ROWS);
     const layout = this.layout();
     const xAt = layout.block(size);
     const dyAt = layout.block(size);
@@ -435,57 +404,21 @@ export class SimdKernels {
     const dxAt = layout.block(size);
     const dgammaAt = layout.block(cols);
     const dbetaAt = layout.block(cols);
-    const inverseAt = layout.block(cols);
-    const scaleAt = layout.block(cols);
-    const dbetaPartsAt = layout.block(blocks * cols);
-    const dgammaPartsAt = layout.block(blocks * cols);
+    const scratchAt = layout.block(3 * cols);
     layout.commit();
     layout.view(xAt, size).set(heap(backend, x));
     layout.view(dyAt, size).set(heap(backend, dy));
     for (const [at, info] of [[meanAt, mean], [varianceAt, variance], [gammaAt, gamma], [betaAt, beta]] as const) {
       layout.view(at, cols).set(heap(backend, info));
     }
-    this.kernels.batch_norm_gradient_coefficients(varianceAt, gammaAt, inverseAt, scaleAt, cols, epsilon);
-    const work = ELEMENT_PASS_WEIGHT * size;
-    this.run(
-      this.blockSlices(rows, cols, (first, count, part) => ({
-        fn: 'batch_norm_relu_gradient_sums',
-        args: [xAt + first, dyAt + first, meanAt, scaleAt, betaAt, inverseAt, dbetaPartsAt + part, dgammaPartsAt + part, count, cols],
-      })),
-      work,
-    );
-    this.kernels.sum_parts(dbetaPartsAt, dbetaAt, blocks, cols);
-    this.kernels.sum_parts(dgammaPartsAt, dgammaAt, blocks, cols);
-    this.run(
-      this.rowSlices(rows, cols, (first, count) => ({
-        fn: 'batch_norm_relu_gradient_apply',
-        args: [xAt + first, dyAt + first, meanAt, scaleAt, betaAt, inverseAt, gammaAt, dbetaAt, dgammaAt, dxAt + first, count, cols, rows],
-      })),
-      work,
+    this.kernels.batch_norm_relu_backprop(
+      xAt, dyAt, meanAt, varianceAt, gammaAt, betaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
     );
     return [
       output(backend, x.shape, layout.view(dxAt, size)),
       output(backend, [cols], layout.view(dgammaAt, cols)),
       output(backend, [cols], layout.view(dbetaAt, cols)),
     ];
-  }
-
-  /**
-   * One slice per thread of `rows` rows of `cols` floats, each a run of
-   * whole blocks of SUM_BLOCK_ROWS rows (the last may be short): `slice`
-   * gets the byte offsets of its first row and of its first block's sums
-   * (in a [blocks][cols] array), and its row count.
-   */
-  private blockSlices(rows: number, cols: number, slice: (firstByte: number, count: number, partByte: number) => Slice): Slice[] {
-    return shares(Math.ceil(rows / SUM_BLOCK_ROWS), this.threadCount).map(([first, end]) => {
-      const firstRow = Math.min(rows, first * SUM_BLOCK_ROWS);
-      return slice(firstRow * cols * FLOAT_BYTES, Math.min(rows, end * SUM_BLOCK_ROWS) - firstRow, first * cols * FLOAT_BYTES);
-    });
-  }
-
-  /** One slice per thread of `rows` rows of `cols` floats, as even as can be. */
-  private rowSlices(rows: number, cols: number, slice: (firstByte: number, count: number) => Slice): Slice[] {
-    return shares(rows, this.threadCount).map(([first, end]) => slice(first * cols * FLOAT_BYTES, end - first));
   }
 
   /**
