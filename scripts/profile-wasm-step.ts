@@ -23,6 +23,7 @@ import { createModel, type ChannelCounts } from '../src/lib/engine/models/regist
 import { initBackend } from '../src/lib/engine/runtime/backend';
 import { loadSimdKernels } from '../src/lib/engine/runtime/simd/simd-kernels';
 import { createOptimizer, disposeOptimizer, trainStep } from '../src/lib/engine/train/trainer';
+import { mainThreadCpuMs } from './thread-cpu';
 
 function text(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -85,15 +86,20 @@ async function main(): Promise<void> {
   step(); // warm-up: kernels compile, Adam creates its moments
   const start = performance.now();
   const cpuStart = process.cpuUsage();
+  const mainStart = mainThreadCpuMs();
   for (let i = 0; i < steps; i++) step();
   const ms = (performance.now() - start) / steps;
   const cpu = process.cpuUsage(cpuStart);
+  const mainEnd = mainThreadCpuMs();
   const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   // CPU time (all threads of this process) reads through load from other jobs, which stretches only the wall time.
   console.log(
     `step ${ms.toFixed(0)} ms = ${((batch * 1000) / ms).toFixed(1)} img/s; ${cpuMs.toFixed(0)} ms CPU (user+sys) = ` +
       `${((batch * 1000) / cpuMs).toFixed(1)} img per CPU-second (mean of ${steps})`,
   );
+  if (mainStart != null && mainEnd != null) {
+    console.log(`main thread ${((mainEnd - mainStart) / steps).toFixed(0)} ms CPU per step (the rest: helper threads, GC, compilers)`);
+  }
 
   // Several profiled steps, summed: one step on a loaded machine is noisy.
   const byKernel = new Map<string, { ms: number; calls: number }>();

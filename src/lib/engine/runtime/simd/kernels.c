@@ -73,6 +73,35 @@ static inline f32 dot(const f32 *xs, int xStep, const f32 *ys, int yStep, int co
 }
 
 /*
+ * xp[b][top + r][left + q] = x[b][r][q] for images x [n][h][w][c] placed in
+ * xp [n][hp][wp][c], whose other pixels are zero; a negative top or left,
+ * or an xp too small, crops the rows and columns that fall outside. The
+ * convolutions below read their input padded this way. Each image is
+ * written whole, so threads can share the batch.
+ */
+EXPORT(pad_images)
+void pad_images(const f32 *x, f32 *xp, int n, int h, int w, int c, int hp, int wp, int top, int left) {
+  const int firstRow = top > 0 ? top : 0, endRow = h + top < hp ? h + top : hp;
+  const int firstCol = left > 0 ? left : 0, endCol = w + left < wp ? w + left : wp;
+  const int rowFloats = wp * c;
+  for (int b = 0; b < n; b++) {
+    f32 *image = xp + b * hp * rowFloats;
+    if (endRow <= firstRow || endCol <= firstCol) {
+      __builtin_memset(image, 0, sizeof(f32) * hp * rowFloats);
+      continue;
+    }
+    __builtin_memset(image, 0, sizeof(f32) * firstRow * rowFloats);
+    for (int row = firstRow; row < endRow; row++) {
+      f32 *out = image + row * rowFloats;
+      __builtin_memset(out, 0, sizeof(f32) * firstCol * c);
+      __builtin_memcpy(out + firstCol * c, x + ((b * h + row - top) * w + firstCol - left) * c, sizeof(f32) * (endCol - firstCol) * c);
+      __builtin_memset(out + endCol * c, 0, sizeof(f32) * (wp - endCol) * c);
+    }
+    __builtin_memset(image + endRow * rowFloats, 0, sizeof(f32) * (hp - endRow) * rowFloats);
+  }
+}
+
+/*
  * A stride-(sh, sw) convolution, on x padded as for the filter gradient below:
  *
  *   y[b][r][q][o] = Σ_{t,u,c} xp[b][r·sh + t][q·sw + u][c] · w[t][u][c][o]
@@ -251,6 +280,25 @@ void matmul(const f32 *a, const f32 *b, f32 *c, int m, int k, int n) {
     }
     for (int j = colsBlocked; j < n; j++) {
       for (int i = 0; i < m; i++) c[i * n + j] += dot(a + i * k + k0, 1, b + k0 * n + j, n, depth);
+    }
+  }
+}
+
+/*
+ * dst[j][i] = src[i][j] for src [rows][cols], in tiles of 8×8 so that the
+ * strided side of each tile stays in cache: a product's transposed operand
+ * (a dense layer's kernel in dy·Wᵀ), made here instead of by tfjs's
+ * Transpose, which walks the strided side without tiles.
+ */
+EXPORT(transpose)
+void transpose(const f32 *src, f32 *dst, int rows, int cols) {
+  for (int i0 = 0; i0 < rows; i0 += 8) {
+    const int i1 = i0 + 8 < rows ? i0 + 8 : rows;
+    for (int j0 = 0; j0 < cols; j0 += 8) {
+      const int j1 = j0 + 8 < cols ? j0 + 8 : cols;
+      for (int j = j0; j < j1; j++) {
+        for (int i = i0; i < i1; i++) dst[j * rows + i] = src[i * cols + j];
+      }
     }
   }
 }

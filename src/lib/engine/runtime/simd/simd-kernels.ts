@@ -49,7 +49,9 @@ interface KernelExports {
     fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number,
   ): void;
   sum_rows(x: number, out: number, partial: number, rows: number, cols: number): void;
+  pad_images(x: number, xp: number, n: number, h: number, w: number, c: number, hp: number, wp: number, top: number, left: number): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
   batch_norm_relu(
     x: number, gamma: number, beta: number, y: number, mean: number, variance: number, scratch: number,
     rows: number, cols: number, epsilon: number,
@@ -62,6 +64,13 @@ interface KernelExports {
     w: number, g: number, m: number, v: number, count: number, beta1: number, oneMinusBeta1: number, beta2: number,
     oneMinusBeta2: number, bias1: number, bias2: number, epsilon: number, negativeRate: number,
   ): void;
+}
+
+/** Which of a product's operands are held transposed, and whether its result is wanted transposed (SimdKernels.matMul). */
+export interface ProductTransposes {
+  a?: boolean;
+  b?: boolean;
+  result?: boolean;
 }
 
 /** Adam's scalars for one step, each rounded to float32 as tfjs's scalar tensors hold it (see adam_update in kernels.c). */
@@ -89,6 +98,12 @@ const FILTER_GRADIENT_GROUP = 8;
  * 0.3 MFLOP. The slices are the same either way, so results do not change.
  */
 export const THREADED_MIN_MULTIPLY_ADDS = 1 << 21;
+/**
+ * Multiply-adds one element of the padding pass (pad_images) is counted as
+ * against the threshold for sharing: it is bound by memory, not by
+ * arithmetic, as the max-pool gradient's comparisons are.
+ */
+const ELEMENT_PASS_WEIGHT = 4;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
 /**
@@ -194,28 +209,25 @@ export class SimdKernels {
 
   /**
    * Copies x into `layout` zero-padded (and cropped) to exactly the rows and
-   * columns the filter taps of `info` reach, as kernels.c expects.
+   * columns the filter taps of `info` reach, as kernels.c expects: one copy
+   * of x as it is, then the padded images written by the threads.
    */
   private paddedInput(layout: CallLayout, backend: BackendWasm, x: TensorInfo, info: tf.backend_util.Conv2DInfo): PaddedInput {
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
+    const { top, left } = info.padInfo;
     const hp = (oh - 1) * info.strideHeight + info.filterHeight;
     const wp = (ow - 1) * info.strideWidth + info.filterWidth;
+    const xAt = layout.block(n * h * w * ci);
     const at = layout.block(n * hp * wp * ci);
     const fill = (): void => {
-      const xp = layout.view(at, n * hp * wp * ci);
-      xp.fill(0);
-      const source = heap(backend, x);
-      const firstCol = Math.max(0, left);
-      const lastCol = Math.min(wp, w + left); // exclusive, in padded columns
-      if (lastCol <= firstCol) return;
-      for (let b = 0; b < n; b++) {
-        for (let row = Math.max(0, top); row < Math.min(hp, h + top); row++) {
-          const from = ((b * h + row - top) * w + firstCol - left) * ci;
-          xp.set(source.subarray(from, from + (lastCol - firstCol) * ci), ((b * hp + row) * wp + firstCol) * ci);
-        }
-      }
+      layout.view(xAt, n * h * w * ci).set(heap(backend, x));
+      this.run(
+        shares(n, this.threadCount).map(([first, end]) => ({
+          fn: 'pad_images',
+          args: [xAt + first * h * w * ci * FLOAT_BYTES, at + first * hp * wp * ci * FLOAT_BYTES, end - first, h, w, ci, hp, wp, top, left],
+        })),
+        ELEMENT_PASS_WEIGHT * n * hp * wp * ci,
+      );
     };
     return { at, hp, wp, fill };
   }
@@ -342,15 +354,34 @@ export class SimdKernels {
     return output(backend, x.shape, layout.view(dxAt, xSize));
   }
 
-  /** a·b for a viewed as [m, k] and b as [k, n]; the result takes `shape`. */
-  matMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, m: number, k: number, n: number, shape: number[]): TensorInfo {
+  /**
+   * op(a)·op(b) for op(a) viewed as [m, k] and op(b) as [k, n], where op
+   * transposes the operands `transposes` names (a held as [k, m], b as
+   * [n, k]); with `transposes.result`, the product's transpose [n, m]. The
+   * result takes `shape`. Transposes are made in our memory, on this thread.
+   */
+  matMul(
+    backend: BackendWasm,
+    a: TensorInfo,
+    b: TensorInfo,
+    m: number,
+    k: number,
+    n: number,
+    shape: number[],
+    transposes: ProductTransposes = {},
+  ): TensorInfo {
     const layout = this.layout();
     const aAt = layout.block(m * k);
     const bAt = layout.block(k * n);
     const cAt = layout.block(m * n);
+    const aHeldAt = transposes.a ? layout.block(m * k) : aAt;
+    const bHeldAt = transposes.b ? layout.block(k * n) : bAt;
+    const outAt = transposes.result ? layout.block(m * n) : cAt;
     layout.commit();
-    layout.view(aAt, m * k).set(heap(backend, a));
-    layout.view(bAt, k * n).set(heap(backend, b));
+    layout.view(aHeldAt, m * k).set(heap(backend, a));
+    layout.view(bHeldAt, k * n).set(heap(backend, b));
+    if (transposes.a) this.kernels.transpose(aHeldAt, aAt, k, m);
+    if (transposes.b) this.kernels.transpose(bHeldAt, bAt, n, k);
     this.run(
       shares(m, this.threadCount).map(([first, end]) => ({
         fn: 'matmul',
@@ -358,7 +389,8 @@ export class SimdKernels {
       })),
       m * k * n,
     );
-    return output(backend, shape, layout.view(cAt, m * n));
+    if (transposes.result) this.kernels.transpose(cAt, outAt, m, n);
+    return output(backend, shape, layout.view(outAt, m * n));
   }
 
   /**
