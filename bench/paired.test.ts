@@ -124,6 +124,7 @@ describe('the PyTorch server (torch_reference.py --serve)', () => {
       const paired = await pairCase(lab, server, TINY, 1, 3, 0.02);
       expect(paired.pairs).toHaveLength(3);
       expect(paired.labSteps).toBe(5); // 0.02 s at 1000 img/s, batch 4
+      expect(paired.torchSteps).toBeGreaterThanOrEqual(1);
       expect(paired.ratio.samples).toBe(3);
       expect(paired.ratio.median).toBeGreaterThan(0);
       expect(paired.cpuRatio?.median).toBeGreaterThan(0);

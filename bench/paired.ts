@@ -102,11 +102,16 @@ export async function runPairs(
   return pairs;
 }
 
-/** Steps that make a round last about `roundSeconds`, from a warm round of `probeSteps` steps. */
+/**
+ * Steps that make a round last about `roundSeconds`: probes with 1, 2, 4, …
+ * steps until a probe lasts a quarter of that, so one stalled step does not
+ * size every round.
+ */
 async function stepsPerRound(round: (steps: number) => Promise<RoundTiming>, roundSeconds: number): Promise<number> {
-  const probeSteps = 2;
-  const probe = await round(probeSteps);
-  return Math.max(1, Math.round((roundSeconds * probeSteps) / probe.seconds));
+  for (let steps = 1; ; steps *= 2) {
+    const probe = await round(steps);
+    if (probe.seconds >= roundSeconds / 4) return Math.max(1, Math.round((roundSeconds * steps) / probe.seconds));
+  }
 }
 
 /** The Python that runs the PyTorch reference: $PYTHON, else Debian's (where its torch lives), else python3. */
