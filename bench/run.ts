@@ -121,8 +121,7 @@ function parseCli(argv: string[]): Cli {
       const value = argv[++i] ?? '';
       if (!/^\d+$/.test(value)) throw new Error('--pairs takes a whole number of lab/PyTorch pairs per case (0: none)');
       cli.pairs = Number(value);
-    }
-    else if (arg === '--only') {
+    } else if (arg === '--only') {
       const value = argv[++i];
       if (value !== 'node' && value !== 'browser') throw new Error('--only takes node or browser');
       cli.only = value;
