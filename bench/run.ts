@@ -1,17 +1,18 @@
 /**
  * `npm run bench`: the lab's speed on every backend, side by side.
  *
- *   npm run bench -- [--quick] [--only node|browser] [--backends webgpu,wasm,...] [--cases conv-4@0.25,...] [--out bench.json]
+ *   npm run bench -- [--quick] [--only node|browser] [--backends webgpu,wasm,...] [--cases conv-4@0.25,...] [--pairs N] [--out bench.json]
  *
  * Runs bench/suite.ts in Node (wasm and cpu; webgpu too when --backends names
  * it, through the `webgpu` npm package, Dawn for Node) and in headless
  * Chromium (webgpu, webgl, wasm, cpu, each started by name), times the same
  * steps in PyTorch on the CPU for reference (bench/torch_reference.py, given
  * each network's layers as the engine builds them), prints a table with the
- * wasm/PyTorch ratio of every case and writes JSON.
+ * wasm/PyTorch ratio of every case and writes JSON. For Node's wasm cases it
+ * then pairs the lab with PyTorch (bench/paired.ts): short rounds of each,
+ * alternating, one ratio per pair, which the machine's drift cannot skew.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,15 +20,19 @@ import { promisify } from 'node:util';
 import { type ArchName, type BackendName } from '../src/lib/engine/config';
 import { walkLayers } from '../src/lib/engine/models/layers';
 import { ARCH_DEFINITIONS, archLayers } from '../src/lib/engine/models/registry';
+import { initBackend } from '../src/lib/engine/runtime/backend';
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium';
+import { pairCase, TorchServer, torchFailure, torchPython, type PairedComparison, type TorchCaseSpec } from './paired';
 import {
   benchRuntime,
+  caseRounds,
   DEFAULT_CASES,
   defaultOptions,
   isStat,
   NUM_CLASSES,
   type BackendReport,
   type BenchCase,
+  type CaseReport,
   type Measurement,
   type RuntimeReport,
   type Stat,
@@ -40,6 +45,8 @@ interface Cli {
   backends: BackendName[] | null;
   /** The cases to run: DEFAULT_CASES, or those of the networks named by --cases. */
   cases: BenchCase[];
+  /** Lab/PyTorch pairs per Node wasm case; 0 for none. */
+  pairs: number;
   out: string;
 }
 
@@ -55,6 +62,9 @@ interface TorchResult {
 }
 
 type TorchReference = { torch: string; results: TorchResult[] } | { skipped: string };
+
+/** A case, with (Node wasm only) its paired comparison with PyTorch or why there is none. */
+type PairedCaseReport = CaseReport & { pairedTorch?: PairedComparison | { skipped: string } };
 
 interface BenchReport {
   date: string;
@@ -75,6 +85,9 @@ const TORCH_RATIO_TARGET = 0.5;
 /** Issue #15's target for the narrow networks users train. */
 const NARROW_TORCH_RATIO_TARGET = 0.6;
 const MASK_OVERHEAD_TARGET = 1.03;
+/** Pairs per case and seconds per round of each side, for a full run and for --quick. */
+const PAIRS = { full: 10, quick: 4 };
+const ROUND_SECONDS = { full: 1.5, quick: 0.5 };
 const PRUNE_TARGET_MS = 100;
 
 function parseBackends(value: string | undefined): BackendName[] {
@@ -100,19 +113,24 @@ function parseCases(value: string | undefined): BenchCase[] {
 }
 
 function parseCli(argv: string[]): Cli {
-  const cli: Cli = { quick: false, only: null, backends: null, cases: DEFAULT_CASES, out: 'bench.json' };
+  const cli: Cli = { quick: false, only: null, backends: null, cases: DEFAULT_CASES, pairs: -1, out: 'bench.json' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') cli.quick = true;
-    else if (arg === '--only') {
+    else if (arg === '--pairs') {
+      const value = argv[++i] ?? '';
+      if (!/^\d+$/.test(value)) throw new Error('--pairs takes a whole number of lab/PyTorch pairs per case (0: none)');
+      cli.pairs = Number(value);
+    } else if (arg === '--only') {
       const value = argv[++i];
       if (value !== 'node' && value !== 'browser') throw new Error('--only takes node or browser');
       cli.only = value;
     } else if (arg === '--backends') cli.backends = parseBackends(argv[++i]);
     else if (arg === '--cases') cli.cases = parseCases(argv[++i]);
     else if (arg === '--out') cli.out = argv[++i] ?? cli.out;
-    else throw new Error(`Unknown option ${arg} (use --quick, --only node|browser, --backends LIST, --cases LIST, --out FILE)`);
+    else throw new Error(`Unknown option ${arg} (use --quick, --only node|browser, --backends LIST, --cases LIST, --pairs N, --out FILE)`);
   }
+  if (cli.pairs < 0) cli.pairs = cli.quick ? PAIRS.quick : PAIRS.full;
   return cli;
 }
 
@@ -145,24 +163,24 @@ function torchLayers(arch: ArchName, width: number): TorchLayer[] {
   });
 }
 
+/** A case as torch_reference.py takes it. */
+function torchSpec(c: BenchCase): TorchCaseSpec {
+  return { name: networkName(c), batch: c.batch, optimizer: c.optimizer, layers: torchLayers(c.arch, c.width) };
+}
+
 /** The PyTorch reference for every distinct network, batch and optimiser of `cases`, or why there is none. */
 async function torchReference(quick: boolean, cases: BenchCase[]): Promise<TorchReference> {
-  const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  const python = torchPython();
   const script = path.join(import.meta.dirname, 'torch_reference.py');
   const threads = [...new Set([1, os.cpus().length])].map(String);
-  const specs = new Set(
-    cases.map((c) => JSON.stringify({ name: networkName(c), batch: c.batch, optimizer: c.optimizer, layers: torchLayers(c.arch, c.width) })),
-  );
+  const specs = new Set(cases.map((c) => JSON.stringify(torchSpec(c))));
   const args = [script, ...[...specs].flatMap((spec) => ['--case', spec]), '--threads', ...threads, '--repeats', quick ? '3' : '7'];
   args.push('--max-seconds', quick ? '8' : '40');
   try {
     const { stdout } = await promisify(execFile)(python, args, { timeout: 3_600_000 });
     return JSON.parse(stdout) as TorchReference;
   } catch (error) {
-    const text = String((error as { stderr?: string }).stderr ?? (error as Error).message);
-    const reason = text.includes("No module named 'torch'")
-      ? `PyTorch is not installed for ${python} (Debian: apt-get install -y python3-torch libopenblas0-pthread)`
-      : `the PyTorch reference failed: ${text.trim().split('\n').pop()}`;
+    const reason = torchFailure(python, String((error as { stderr?: string }).stderr ?? (error as Error).message));
     log(`pytorch: skipped, ${reason}`);
     return { skipped: reason };
   }
@@ -200,7 +218,48 @@ async function runNode(cli: Cli): Promise<RuntimeReport> {
     log(`[node] webgpu: skipped, ${webGpuMissing}`);
     report.backends.unshift({ requested: 'webgpu', info: null, skipped: webGpuMissing, cases: [] });
   }
+  const wasm = report.backends.find((b) => b.requested === 'wasm' && !b.skipped);
+  if (wasm && cli.pairs > 0) await pairWithTorch(cli, wasm.cases);
   return report;
+}
+
+/**
+ * Pairs every measured wasm case with PyTorch on as many threads (see
+ * bench/paired.ts) and stores the result in the case as `pairedTorch`.
+ */
+async function pairWithTorch(cli: Cli, cases: PairedCaseReport[]): Promise<void> {
+  const measured = cases.filter((c) => isStat(c.trainImagesPerSecond));
+  if (measured.length === 0) return;
+  let server: TorchServer;
+  try {
+    server = await TorchServer.start();
+  } catch (error) {
+    log(`[node] wasm paired with PyTorch: skipped, ${(error as Error).message}`);
+    for (const c of measured) c.pairedTorch = { skipped: (error as Error).message };
+    return;
+  }
+  try {
+    // Other backends ran since wasm's cases; the lab's rounds run on wasm again.
+    const threads = (await initBackend('wasm')).threads ?? 1;
+    const roundSeconds = cli.quick ? ROUND_SECONDS.quick : ROUND_SECONDS.full;
+    log(`[node] wasm paired with PyTorch ${server.version}: ${cli.pairs} pairs of ~${roundSeconds} s rounds per case, ${threads} thread(s) each`);
+    for (const c of measured) {
+      const label = `${c.arch} w${c.width} b${c.batch} ${c.optimizer}`;
+      const lab = await caseRounds(c);
+      try {
+        const paired = await pairCase(lab, server, torchSpec(c), threads, cli.pairs, roundSeconds);
+        c.pairedTorch = paired;
+        log(`  ${label}: lab / PyTorch ${formatStat(paired.ratio, 2)}, per CPU-second ${formatStat(paired.cpuRatio, 2)}`);
+      } catch (error) {
+        c.pairedTorch = { skipped: (error as Error).message };
+        log(`  ${label}: not paired, ${(error as Error).message}`);
+      } finally {
+        lab.dispose();
+      }
+    }
+  } finally {
+    await server.close();
+  }
 }
 
 /**
@@ -235,6 +294,14 @@ function formatStat(m: Measurement | null, digits: number): string {
   if (m == null) return '-';
   if (!isStat(m)) return `skipped (${m.skipped})`;
   return `${m.median.toFixed(digits)} [${m.min.toFixed(digits)}-${m.max.toFixed(digits)}]`;
+}
+
+/** A case's paired ratio (wall or CPU) as `median [min-max]x`, why it was not paired, or empty where no pairing ran. */
+function pairedColumn(c: PairedCaseReport, which: 'ratio' | 'cpuRatio'): string {
+  if (c.pairedTorch == null) return '';
+  if ('skipped' in c.pairedTorch) return which === 'ratio' ? `not paired (${c.pairedTorch.skipped})` : '';
+  const stat = c.pairedTorch[which];
+  return stat ? `${formatStat(stat, 2)}x` : '';
 }
 
 function backendLabel(b: BackendReport): string {
@@ -273,6 +340,8 @@ function formatReport(report: BenchReport): string {
       'ratio',
       'img per CPU-s, lab / PyTorch',
       'CPU ratio',
+      'paired ratio median [min-max]',
+      'paired CPU ratio',
       'masked/dense step time',
       '1 + mask cost/dense step',
       'eval img/s',
@@ -282,10 +351,10 @@ function formatReport(report: BenchReport): string {
   for (const runtime of report.runtimes) {
     for (const b of runtime.backends) {
       if (b.skipped) {
-        rows.push([runtime.runtime, b.requested, '-', '-', '-', `skipped (${b.skipped})`, '', '', '', '', '', '', '', '']);
+        rows.push([runtime.runtime, b.requested, '-', '-', '-', `skipped (${b.skipped})`, '', '', '', '', '', '', '', '', '', '']);
         continue;
       }
-      for (const c of b.cases) {
+      for (const c of b.cases as PairedCaseReport[]) {
         const memory = c.memory ? `${(c.memory.peakBytes / 2 ** 20).toFixed(1)} / ${c.memory.peakTensors}` : '-';
         const evalImages = isStat(c.evalImagesPerSecond) ? ` (${c.evalImages} img)` : '';
         const threads = wasmThreads(b);
@@ -305,6 +374,8 @@ function formatReport(report: BenchReport): string {
           ratio,
           cpuRates,
           cpuRatio,
+          pairedColumn(c, 'ratio'),
+          pairedColumn(c, 'cpuRatio'),
           formatStat(c.maskedOverDense, 3),
           formatStat(c.maskCostOverDense, 4),
           formatStat(c.evalImagesPerSecond, 0) + evalImages,
@@ -313,21 +384,21 @@ function formatReport(report: BenchReport): string {
       }
     }
   }
-  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', '-', '-', '-', `skipped (${report.pytorch.skipped})`, '', '', '', '', '', '', '', '']);
+  if ('skipped' in report.pytorch) rows.push(['pytorch', 'cpu', '-', '-', '-', `skipped (${report.pytorch.skipped})`, '', '', '', '', '', '', '', '', '', '']);
   else {
     for (const r of report.pytorch.results) {
       const threads = `cpu (${r.threads} thread${r.threads > 1 ? 's' : ''})`;
       const model = r.name.replace('@', ' w');
       rows.push([
         `pytorch ${report.pytorch.torch}`, threads, model, String(r.batch), r.optimizer, formatStat(r.imagesPerSecond, 1), '', '',
-        formatStat(r.cpuImagesPerSecond, 0), '', '', '', '', '',
+        formatStat(r.cpuImagesPerSecond, 0), '', '', '', '', '', '', '',
       ]);
     }
   }
   const lines = [padTable(rows), ''];
   for (const runtime of report.runtimes) {
     const wasm = runtime.backends.find((b) => b.requested === 'wasm' && !b.skipped);
-    for (const c of wasm?.cases ?? []) {
+    for (const c of (wasm?.cases ?? []) as PairedCaseReport[]) {
       const threads = wasmThreads(wasm!) ?? 1;
       const torch = torchResult(report.pytorch, c, threads);
       const target = c.arch === 'conv-2' && c.width === 1 ? TORCH_RATIO_TARGET : c.width < 1 && c.arch.startsWith('conv-4') ? NARROW_TORCH_RATIO_TARGET : null;
@@ -335,8 +406,14 @@ function formatReport(report: BenchReport): string {
       const ratio = c.trainImagesPerSecond.median / torch.imagesPerSecond.median;
       const labCpu = c.trainCpuImagesPerSecond;
       const cpuRatio = labCpu && isStat(labCpu) ? `; per CPU-second ${(labCpu.median / torch.cpuImagesPerSecond.median).toFixed(2)}x` : '';
+      const paired = c.pairedTorch && !('skipped' in c.pairedTorch) ? c.pairedTorch : null;
+      const measured = paired
+        ? `paired ${formatStat(paired.ratio, 2)}x over ${paired.ratio.samples} pairs` +
+          (paired.cpuRatio ? `; per CPU-second ${formatStat(paired.cpuRatio, 2)}x` : '') +
+          `; unpaired ${ratio.toFixed(2)}x${cpuRatio}`
+        : `${ratio.toFixed(2)}x${cpuRatio}`;
       lines.push(
-        `${runtime.runtime} wasm / PyTorch, ${c.arch} w${c.width} batch ${c.batch} ${c.optimizer}, ${threads} thread(s) each: ${ratio.toFixed(2)}x${cpuRatio} (target >= ${target}x)`,
+        `${runtime.runtime} wasm / PyTorch, ${c.arch} w${c.width} batch ${c.batch} ${c.optimizer}, ${threads} thread(s) each: ${measured} (target >= ${target}x)`,
       );
     }
     for (const b of runtime.backends) {

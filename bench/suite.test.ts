@@ -6,7 +6,7 @@
  *   npm run bench:check
  */
 import { describe, expect, it } from 'vitest';
-import { benchBackend, benchPruning, defaultOptions, isStat, type BenchOptions, type Measurement } from './suite';
+import { benchBackend, benchPruning, caseRounds, defaultOptions, isStat, type BenchOptions, type Measurement } from './suite';
 
 const options: BenchOptions = {
   ...defaultOptions(true, () => {}),
@@ -46,6 +46,19 @@ describe('bench suite', () => {
     expectPositiveStat(lenet.maskCostOverDense);
     expect(conv.maskedOverDense).toBeNull();
     expect(conv.maskCostOverDense).toBeNull();
+  });
+
+  it('times rounds of a case for the paired PyTorch comparison', async () => {
+    await benchBackend('wasm', { ...options, cases: [] });
+    const rounds = await caseRounds(options.cases[1]);
+    try {
+      const timing = await rounds.round(3);
+      expect(timing.steps).toBe(3);
+      expect(timing.seconds).toBeGreaterThan(0);
+      expect(timing.cpuSeconds).toBeGreaterThan(0);
+    } finally {
+      rounds.dispose();
+    }
   });
 
   it('times global and layer-wise pruning', async () => {

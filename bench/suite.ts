@@ -422,6 +422,40 @@ async function benchEvaluation(model: Model, images: number, options: BenchOptio
   }
 }
 
+/** Wall and CPU seconds of `steps` training steps; CPU is null where the runtime has no process clock. */
+export interface RoundTiming {
+  steps: number;
+  seconds: number;
+  cpuSeconds: number | null;
+}
+
+/** Rounds of `c`'s dense training step on the current backend, for pairing with PyTorch's (bench/paired.ts). */
+export interface CaseRounds {
+  /** Times `steps` steps, synchronised with the device once at the end. */
+  round(steps: number): Promise<RoundTiming>;
+  dispose(): void;
+}
+
+/** A warmed-up model, optimiser and batch of `c` whose steps are timed in rounds on request. */
+export async function caseRounds(c: BenchCase): Promise<CaseRounds> {
+  const stepper = new Stepper(createModel(c.arch, c.width, NUM_CLASSES, 1), c.optimizer);
+  const batch = randomBatch(c.batch, 7);
+  const round = async (steps: number): Promise<RoundTiming> => {
+    const cpuBefore = processCpuSeconds();
+    const seconds = await stepper.time(batch, steps, null);
+    const cpuAfter = processCpuSeconds();
+    return { steps, seconds, cpuSeconds: cpuBefore != null && cpuAfter != null ? cpuAfter - cpuBefore : null };
+  };
+  await round(2);
+  return {
+    round,
+    dispose: () => {
+      disposeBatch(batch);
+      stepper.dispose();
+    },
+  };
+}
+
 /** Starts `backend` by name and measures every case on it. */
 export async function benchBackend(backend: BackendName, options: BenchOptions): Promise<BackendReport> {
   let info: BackendInfo;

@@ -16,11 +16,22 @@ Adam, or SGD with momentum 0.9; the learning rate does not change the cost.
 Each case is timed at each intra-op thread count, so that tfjs's wasm
 backend is compared with PyTorch on as many threads. Prints one JSON object
 on stdout.
+
+    python3 bench/torch_reference.py --serve
+
+keeps one process for the paired comparison (bench/paired.ts): it prints
+{"torch": VERSION} once, then answers every JSON line on stdin,
+{"case": {...}, "threads": T, "steps": N}, with one JSON line
+{"steps": N, "seconds": WALL, "cpuSeconds": CPU} for N training steps of
+that case on T threads (N = 0 builds and warms the case up only). Models,
+optimisers and batches stay alive between commands, so a round costs no
+import or set-up; an error answers {"error": MESSAGE} and the process goes on.
 """
 
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -72,8 +83,8 @@ def optimizer_for(name: str, parameters) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {name!r}")
 
 
-def images_per_second(case: dict, threads: int, repeats: int, max_seconds: float) -> dict:
-    torch.set_num_threads(threads)
+def warm_stepper(case: dict):
+    """One training step of `case` on a seeded model and batch, as a function, after two warm-up steps."""
     torch.manual_seed(0)
     batch = case["batch"]
     model = network(case["layers"])
@@ -90,6 +101,13 @@ def images_per_second(case: dict, threads: int, repeats: int, max_seconds: float
 
     for _ in range(2):
         step()
+    return step
+
+
+def images_per_second(case: dict, threads: int, repeats: int, max_seconds: float) -> dict:
+    torch.set_num_threads(threads)
+    batch = case["batch"]
+    step = warm_stepper(case)
     started = time.perf_counter()
     step()
     steps = max(1, round(MIN_REPEAT_SECONDS / (time.perf_counter() - started) + 0.5))
@@ -128,13 +146,44 @@ def images_per_second(case: dict, threads: int, repeats: int, max_seconds: float
     }
 
 
+def serve() -> None:
+    """The --serve loop: timed rounds of training steps on request (see the module's docstring)."""
+    steppers = {}
+    print(json.dumps({"torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            command = json.loads(line)
+            case, threads, steps = command["case"], int(command["threads"]), int(command["steps"])
+            torch.set_num_threads(threads)
+            key = (json.dumps(case, sort_keys=True), threads)
+            if key not in steppers:
+                steppers[key] = warm_stepper(case)
+            step = steppers[key]
+            t0 = time.perf_counter()
+            cpu0 = time.process_time()
+            for _ in range(steps):
+                step()
+            answer = {"steps": steps, "seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - cpu0}
+        except Exception as error:  # one bad command must not end the session
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--case", type=json.loads, action="append", required=True, help="one network, batch and optimiser (JSON)")
+    parser.add_argument("--serve", action="store_true", help="answer timing commands on stdin (see the docstring)")
+    parser.add_argument("--case", type=json.loads, action="append", help="one network, batch and optimiser (JSON)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--max-seconds", type=float, default=40)
     args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
+    if not args.case:
+        parser.error("give --case at least once, or --serve")
     results = [images_per_second(c, t, args.repeats, args.max_seconds) for c in args.case for t in args.threads]
     print(json.dumps({"torch": torch.__version__, "results": results}))
 
