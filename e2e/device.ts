@@ -14,6 +14,10 @@ declare global {
     __labNoAdapterInNewWorkers?: boolean;
     /** Set by `loseDeviceAtFirstCheckpoint` and `pauseAtFirstCheckpoint`: when (performance.now()) their action came. */
     __labFirstCheckpointAt?: number;
+    /** Set by `recordWorkers`: arms `action` on `worker`'s first checkpoint message. */
+    __labOnFirstCheckpoint?: (worker: Worker, action: FirstCheckpointAction) => void;
+    /** Set by `loseDeviceAtFirstCheckpointOfEveryWorker`: the action armed on every worker as it starts. */
+    __labFirstCheckpointAction?: FirstCheckpointAction;
   }
 }
 
@@ -47,12 +51,23 @@ export async function recordWorkers(page: Page): Promise<void> {
   await page.addInitScript((shim) => {
     const workers: Worker[] = [];
     window.__labWorkers = workers;
+    window.__labOnFirstCheckpoint = (worker, action) => {
+      const onMessage = (event: MessageEvent): void => {
+        if (event.data?.event?.type !== 'checkpoint') return;
+        worker.removeEventListener('message', onMessage);
+        window.__labFirstCheckpointAt = performance.now();
+        if ('post' in action) worker.postMessage(action.post);
+        else document.querySelector<HTMLButtonElement>(`[data-testid="${action.click}"]`)!.click();
+      };
+      worker.addEventListener('message', onMessage);
+    };
     const Original = window.Worker;
     window.Worker = class extends Original {
       constructor(url: string | URL, options?: WorkerOptions) {
         const target = new URL(url, location.href).href;
         super(window.__labNoAdapterInNewWorkers ? `${shim}?target=${encodeURIComponent(target)}` : url, options);
         workers.push(this);
+        if (window.__labFirstCheckpointAction) window.__labOnFirstCheckpoint!(this, window.__labFirstCheckpointAction);
       }
     };
   }, NO_ADAPTER_SHIM);
@@ -61,12 +76,6 @@ export async function recordWorkers(page: Page): Promise<void> {
 /** From now on, a worker the page starts finds no WebGPU adapter (so a run there falls back to wasm). */
 export async function refuseNewDevices(page: Page): Promise<void> {
   await page.evaluate(() => (window.__labNoAdapterInNewWorkers = true));
-}
-
-/** Destroys the WebGPU device of every worker the page has started (the page trains in one). */
-export function loseWorkerDevice(page: Page): Promise<void> {
-  const message: ToWorker = { type: 'lose-device' };
-  return page.evaluate((command) => window.__labWorkers!.forEach((worker) => worker.postMessage(command)), message);
 }
 
 /** What a test does when the training worker reports its first kept round: send the worker a message, or click a button of the page (by test id). */
@@ -80,17 +89,20 @@ type FirstCheckpointAction = { post: ToWorker } | { click: string };
  * window.__labFirstCheckpointAt.
  */
 function atFirstCheckpoint(page: Page, action: FirstCheckpointAction): Promise<void> {
-  return page.evaluate((act) => {
-    for (const worker of window.__labWorkers!) {
-      const onMessage = (event: MessageEvent): void => {
-        if (event.data?.event?.type !== 'checkpoint') return;
-        worker.removeEventListener('message', onMessage);
-        window.__labFirstCheckpointAt = performance.now();
-        if ('post' in act) worker.postMessage(act.post);
-        else document.querySelector<HTMLButtonElement>(`[data-testid="${act.click}"]`)!.click();
-      };
-      worker.addEventListener('message', onMessage);
-    }
+  return page.evaluate((act) => window.__labWorkers!.forEach((worker) => window.__labOnFirstCheckpoint!(worker, act)), action);
+}
+
+/**
+ * Loses the GPU device of every worker the page will start, at that worker's
+ * first kept round, as `loseDeviceAtFirstCheckpoint` does for the workers
+ * already there; call after `recordWorkers`, before the page loads, where no
+ * test code runs between the page starting its worker and the run (the CLI's
+ * browser runtime).
+ */
+export async function loseDeviceAtFirstCheckpointOfEveryWorker(page: Page): Promise<void> {
+  const action: FirstCheckpointAction = { post: { type: 'lose-device' } };
+  await page.addInitScript((act) => {
+    window.__labFirstCheckpointAction = act;
   }, action);
 }
 

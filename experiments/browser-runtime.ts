@@ -16,10 +16,9 @@ import { formatEvent } from './cli';
 /** URL prefix under which the runner page fetches data files. */
 const DATA_PREFIX = '/__lab_data/';
 
-/** Test hooks: reach the runner page before it loads, and see each event with the page. */
+/** Test hook: reach the runner page before it loads. */
 export interface BrowserHooks {
   beforeLoad?(page: Page): Promise<void>;
-  onEvent?(event: EngineEvent, page: Page): void;
 }
 
 /**
@@ -53,7 +52,6 @@ export async function runInBrowser(
     const soFar = new ResultsSoFar(config);
     await page.exposeFunction('__labEvent', (event: EngineEvent) => {
       soFar.record(event);
-      hooks.onEvent?.(event, page);
       const line = formatEvent(event);
       if (line) log(line);
     });

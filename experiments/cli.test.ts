@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { experimentIdentity } from '../src/lib/engine/identity';
 import { parseConfig } from '../src/lib/engine/config';
 import { autoBackendFor } from '../src/lib/engine/runtime/backend-policy';
-import { loseWorkerDevice, recordWorkers } from '../e2e/device';
+import { loseDeviceAtFirstCheckpointOfEveryWorker, recordWorkers } from '../e2e/device';
 import { loadConfig, parseArgs, projection, safeFolderName } from './cli';
 import { runCli } from './run-cli';
 
@@ -221,14 +221,12 @@ describe.skipIf(!existsSync(chromium))(`experiment CLI in headless Chromium (${c
     const dir = await tempDir();
     const config = { ...tinyConfig, backend: 'webgpu', prune: { rounds: 3 }, train: { ...tinyConfig.train, iterations: 40 } };
     await writeFile(path.join(dir, 'c.json'), JSON.stringify(config));
-    let lost = false;
     const result = await runCli([path.join(dir, 'c.json'), '--out', dir, '--runtime', 'browser'], {
-      beforeLoad: recordWorkers,
-      // Lost once a round is kept, as a driver reset would.
-      onEvent: (event, page) => {
-        if (event.type !== 'checkpoint' || lost) return;
-        lost = true;
-        void loseWorkerDevice(page);
+      // Lost once a round is kept, as a driver reset would: armed in the page before the run, so it
+      // comes from the worker's own first checkpoint however fast the GPU trains the rounds after it.
+      beforeLoad: async (page) => {
+        await recordWorkers(page);
+        await loseDeviceAtFirstCheckpointOfEveryWorker(page);
       },
     });
     expect(result.code).toBe(1);
