@@ -6,7 +6,7 @@
  * whose pruned channels are physically removed) is one more object here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedBatchNormRelu } from '../runtime/fused-batch-norm';
+import { fusedBatchNormRelu, fusedConv2DBatchNormRelu, type BatchNormReluResult } from '../runtime/fused-batch-norm';
 import { conv2dBiasRelu } from '../runtime/fused-conv';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
@@ -151,8 +151,8 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
         const bias = vars.param(`${name}/bias`, tf.zeros([filters])) as tf.Tensor1D;
         return (x) => conv2dBiasRelu(x as tf.Tensor4D, kernel, bias, 1, 'same');
       }
-      const batchNormRelu = buildBatchNormRelu(name, filters, vars);
-      return (x, pass) => batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
+      const convBatchNormRelu = buildConvBatchNormRelu(name, kernel, vars);
+      return (x, pass) => convBatchNormRelu(x as tf.Tensor4D, pass);
     },
     flops(input, output) {
       const [h, w, inputs] = input;
@@ -174,23 +174,29 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
 }
 
 /**
- * BatchNorm (PyTorch's momentum and epsilon) then ReLU over `channels`
- * channels named `${name}/bn_*`, declared to channel pruning: its scales
- * gate the channels of the conv before it.
+ * A 'same' convolution, stride 1, by `kernel`, then BatchNorm (PyTorch's
+ * momentum and epsilon) and ReLU over its channels, named `${name}/bn_*`
+ * and declared to channel pruning: its scales gate the convolution's
+ * filters. In training, one fused kernel where the backend has it.
  */
-function buildBatchNormRelu(name: string, channels: number, vars: VariableBuilder): (convolved: tf.Tensor4D, pass: ForwardPass) => tf.Tensor {
+function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: VariableBuilder): (x: tf.Tensor4D, pass: ForwardPass) => tf.Tensor {
+  const channels = kernel.shape[3];
   const gamma = vars.param(`${name}/bn_gamma`, tf.ones([channels]));
   const beta = vars.param(`${name}/bn_beta`, tf.zeros([channels]));
   const runningMean = vars.buffer(`${name}/bn_mean`, tf.zeros([channels]));
   const runningVariance = vars.buffer(`${name}/bn_variance`, tf.ones([channels]));
   vars.batchNorm({ name, channels, gamma, beta });
-  return (convolved, pass) => {
-    if (!pass.training) return tf.relu(tf.batchNorm(convolved, runningMean, runningVariance, beta, gamma, BN_EPSILON));
-    const fused = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
-    if (fused) {
-      pass.queueBatchStats({ mean: fused.mean, variance: fused.variance, runningMean, runningVariance });
-      return fused.y;
-    }
+  const queued = ({ y, mean, variance }: BatchNormReluResult, pass: ForwardPass): tf.Tensor => {
+    pass.queueBatchStats({ mean, variance, runningMean, runningVariance });
+    return y;
+  };
+  return (x, pass) => {
+    if (!pass.training) return tf.relu(tf.batchNorm(tf.conv2d(x, kernel, 1, 'same'), runningMean, runningVariance, beta, gamma, BN_EPSILON));
+    const fused = fusedConv2DBatchNormRelu(x, kernel, gamma, beta, 1, 'same', BN_EPSILON);
+    if (fused) return queued(fused, pass);
+    const convolved = tf.conv2d(x, kernel, 1, 'same');
+    const fusedBatchNorm = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
+    if (fusedBatchNorm) return queued(fusedBatchNorm, pass);
     const { mean, variance } = tf.moments(convolved, [0, 1, 2]);
     pass.queueBatchStats({ mean: tf.keep(mean), variance: tf.keep(variance), runningMean, runningVariance });
     return tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON));
@@ -248,7 +254,7 @@ export function branchStage(name: string, width: number, branches: readonly Stag
         const filters = b.positions.length;
         const window = b.kernel * b.kernel;
         const kernel = vars.kernel(names[i], 'conv', [b.kernel, b.kernel, channels, filters], window * channels, window * filters) as tf.Tensor4D;
-        const batchNormRelu = buildBatchNormRelu(names[i], filters, vars);
+        const convBatchNormRelu = buildConvBatchNormRelu(names[i], kernel, vars);
         // A branch narrower than its stage adds its channels at their positions: a 0/1
         // placement matrix (a matMul, whose gradient every backend has; gather's needs a
         // kernel wasm lacks).
@@ -256,7 +262,7 @@ export function branchStage(name: string, width: number, branches: readonly Stag
         const placement = new Float32Array(filters * width);
         b.positions.forEach((p, c) => (placement[c * width + p] = 1));
         return (x: tf.Tensor, pass: ForwardPass) => {
-          const y = batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
+          const y = convBatchNormRelu(x as tf.Tensor4D, pass);
           if (identity) return y;
           const [n, h, w] = y.shape;
           return tf.reshape(tf.matMul(tf.reshape(y, [-1, filters]), tf.tensor2d(placement, [filters, width])), [n, h, w, width]);

@@ -8,7 +8,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
+import {
+  BATCH_NORM_RELU,
+  BATCH_NORM_RELU_GRAD,
+  CONV2D_BATCH_NORM_RELU,
+  fusedBatchNormRelu,
+  fusedBatchNormReluAvailable,
+  fusedConv2DBatchNormRelu,
+  kernelReady,
+} from './fused-batch-norm';
 import { CONV2D_BIAS_RELU, conv2dBiasRelu } from './fused-conv';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
 import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
@@ -230,6 +238,70 @@ const batchNormCases: BatchNormCase[] = [
   { x: [70, 6], offset: 0, spread: 1 },
 ];
 
+interface ConvBatchNormCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number;
+  pad: 'same' | 'valid';
+}
+
+/**
+ * A conv layer with BatchNorm in training, relu(batchNorm(conv2d(x,
+ * filter))) with the batch's statistics, and the gradients of Σ it ⊙
+ * upstream w.r.t. x, filter, gamma and beta, then the statistics (for the
+ * running averages): through our fused conv + BatchNorm kernel (`fused`),
+ * or as the model composes it where that is missing: tf.conv2d, then the
+ * fused BatchNorm + ReLU where the backend has it, else tfjs ops.
+ */
+async function convBatchNormResults(backend: string, c: ConvBatchNormCase, fused: boolean): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const stats: tf.Tensor[] = [];
+  const results = tf.tidy(() => {
+    const x = tf.tensor4d(values(size(c.x), 89), c.x);
+    const filter = tf.tensor4d(values(size(c.filter), 97), c.filter);
+    const gamma = tf.tensor1d(values(c.filter[3], 101)).mul(1.5);
+    const beta = tf.tensor1d(values(c.filter[3], 103));
+    const forward = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+      if (fused) {
+        const result = fusedConv2DBatchNormRelu(a as tf.Tensor4D, f as tf.Tensor4D, g, b, c.strides, c.pad, BN_EPSILON);
+        if (result == null) throw new Error('the fused conv + BatchNorm kernel is not available');
+        stats.push(result.mean, result.variance);
+        return result.y;
+      }
+      const convolved = tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad);
+      const result = fusedBatchNormRelu(convolved, g, b, BN_EPSILON);
+      if (result != null) {
+        stats.push(result.mean, result.variance);
+        return result.y;
+      }
+      const { mean, variance } = tf.moments(convolved, [0, 1, 2]);
+      stats.push(tf.keep(mean), tf.keep(variance));
+      return tf.relu(tf.batchNorm(convolved, mean, variance, b, g, BN_EPSILON));
+    };
+    const y = forward(x, filter, gamma, beta);
+    const upstream = tf.tensor(values(y.size, 107), y.shape);
+    const loss = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.sum(tf.mul(forward(a, f, g, b), upstream));
+    const grads = tf.grads(loss)([x, filter, gamma, beta]);
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+  const [mean, variance] = stats.slice(0, 2).map((t) => t.dataSync() as Float32Array);
+  tf.dispose(stats);
+  return [...results, mean!, variance!];
+}
+
+const convBatchNormCases: ConvBatchNormCase[] = [
+  // Conv-4-BN ×0.25's second layer, at a small batch: 192 rows, the statistics' blocks of 64.
+  { x: [3, 8, 8, 16], filter: [3, 3, 16, 16], strides: 1, pad: 'same' },
+  // A first layer (3 channels in), 13 out: a block of 8 padded from 5, vectors of 4 and a leftover of 1.
+  { x: [5, 7, 9, 3], filter: [3, 3, 3, 13], strides: 1, pad: 'same' },
+  // 23 channels out (5 in), and 5 out (13 in) over 9 images: image slices uneven among threads.
+  { x: [2, 9, 7, 5], filter: [3, 3, 5, 23], strides: 1, pad: 'same' },
+  { x: [9, 5, 5, 13], filter: [3, 3, 13, 5], strides: 1, pad: 'same' },
+  // A supernet stage's 5×5 branch, and a strided valid convolution.
+  { x: [3, 6, 7, 23], filter: [5, 5, 23, 16], strides: 1, pad: 'same' },
+  { x: [3, 9, 8, 5], filter: [3, 3, 5, 13], strides: 2, pad: 'valid' },
+];
+
 const TOLERANCE = 1e-4;
 
 /**
@@ -377,6 +449,7 @@ const REPLACED = [
   tf.Identity,
   BATCH_NORM_RELU,
   BATCH_NORM_RELU_GRAD,
+  CONV2D_BATCH_NORM_RELU,
   CONV2D_BIAS_RELU,
   ADAM_UPDATE,
 ];
@@ -474,6 +547,46 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
+  it.each(simd ? convBatchNormCases : [])(
+    'fused conv2d + BatchNorm + ReLU and its gradients match cpu composed from tfjs ops, and wasm\'s composition bit for bit: x $x, filter $filter, strides $strides, pad $pad',
+    async (c) => {
+      const expected = await convBatchNormResults('cpu', c, false);
+      const actual = await convBatchNormResults('wasm', c, true);
+      const names = ['y', 'dx', 'dfilter', 'dgamma', 'dbeta', 'mean', 'variance'];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+      // tf.conv2d then the fused BatchNorm + ReLU, as before this kernel: the same kernels on the same values.
+      const composed = await convBatchNormResults('wasm', c, false);
+      composed.forEach((e, i) => expect(actual[i]!, `${names[i]} against wasm's composition`).toEqual(e));
+    },
+  );
+
+  it(`runs a conv layer's convolution and BatchNorm + ReLU as one kernel ${simd ? 'with' : 'only with'} the SIMD module, and no input gradient unasked`, async () => {
+    await tf.setBackend('wasm');
+    expect(kernelReady(CONV2D_BATCH_NORM_RELU, 'wasm')).toBe(simd);
+    if (!simd) {
+      expect(fusedConv2DBatchNormRelu(tf.zeros([1, 3, 3, 1]), tf.zeros([3, 3, 1, 2]), tf.ones([2]), tf.zeros([2]), 1, 'same', BN_EPSILON)).toBeNull();
+      return;
+    }
+    const x = tf.tensor4d(values(2 * 6 * 6 * 4, 111), [2, 6, 6, 4]);
+    const filter = tf.tensor4d(values(3 * 3 * 4 * 8, 113), [3, 3, 4, 8]);
+    const gamma = tf.ones([8]);
+    const beta = tf.zeros([8]);
+    const layer = (f: tf.Tensor): tf.Tensor => {
+      const result = fusedConv2DBatchNormRelu(x, f as tf.Tensor4D, gamma, beta, 1, 'same', BN_EPSILON)!;
+      tf.dispose([result.mean, result.variance]);
+      return tf.sum(result.y);
+    };
+    // A network's first layer: the filter's gradient only, so no Conv2DBackpropInput.
+    const training = await tf.profile(() => tf.grads(layer)([filter]));
+    const names = training.kernels.map((k) => k.name);
+    expect(names).toContain(CONV2D_BATCH_NORM_RELU);
+    expect(names).toContain(tf.Conv2DBackpropFilter);
+    expect(names).not.toContain(tf.Conv2D);
+    expect(names).not.toContain(BATCH_NORM_RELU);
+    expect(names).not.toContain(tf.Conv2DBackpropInput);
+    tf.dispose([x, filter, gamma, beta, ...(training.result as tf.Tensor[])]);
+  });
+
   it(`runs a conv layer's convolution, bias and ReLU as one kernel ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(values(2 * 6 * 6 * 4, 81), [2, 6, 6, 4]);
@@ -543,6 +656,34 @@ describe(`wasm training kernels (${label})`, () => {
     expect(backend.numDataIds()).toBe(buffersBefore);
     optimizer.dispose();
     w.dispose();
+  });
+
+  it.runIf(simd)('leaks no tensors or wasm buffers through a fused conv + BatchNorm gradient step', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor4d(values(3 * 7 * 7 * 5, 121), [3, 7, 7, 5]);
+    const filter = tf.tensor4d(values(3 * 3 * 5 * 13, 123), [3, 3, 5, 13]);
+    const gamma = tf.ones([13]);
+    const beta = tf.zeros([13]);
+    const step = (): void => {
+      const stats: tf.Tensor[] = [];
+      tf.tidy(() => {
+        const loss = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+          const result = fusedConv2DBatchNormRelu(a as tf.Tensor4D, f as tf.Tensor4D, g, b, 1, 'same', BN_EPSILON)!;
+          stats.push(result.mean, result.variance);
+          return tf.sum(result.y);
+        };
+        tf.grads(loss)([x, filter, gamma, beta]).forEach((g) => g.dataSync());
+      });
+      tf.dispose(stats);
+    };
+    step();
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = backend.numDataIds();
+    step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(buffersBefore);
+    tf.dispose([x, filter, gamma, beta]);
   });
 
   it('leaks no tensors or wasm buffers through a gradient step', async () => {

@@ -19,18 +19,27 @@
  *   filter gradient falls back to a composition while the other two keep
  *   tfjs's own kernels.
  *
- * Four kernels are new, not replacements, and offered only while our SIMD
+ * Five kernels are new, not replacements, and offered only while our SIMD
  * module is loaded: BatchNorm + ReLU in training and its gradient
  * (BATCH_NORM_RELU, used by fused-batch-norm.ts), a conv layer's
- * convolution + bias + ReLU (CONV2D_BIAS_RELU, used by fused-conv.ts), and
- * Adam's update of one variable (ADAM_UPDATE, used by fused-optimizers.ts).
+ * convolution then BatchNorm + ReLU (CONV2D_BATCH_NORM_RELU, also there), a
+ * conv layer's convolution + bias + ReLU (CONV2D_BIAS_RELU, used by
+ * fused-conv.ts), and Adam's update of one variable (ADAM_UPDATE, used by
+ * fused-optimizers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
 // before we can look up and wrap the ones we replace.
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
+import {
+  BATCH_NORM_RELU,
+  BATCH_NORM_RELU_GRAD,
+  CONV2D_BATCH_NORM_RELU,
+  KERNEL_READY,
+  type BatchNormReluAttrs,
+  type Conv2DBatchNormReluAttrs,
+} from './fused-batch-norm';
 import { CONV2D_BIAS_RELU, type Conv2DBiasReluAttrs } from './fused-conv';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
 import { simdKernels } from './simd/simd-kernels';
@@ -369,6 +378,27 @@ function conv2dBiasRelu(args: KernelArgs): TensorInfo {
   return requireSimd(CONV2D_BIAS_RELU).conv2d(backend, x, filter, info, bias);
 }
 
+/**
+ * relu(batchNorm(conv2d(x, filter))) with the batch's statistics on our
+ * SIMD kernels, offered where our convolution is preferred (as
+ * conv2dBiasRelu, so it runs the convolution the composed path would):
+ * outputs z, y, mean, variance. float32 NHWC only.
+ */
+function conv2dBatchNormRelu(args: KernelArgs): TensorInfo[] {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as Conv2DBatchNormReluAttrs;
+  const [x, filter, gamma, beta] = ['x', 'filter', 'gamma', 'beta'].map((name) => requireInput(inputs, name)) as [
+    TensorInfo, TensorInfo, TensorInfo, TensorInfo,
+  ];
+  if ([x, filter, gamma, beta].some((info) => info.dtype !== 'float32')) {
+    throw new Error(`${CONV2D_BATCH_NORM_RELU} takes float32 tensors only`);
+  }
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
+  assertShape(gamma.shape, [info.outChannels], `${CONV2D_BATCH_NORM_RELU} gamma`);
+  assertShape(beta.shape, [info.outChannels], `${CONV2D_BATCH_NORM_RELU} beta`);
+  return requireSimd(CONV2D_BATCH_NORM_RELU).conv2dBatchNormRelu(backend, x, filter, gamma, beta, info, attrs.epsilon);
+}
+
 /** The max-pool gradient, on our SIMD kernel when it is loaded. */
 function maxPoolGrad(args: KernelArgs): TensorInfo {
   const { inputs, backend } = args;
@@ -618,6 +648,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(BATCH_NORM_RELU, batchNormRelu, simdLoaded);
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
   replaceKernel(CONV2D_BIAS_RELU, conv2dBiasRelu, ourConvolutionPreferred);
+  replaceKernel(CONV2D_BATCH_NORM_RELU, conv2dBatchNormRelu, ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
 }
 
@@ -634,6 +665,7 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BIAS_RELU, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(ADAM_UPDATE, WASM))
   );
 }

@@ -61,6 +61,7 @@ describe('SIMD kernel module', () => {
       read(k.matMul(backend, a, b, 19, 300, 13, [19, 13])),
       read(k.maxPoolBackprop(backend, x, pooledDy, poolInfo)),
       ...batchNorm(k),
+      ...k.conv2dBatchNormRelu(backend, x, filter, gamma, beta, info, 1e-5).map(read),
     ];
     const [one, ...more] = kernels.map(results);
     for (const other of more) other.forEach((values, i) => expect(values).toEqual(one![i]));

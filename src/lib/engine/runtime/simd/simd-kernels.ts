@@ -238,11 +238,25 @@ export class SimdKernels {
    * the bias and ReLU to its own images as it finishes them.
    */
   conv2d(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo, bias?: TensorInfo): TensorInfo {
+    const layout = this.layout();
+    const yAt = this.convolve(layout, backend, x, filter, info, bias);
+    const shape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    return output(backend, shape, layout.view(yAt, elementCount(shape)));
+  }
+
+  /** `conv2d`'s work, its output left in `layout`: returns its byte address. */
+  private convolve(
+    layout: CallLayout,
+    backend: BackendWasm,
+    x: TensorInfo,
+    filter: TensorInfo,
+    info: tf.backend_util.Conv2DInfo,
+    bias?: TensorInfo,
+  ): number {
     const { batchSize: n, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw } = info;
     const stride = paddedChannels(co);
     const padded = stride !== co;
-    const layout = this.layout();
     const xp = this.paddedInput(layout, backend, x, info);
     const wAt = layout.block(kh * kw * ci * co);
     const biasAt = bias == null ? null : layout.block(co);
@@ -275,7 +289,7 @@ export class SimdKernels {
       }),
       n * oh * ow * stride * kh * kw * ci,
     );
-    return output(backend, [n, oh, ow, co], layout.view(yAt, n * oh * ow * co));
+    return yAt;
   }
 
   /** The filter gradient of `conv2d` for the same `info`. */
@@ -400,10 +414,49 @@ export class SimdKernels {
    * handshake with helpers would save.
    */
   batchNormRelu(backend: BackendWasm, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, epsilon: number): TensorInfo[] {
-    const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
     const layout = this.layout();
     const xAt = layout.block(size);
+    layout.commit();
+    layout.view(xAt, size).set(heap(backend, x));
+    return this.normalise(layout, backend, xAt, x.shape, gamma, beta, epsilon);
+  }
+
+  /**
+   * A conv layer's convolution (as `conv2d`, no bias), then `batchNormRelu`
+   * of its output z where the convolution left it in our memory, instead
+   * of copying z out and in again between two calls: [z, y, mean,
+   * variance], z kept for the gradient. The same functions on the same
+   * values as those two calls, so the same bits.
+   */
+  conv2dBatchNormRelu(
+    backend: BackendWasm,
+    x: TensorInfo,
+    filter: TensorInfo,
+    gamma: TensorInfo,
+    beta: TensorInfo,
+    info: tf.backend_util.Conv2DInfo,
+    epsilon: number,
+  ): TensorInfo[] {
+    const layout = this.layout();
+    const zAt = this.convolve(layout, backend, x, filter, info);
+    const shape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const z = output(backend, shape, layout.view(zAt, elementCount(shape)));
+    return [z, ...this.normalise(layout, backend, zAt, shape, gamma, beta, epsilon)];
+  }
+
+  /** `batchNormRelu` of x of `shape` already at `xAt` in `layout`: [y, mean, variance]. */
+  private normalise(
+    layout: CallLayout,
+    backend: BackendWasm,
+    xAt: number,
+    shape: number[],
+    gamma: TensorInfo,
+    beta: TensorInfo,
+    epsilon: number,
+  ): TensorInfo[] {
+    const cols = shape[shape.length - 1]!;
+    const size = elementCount(shape);
     const gammaAt = layout.block(cols);
     const betaAt = layout.block(cols);
     const yAt = layout.block(size);
@@ -411,12 +464,11 @@ export class SimdKernels {
     const varianceAt = layout.block(cols);
     const scratchAt = layout.block(2 * cols);
     layout.commit();
-    layout.view(xAt, size).set(heap(backend, x));
     layout.view(gammaAt, cols).set(heap(backend, gamma));
     layout.view(betaAt, cols).set(heap(backend, beta));
     this.kernels.batch_norm_relu(xAt, gammaAt, betaAt, yAt, meanAt, varianceAt, scratchAt, size / cols, cols, epsilon);
     return [
-      output(backend, x.shape, layout.view(yAt, size)),
+      output(backend, shape, layout.view(yAt, size)),
       output(backend, [cols], layout.view(meanAt, cols)),
       output(backend, [cols], layout.view(varianceAt, cols)),
     ];
