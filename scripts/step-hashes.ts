@@ -1,9 +1,9 @@
 /**
- * Seeded training on wasm in Node that writes a hash of every parameter
- * before each step (the weights that step's forward pass reads) and after
- * the last, one line per step. Two runs that should repeat each other give
- * the same file; where they do not, `diff` names the first step at which
- * they part.
+ * Seeded training on wasm in Node that writes a hash of every parameter and
+ * BatchNorm running statistic before each step (the weights that step's
+ * forward pass reads) and after the last, one line per step. Two runs that
+ * should repeat each other give the same file; where they do not, `diff`
+ * names the first step at which they part.
  *
  *   npx tsx scripts/step-hashes.ts --out a.txt [--threads N] [--shared-min N]
  *       [--arch conv-4] [--width 0.25] [--optimizer adam|sgd] [--batch 60]
@@ -45,10 +45,10 @@ if (out === '') throw new Error('--out <file> is needed');
 const dataDir = text('data-dir', '');
 const images = count('images', 3000);
 
-/** Hex digest of every parameter's bytes, in the model's order. */
+/** Hex digest of every parameter's and BatchNorm running statistic's bytes, in the model's order. */
 function weightsHash(model: Model): string {
   const hash = createHash('sha256');
-  for (const [name, variable] of model.params) {
+  for (const [name, variable] of [...model.params, ...model.buffers]) {
     const values = variable.dataSync() as Float32Array;
     hash.update(name).update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   }

@@ -1,5 +1,6 @@
 /**
- * What the kernels of a Conv-4 ×0.25 step cost at their largest shapes
+ * What the kernels of a Conv-4 ×0.25 step (and Conv-4-BN's conv layer with
+ * BatchNorm + ReLU, as two calls and as one) cost at their largest shapes
  * (batch 64) on wasm in Node, one call at a time: the wall ms and the
  * calling thread's CPU ms per call, with our SIMD kernels on `--threads`
  * threads. The calling thread's CPU is what a second thread cannot take
@@ -73,6 +74,20 @@ for (const [input, gradient] of [[x, dy], [x32, dy32]] as const) {
   for (const info of [mean!, variance!]) backend.disposeData(info.dataId);
   tf.dispose([gamma, beta]);
 }
+const filter32 = tf.randomNormal([3, 3, 32, 32], 0, 1, 'float32', 10) as tf.Tensor4D;
+for (const [input, weights] of [[x, filter], [x32, filter32]] as const) {
+  const info = tf.backend_util.computeConv2DInfo(input.shape, weights.shape, 1, 1, 'same');
+  const channels = weights.shape[3];
+  const gamma = tf.randomNormal([channels], 1, 0.3, 'float32', 11);
+  const beta = tf.randomNormal([channels], 0, 0.3, 'float32', 12);
+  const layer = `[${input.shape}] * [${weights.shape}]`;
+  time(`conv2d, then BatchNorm + ReLU: ${layer}`, () => {
+    const z = kernels.conv2d(backend, input, weights, info);
+    return [z, ...kernels.batchNormRelu(backend, z, gamma, beta, 1e-5)];
+  });
+  time('the same in one call', () => kernels.conv2dBatchNormRelu(backend, input, weights, gamma, beta, info, 1e-5));
+  tf.dispose([gamma, beta]);
+}
 time('dy·Wᵀ, [64,64]·[2048,64]ᵀ', () => tf.matMul(dense, kernel, false, true));
 time('max pool 2x2 of [64,32,32,16]', () => tf.maxPool(x, 2, 2, 'valid'));
-tf.dispose([x, dy, filter, x32, dy32, kernel, dense]);
+tf.dispose([x, dy, filter, filter32, x32, dy32, kernel, dense]);
