@@ -25,6 +25,7 @@ export const SLICE_EXPORTS = [
   'conv2d_padded_channels',
   'conv2d_backprop_filter_padded_channels',
   'pad_images',
+  'conv2d_gradients',
 ] as const;
 export type SliceExport = (typeof SLICE_EXPORTS)[number];
 

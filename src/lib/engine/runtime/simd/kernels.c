@@ -261,6 +261,84 @@ void conv2d_backprop_filter_padded_channels(const f32 *xp, const f32 *dy, f32 *d
 }
 
 /*
+ * dy ← dy · step(y) over `count` floats: the gradient of a ReLU from its
+ * output y, with exactly the values tfjs's Step (1 where y > 0, NaN where y
+ * is NaN, else 0) then Multiply give, signs of zero and NaNs included.
+ */
+static void relu_gate(f32 *dy, const f32 *y, int count) {
+  const v128_t zero = wasm_f32x4_splat(0), one = wasm_f32x4_splat(1), nan = wasm_f32x4_splat(__builtin_nanf(""));
+  const int blocked = count & ~3;
+  int i = 0;
+  for (; i < blocked; i += 4) {
+    const v128_t v = wasm_v128_load(y + i);
+    v128_t step = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero));
+    step = wasm_v128_bitselect(nan, step, wasm_f32x4_ne(v, v));
+    wasm_v128_store(dy + i, wasm_f32x4_mul(wasm_v128_load(dy + i), step));
+  }
+  for (; i < count; i++) dy[i] = dy[i] * (y[i] != y[i] ? __builtin_nanf("") : y[i] > 0 ? 1.0f : 0.0f);
+}
+
+/*
+ * What conv2d_gradients reads and writes, laid out by the caller as
+ * consecutive 32-bit words (simd-kernels.ts writes them in this order).
+ */
+struct conv_gradients {
+  const f32 *x;        /* [n][h][w][ci] */
+  f32 *xp;             /* [n][oh + kh − 1][ow + kw − 1][ci]: x padded for the filter gradient */
+  f32 *dy;             /* [n][oh][ow][co], gated in place when y is set */
+  const f32 *y;        /* the ReLU's output, as dy; null where there is no ReLU */
+  f32 *dyWide;         /* [n][oh][ow][padded(co)], when co is not a multiple of 8 */
+  f32 *dyp;            /* [n][h + kh − 1][w + kw − 1][co]: dy padded for dx; null where dx is not wanted */
+  const f32 *wRotated; /* [kh][kw][co][padded(ci)]: the filter rotated 180°, channels swapped, zero columns after ci */
+  f32 *dxWide;         /* [n][h][w][padded(ci)], when ci is not a multiple of 8 */
+  f32 *dx;             /* [n][h][w][ci] */
+  f32 *dwParts;        /* one [kh][kw][ci][padded(co)] sum per group of `group` images */
+  int group, h, w, ci, oh, ow, co, kh, kw, top, left;
+};
+
+/*
+ * The gradients of a stride-1 convolution (with y, of relu(conv + bias))
+ * for images [first, end) of the batch, in one slice: dy gated, x padded,
+ * dx as conv2d of dy padded by (kh − 1 − top, kw − 1 − left) with the
+ * rotated filter, and the filter gradient's group sums, each by the same
+ * functions, in the same order, as when they ran as separate calls.
+ * `first` must start a group; the caller sums the groups in order and
+ * the bias gradient from the gated dy.
+ */
+EXPORT(conv2d_gradients)
+void conv2d_gradients(const struct conv_gradients *p, int first, int end) {
+  const int count = end - first;
+  if (count <= 0) return;
+  const int h = p->h, w = p->w, ci = p->ci, oh = p->oh, ow = p->ow, co = p->co, kh = p->kh, kw = p->kw;
+  const int hp = oh + kh - 1, wp = ow + kw - 1;
+  const int dyFloats = oh * ow * co;
+  f32 *dy = p->dy + first * dyFloats;
+  if (p->y) relu_gate(dy, p->y + first * dyFloats, count * dyFloats);
+  f32 *xp = p->xp + first * hp * wp * ci;
+  pad_images(p->x + first * h * w * ci, xp, count, h, w, ci, hp, wp, p->top, p->left);
+  if (p->dyp) {
+    const int dyHp = h + kh - 1, dyWp = w + kw - 1;
+    f32 *dyp = p->dyp + first * dyHp * dyWp * co;
+    pad_images(dy, dyp, count, oh, ow, co, dyHp, dyWp, kh - 1 - p->top, kw - 1 - p->left);
+    const int ciStride = padded_channels(ci);
+    if (ciStride != ci) {
+      conv2d_padded_channels(dyp, p->wRotated, 0, p->dxWide + first * h * w * ciStride, p->dx + first * h * w * ci, count, dyHp,
+                             dyWp, co, h, w, ci, kh, kw, 1, 1);
+    } else {
+      conv2d(dyp, p->wRotated, p->dx + first * h * w * ci, count, dyHp, dyWp, co, h, w, ci, kh, kw, 1, 1);
+    }
+  }
+  const int coStride = padded_channels(co);
+  f32 *parts = p->dwParts + (first / p->group) * kh * kw * ci * coStride;
+  if (coStride != co) {
+    conv2d_backprop_filter_padded_channels(xp, dy, p->dyWide + first * oh * ow * coStride, parts, count, p->group, hp, wp, ci, oh,
+                                           ow, co, kh, kw, 1, 1);
+  } else {
+    conv2d_backprop_filter(xp, dy, parts, count, p->group, hp, wp, ci, oh, ow, co, kh, kw, 1, 1);
+  }
+}
+
+/*
  * c[m][n] = a[m][k] · b[k][n], row-major. The k axis is taken in slices of
  * 256 so that the slice of b that a column block reads (256×8 floats) stays
  * in L1 while every row block of a passes over it.

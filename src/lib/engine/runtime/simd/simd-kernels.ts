@@ -42,6 +42,8 @@ interface KernelExports {
     xp: number, dy: number, dyPadded: number, dw: number, n: number, group: number, hp: number, wp: number, ci: number,
     oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number,
   ): void;
+  /** One slice of SimdKernels.conv2dGradients: images [first, end) of the call whose words start at `params`. */
+  conv2d_gradients(params: number, first: number, end: number): void;
   widen_columns(src: number, dst: number, rows: number, cols: number, stride: number): void;
   narrow_columns(src: number, dst: number, rows: number, cols: number, stride: number): void;
   max_pool_backprop(
@@ -115,8 +117,43 @@ const CHANNEL_BLOCK = 8;
 
 const paddedChannels = (channels: number): number => Math.ceil(channels / CHANNEL_BLOCK) * CHANNEL_BLOCK;
 
+/** The 32-bit words of struct conv_gradients (kernels.c): ten addresses, eleven sizes. */
+const CONV_GRADIENTS_WORDS = 21;
+
+/** Floats a kernel already wrote into our memory: at byte address `at`, a block of `layout`. */
+export interface ResidentFloats {
+  layout: CallLayout;
+  at: number;
+}
+
+/** What `SimdKernels.conv2dGradients` computes. */
+export interface ConvGradientsRequest {
+  x: TensorInfo;
+  filter: TensorInfo;
+  /** The gradient of the convolution's output (of the ReLU's, with `reluOutput`): a backend tensor, or already in our memory. */
+  dy: TensorInfo | ResidentFloats;
+  /** The convolution's geometry, from computeConv2DInfo (channels last). */
+  info: tf.backend_util.Conv2DInfo;
+  /** For relu(conv + bias): its output, which gates dy (tfjs's Step, then Multiply); the bias gradient is then summed too. */
+  reluOutput?: TensorInfo;
+  /** Whether dx is wanted (a network's first layer needs none). */
+  inputGradient: boolean;
+}
+
+/** The gradients of a convolution's input, filter and (with a ReLU output given) bias. */
+export interface ConvGradients {
+  dx: TensorInfo | null;
+  dw: TensorInfo;
+  db: TensorInfo | null;
+}
+
+/** Whether `SimdKernels.conv2dGradients` takes a convolution: stride 1 and unit dilations. */
+export function oneCallGradientsCover(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
 /** Float32 blocks laid out one after another above the control block for one call. */
-class CallLayout {
+export class CallLayout {
   private end: number;
 
   constructor(
@@ -193,7 +230,12 @@ export class SimdKernels {
     return this.threads?.size ?? 1;
   }
 
-  private layout(): CallLayout {
+  /**
+   * A new call's blocks. A kernel that writes an operand into our memory
+   * itself (as `conv2dGradients` takes dy) reserves it here and hands the
+   * layout on, so that the next method places its blocks after it.
+   */
+  layout(): CallLayout {
     return new CallLayout(this.memory, this.callStart);
   }
 
@@ -337,6 +379,90 @@ export class SimdKernels {
     this.kernels.sum_rows(partsAt, dwPaddedAt, scratchAt, groups, paddedSize);
     if (padded) this.kernels.narrow_columns(dwPaddedAt, dwAt, kh * kw * ci, co, stride);
     return output(backend, [kh, kw, ci, co], layout.view(dwAt, size));
+  }
+
+  /**
+   * A convolution's gradients from dy in one call (`info` as for
+   * `conv2d`; see `oneCallGradientsCover`): dy and x are copied in once,
+   * and one threaded run, each thread on whole groups of images, gates dy
+   * by the ReLU (with `request.reluOutput`), pads x and dy, and computes
+   * dx (where wanted) and the filter gradient's group sums; then the
+   * groups are summed in order and the bias gradient summed from the gated
+   * dy. Each value is computed by the same C functions in the same order
+   * as by `conv2d` with the rotated filter (dx), `conv2dBackpropFilter` and
+   * `sumRows` with tfjs's Step and Multiply before them, so the bits are
+   * theirs, on any number of threads.
+   */
+  conv2dGradients(backend: BackendWasm, request: ConvGradientsRequest): ConvGradients {
+    const { x, filter, dy, info, reluOutput, inputGradient } = request;
+    if (!oneCallGradientsCover(info)) throw new Error('conv2dGradients takes stride-1 convolutions with unit dilations only');
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+    const { filterHeight: kh, filterWidth: kw } = info;
+    const ciStride = paddedChannels(ci);
+    const coStride = paddedChannels(co);
+    const resident = !('dataId' in dy);
+    const layout = resident ? dy.layout : this.layout();
+    const dySize = n * oh * ow * co;
+    const dyAt = resident ? dy.at : layout.block(dySize);
+    const yAt = reluOutput == null ? 0 : layout.block(dySize);
+    const xAt = layout.block(n * h * w * ci);
+    // x padded for the filter gradient, dy padded for dx (a convolution of dy with the rotated filter).
+    const xpAt = layout.block(n * (oh + kh - 1) * (ow + kw - 1) * ci);
+    const dyWideAt = coStride === co ? 0 : layout.block(n * oh * ow * coStride);
+    const dypAt = inputGradient ? layout.block(n * (h + kh - 1) * (w + kw - 1) * co) : 0;
+    const rotatedAt = inputGradient ? layout.block(kh * kw * co * ciStride) : 0;
+    const dxWideAt = inputGradient && ciStride !== ci ? layout.block(n * h * w * ciStride) : 0;
+    const dxAt = inputGradient ? layout.block(n * h * w * ci) : 0;
+    const groups = Math.ceil(n / FILTER_GRADIENT_GROUP);
+    const size = kh * kw * ci * co;
+    const paddedSize = kh * kw * ci * coStride;
+    const partsAt = layout.block(groups * paddedSize);
+    const dwPaddedAt = layout.block(paddedSize);
+    const scratchAt = layout.block(paddedSize);
+    const dwAt = coStride === co ? dwPaddedAt : layout.block(size);
+    const dbAt = reluOutput == null ? 0 : layout.block(co);
+    const paramsAt = layout.block(CONV_GRADIENTS_WORDS);
+    layout.commit();
+    if (!resident) layout.view(dyAt, dySize).set(heap(backend, dy));
+    if (reluOutput != null) layout.view(yAt, dySize).set(heap(backend, reluOutput));
+    layout.view(xAt, n * h * w * ci).set(heap(backend, x));
+    if (inputGradient) {
+      // rotated[t][u][o][c] = filter[kh−1−t][kw−1−u][c][o], zero for c ≥ ci.
+      const source = heap(backend, filter);
+      const rotated = layout.view(rotatedAt, kh * kw * co * ciStride);
+      for (let t = 0; t < kh; t++) {
+        for (let u = 0; u < kw; u++) {
+          const from = ((kh - 1 - t) * kw + (kw - 1 - u)) * ci * co;
+          for (let o = 0; o < co; o++) {
+            const to = ((t * kw + u) * co + o) * ciStride;
+            for (let c = 0; c < ci; c++) rotated[to + c] = source[from + c * co + o]!;
+            rotated.fill(0, to + ci, to + ciStride);
+          }
+        }
+      }
+    }
+    // struct conv_gradients in kernels.c, word by word.
+    new Int32Array(this.memory.buffer, paramsAt, CONV_GRADIENTS_WORDS).set([
+      xAt, xpAt, dyAt, yAt, dyWideAt, dypAt, rotatedAt, dxWideAt, dxAt, partsAt,
+      FILTER_GRADIENT_GROUP, h, w, ci, oh, ow, co, kh, kw, info.padInfo.top, info.padInfo.left,
+    ]);
+    // Whole groups per thread, the same images for dx: the filter
+    // gradient's groups are summed below in order, whoever computed them.
+    this.run(
+      shares(groups, this.threadCount).map(([firstGroup, endGroup]) => ({
+        fn: 'conv2d_gradients',
+        args: [paramsAt, firstGroup * FILTER_GRADIENT_GROUP, Math.min(n, endGroup * FILTER_GRADIENT_GROUP)],
+      })),
+      n * oh * ow * coStride * kh * kw * ci + (inputGradient ? n * h * w * ciStride * kh * kw * co : 0),
+    );
+    this.kernels.sum_rows(partsAt, dwPaddedAt, scratchAt, groups, paddedSize);
+    if (coStride !== co) this.kernels.narrow_columns(dwPaddedAt, dwAt, kh * kw * ci, co, coStride);
+    if (reluOutput != null) this.kernels.sum_rows(dyAt, dbAt, scratchAt, n * oh * ow, co);
+    return {
+      dx: inputGradient ? output(backend, x.shape, layout.view(dxAt, n * h * w * ci)) : null,
+      dw: output(backend, [kh, kw, ci, co], layout.view(dwAt, size)),
+      db: reluOutput == null ? null : output(backend, [co], layout.view(dbAt, co)),
+    };
   }
 
   /** dx of a max pool (`info` from computePool2DInfo), the batch shared among threads. */
