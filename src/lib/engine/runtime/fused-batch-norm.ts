@@ -38,6 +38,17 @@ export interface Conv2DBatchNormReluAttrs extends BatchNormReluAttrs {
 }
 
 /**
+ * Its gradients in one call (stride 1): inputs x, filter, z, dy, mean,
+ * variance, gamma, beta; outputs dx (where `inputGradient`), dfilter,
+ * dgamma, dbeta.
+ */
+export const CONV2D_BATCH_NORM_RELU_GRAD = 'LotteryLabConv2DBatchNormReluGrad';
+
+export interface Conv2DBatchNormReluGradAttrs extends Conv2DBatchNormReluAttrs {
+  inputGradient: boolean;
+}
+
+/**
  * A registered kernel config may carry this function, saying whether it can
  * run now (wasm's need our SIMD module, loaded after registration).
  */

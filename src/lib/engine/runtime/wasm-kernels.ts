@@ -36,13 +36,15 @@ import {
   BATCH_NORM_RELU,
   BATCH_NORM_RELU_GRAD,
   CONV2D_BATCH_NORM_RELU,
+  CONV2D_BATCH_NORM_RELU_GRAD,
   KERNEL_READY,
   type BatchNormReluAttrs,
   type Conv2DBatchNormReluAttrs,
+  type Conv2DBatchNormReluGradAttrs,
 } from './fused-batch-norm';
 import { CONV2D_BIAS_RELU, type Conv2DBiasReluAttrs } from './fused-conv';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
-import { simdKernels } from './simd/simd-kernels';
+import { oneCallGradientsCover, simdKernels } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -399,6 +401,28 @@ function conv2dBatchNormRelu(args: KernelArgs): TensorInfo[] {
   return requireSimd(CONV2D_BATCH_NORM_RELU).conv2dBatchNormRelu(backend, x, filter, gamma, beta, info, attrs.epsilon);
 }
 
+/**
+ * The gradients of conv2dBatchNormRelu in one call on our SIMD kernels
+ * (stride 1; offered as it is): outputs dx (where asked for), dfilter,
+ * dgamma, dbeta.
+ */
+function conv2dBatchNormReluGrad(args: KernelArgs): TensorInfo[] {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as Conv2DBatchNormReluGradAttrs;
+  const names = ['x', 'filter', 'z', 'dy', 'mean', 'variance', 'gamma', 'beta'] as const;
+  const [x, filter, z, dy, mean, variance, gamma, beta] = names.map((name) => requireInput(inputs, name)) as TensorInfo[] as [
+    TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo,
+  ];
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
+  if (!oneCallGradientsCover(info)) throw new Error(`${CONV2D_BATCH_NORM_RELU_GRAD} takes stride-1 convolutions only`);
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  assertShape(z.shape, outShape, `${CONV2D_BATCH_NORM_RELU_GRAD} z`);
+  assertShape(dy.shape, outShape, `${CONV2D_BATCH_NORM_RELU_GRAD} dy`);
+  const { epsilon, inputGradient } = attrs;
+  const request = { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient };
+  return requireSimd(CONV2D_BATCH_NORM_RELU_GRAD).conv2dBatchNormReluBackprop(backend, request);
+}
+
 /** The max-pool gradient, on our SIMD kernel when it is loaded. */
 function maxPoolGrad(args: KernelArgs): TensorInfo {
   const { inputs, backend } = args;
@@ -649,6 +673,8 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
   replaceKernel(CONV2D_BIAS_RELU, conv2dBiasRelu, ourConvolutionPreferred);
   replaceKernel(CONV2D_BATCH_NORM_RELU, conv2dBatchNormRelu, ourConvolutionPreferred);
+  // Its dx the convolution the composed gradient would run (Conv2DBackpropInput runs Conv2D): ours where preferred.
+  replaceKernel(CONV2D_BATCH_NORM_RELU_GRAD, conv2dBatchNormReluGrad, ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
 }
 
@@ -666,6 +692,7 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BIAS_RELU, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU_GRAD, WASM)) &&
     isOurs(tf.getKernel(ADAM_UPDATE, WASM))
   );
 }

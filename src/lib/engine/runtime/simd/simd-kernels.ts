@@ -147,6 +147,26 @@ export interface ConvGradients {
   db: TensorInfo | null;
 }
 
+/** What `SimdKernels.conv2dBatchNormReluBackprop` computes from. */
+export interface ConvBatchNormGradientsRequest {
+  x: TensorInfo;
+  filter: TensorInfo;
+  /** The convolution's output, BatchNorm's input. */
+  z: TensorInfo;
+  /** The gradient of the layer's output (after the ReLU). */
+  dy: TensorInfo;
+  /** BatchNorm's batch statistics, and its scale and offset. */
+  mean: TensorInfo;
+  variance: TensorInfo;
+  gamma: TensorInfo;
+  beta: TensorInfo;
+  epsilon: number;
+  /** The convolution's geometry, as for `conv2dGradients` (stride 1). */
+  info: tf.backend_util.Conv2DInfo;
+  /** Whether dx is wanted (a network's first layer needs none). */
+  inputGradient: boolean;
+}
+
 /** Whether `SimdKernels.conv2dGradients` takes a convolution: stride 1 and unit dilations. */
 export function oneCallGradientsCover(info: tf.backend_util.Conv2DInfo): boolean {
   return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
@@ -618,6 +638,48 @@ export class SimdKernels {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
     const layout = this.layout();
+    const { dxAt, dgammaAt, dbetaAt } = this.normaliseBackprop(layout, backend, x, dy, mean, variance, gamma, beta, epsilon);
+    return [
+      output(backend, x.shape, layout.view(dxAt, size)),
+      output(backend, [cols], layout.view(dgammaAt, cols)),
+      output(backend, [cols], layout.view(dbetaAt, cols)),
+    ];
+  }
+
+  /**
+   * The gradients of `conv2dBatchNormRelu` in one call, from its input x,
+   * filter, z (its convolution's output), dy, its batch statistics and its
+   * gamma and beta: BatchNorm + ReLU's (as `batchNormReluBackprop`), whose
+   * dz stays in our memory for the convolution's (`conv2dGradients`, dz
+   * resident) instead of crossing to tfjs's heap and back for two more
+   * calls: [dx (where `inputGradient`), dw, dgamma, dbeta]. The same
+   * functions on the same values as those calls, so the same bits.
+   */
+  conv2dBatchNormReluBackprop(backend: BackendWasm, request: ConvBatchNormGradientsRequest): TensorInfo[] {
+    const { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient } = request;
+    const cols = z.shape[z.shape.length - 1]!;
+    const layout = this.layout();
+    const { dxAt: dzAt, dgammaAt, dbetaAt } = this.normaliseBackprop(layout, backend, z, dy, mean, variance, gamma, beta, epsilon);
+    const dgamma = output(backend, [cols], layout.view(dgammaAt, cols));
+    const dbeta = output(backend, [cols], layout.view(dbetaAt, cols));
+    const { dx, dw } = this.conv2dGradients(backend, { x, filter, dy: { layout, at: dzAt }, info, inputGradient });
+    return [...(dx == null ? [] : [dx]), dw, dgamma, dbeta];
+  }
+
+  /** `batchNormReluBackprop`'s work, its results left in `layout`: their byte addresses. */
+  private normaliseBackprop(
+    layout: CallLayout,
+    backend: BackendWasm,
+    x: TensorInfo,
+    dy: TensorInfo,
+    mean: TensorInfo,
+    variance: TensorInfo,
+    gamma: TensorInfo,
+    beta: TensorInfo,
+    epsilon: number,
+  ): { dxAt: number; dgammaAt: number; dbetaAt: number } {
+    const cols = x.shape[x.shape.length - 1]!;
+    const size = elementCount(x.shape);
     const xAt = layout.block(size);
     const dyAt = layout.block(size);
     const [meanAt, varianceAt, gammaAt, betaAt] = [mean, variance, gamma, beta].map(() => layout.block(cols)) as [number, number, number, number];
@@ -634,11 +696,7 @@ export class SimdKernels {
     this.kernels.batch_norm_relu_backprop(
       xAt, dyAt, meanAt, varianceAt, gammaAt, betaAt, dxAt, dgammaAt, dbetaAt, scratchAt, size / cols, cols, epsilon,
     );
-    return [
-      output(backend, x.shape, layout.view(dxAt, size)),
-      output(backend, [cols], layout.view(dgammaAt, cols)),
-      output(backend, [cols], layout.view(dbetaAt, cols)),
-    ];
+    return { dxAt, dgammaAt, dbetaAt };
   }
 
   /**
