@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNormRelu } from '../runtime/fused-batch-norm';
-import { conv2dBiasRelu } from '../runtime/fused-conv';
+import { conv2d, conv2dBiasRelu } from '../runtime/fused-conv';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
 export type ActivationShape = readonly number[];
@@ -152,7 +152,7 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
         return (x) => conv2dBiasRelu(x as tf.Tensor4D, kernel, bias, 1, 'same');
       }
       const batchNormRelu = buildBatchNormRelu(name, filters, vars);
-      return (x, pass) => batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
+      return (x, pass) => batchNormRelu(conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
     },
     flops(input, output) {
       const [h, w, inputs] = input;
@@ -256,7 +256,7 @@ export function branchStage(name: string, width: number, branches: readonly Stag
         const placement = new Float32Array(filters * width);
         b.positions.forEach((p, c) => (placement[c * width + p] = 1));
         return (x: tf.Tensor, pass: ForwardPass) => {
-          const y = batchNormRelu(tf.conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
+          const y = batchNormRelu(conv2d(x as tf.Tensor4D, kernel, 1, 'same'), pass);
           if (identity) return y;
           const [n, h, w] = y.shape;
           return tf.reshape(tf.matMul(tf.reshape(y, [-1, filters]), tf.tensor2d(placement, [filters, width])), [n, h, w, width]);

@@ -19,11 +19,14 @@
  *   filter gradient falls back to a composition while the other two keep
  *   tfjs's own kernels.
  *
- * Four kernels are new, not replacements, and offered only while our SIMD
+ * Some kernels are new, not replacements, and offered only while our SIMD
  * module is loaded: BatchNorm + ReLU in training and its gradient
  * (BATCH_NORM_RELU, used by fused-batch-norm.ts), a conv layer's
- * convolution + bias + ReLU (CONV2D_BIAS_RELU, used by fused-conv.ts), and
- * Adam's update of one variable (ADAM_UPDATE, used by fused-optimizers.ts).
+ * convolution + bias + ReLU (CONV2D_BIAS_RELU, used by fused-conv.ts) and
+ * its gradient in one call (CONV2D_BIAS_RELU_GRAD), a plain convolution
+ * with its gradient in one call (CONV2D and CONV2D_GRAD, fused-conv.ts's
+ * `conv2d`), and Adam's update of one variable (ADAM_UPDATE, used by
+ * fused-optimizers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
@@ -31,9 +34,16 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
-import { CONV2D_BIAS_RELU, type Conv2DBiasReluAttrs } from './fused-conv';
+import {
+  CONV2D,
+  CONV2D_BIAS_RELU,
+  CONV2D_BIAS_RELU_GRAD,
+  CONV2D_GRAD,
+  type Conv2DBiasReluAttrs,
+  type ConvGradientAttrs,
+} from './fused-conv';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
-import { simdKernels } from './simd/simd-kernels';
+import { oneCallGradientsCover, simdKernels } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -369,6 +379,27 @@ function conv2dBiasRelu(args: KernelArgs): TensorInfo {
   return requireSimd(CONV2D_BIAS_RELU).conv2d(backend, x, filter, info, bias);
 }
 
+/**
+ * A convolution's gradients in one call of our SIMD module (stride 1):
+ * [dx (where attrs.inputGradient), dfilter], and with `relu` (the input y,
+ * relu(conv + bias)) dy gated by it and dbias after them. Offered where
+ * our convolution is preferred, as the forward kernels they differentiate.
+ */
+function convGradients(args: KernelArgs, kernel: string, relu: boolean): TensorInfo[] {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as ConvGradientAttrs;
+  const names = relu ? ['x', 'filter', 'dy', 'y'] : ['x', 'filter', 'dy'];
+  const [x, filter, dy, y] = names.map((name) => requireInput(inputs, name)) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo?];
+  if ([x, filter, dy, y].some((info) => info != null && info.dtype !== 'float32')) throw new Error(`${kernel} takes float32 tensors only`);
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
+  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  assertShape(dy.shape, outShape, `${kernel} dy`);
+  if (y != null) assertShape(y.shape, outShape, `${kernel} y`);
+  const { dx, dw, db } = requireSimd(kernel).conv2dGradients(backend, { x, filter, dy, info, reluOutput: y, inputGradient: attrs.inputGradient });
+  return [dx, dw, db].filter((output): output is TensorInfo => output != null);
+}
+
 /** The max-pool gradient, on our SIMD kernel when it is loaded. */
 function maxPoolGrad(args: KernelArgs): TensorInfo {
   const { inputs, backend } = args;
@@ -618,6 +649,9 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(BATCH_NORM_RELU, batchNormRelu, simdLoaded);
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
   replaceKernel(CONV2D_BIAS_RELU, conv2dBiasRelu, ourConvolutionPreferred);
+  replaceKernel(CONV2D_BIAS_RELU_GRAD, (args) => convGradients(args, CONV2D_BIAS_RELU_GRAD, true), ourConvolutionPreferred);
+  replaceKernel(CONV2D, conv2d, ourConvolutionPreferred);
+  replaceKernel(CONV2D_GRAD, (args) => convGradients(args, CONV2D_GRAD, false), ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
 }
 
@@ -634,6 +668,9 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(BATCH_NORM_RELU_GRAD, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BIAS_RELU, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BIAS_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(CONV2D, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_GRAD, WASM)) &&
     isOurs(tf.getKernel(ADAM_UPDATE, WASM))
   );
 }
