@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNormRelu, fusedConv2DBatchNormRelu, type BatchNormReluResult } from '../runtime/fused-batch-norm';
-import { conv2dBiasRelu } from '../runtime/fused-conv';
+import { conv2d, conv2dBiasRelu } from '../runtime/fused-conv';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
 export type ActivationShape = readonly number[];
@@ -191,10 +191,10 @@ function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: Variabl
     return y;
   };
   return (x, pass) => {
-    if (!pass.training) return tf.relu(tf.batchNorm(tf.conv2d(x, kernel, 1, 'same'), runningMean, runningVariance, beta, gamma, BN_EPSILON));
+    if (!pass.training) return tf.relu(tf.batchNorm(conv2d(x, kernel, 1, 'same'), runningMean, runningVariance, beta, gamma, BN_EPSILON));
     const fused = fusedConv2DBatchNormRelu(x, kernel, gamma, beta, 1, 'same', BN_EPSILON);
     if (fused) return queued(fused, pass);
-    const convolved = tf.conv2d(x, kernel, 1, 'same');
+    const convolved = conv2d(x, kernel, 1, 'same');
     const fusedBatchNorm = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
     if (fusedBatchNorm) return queued(fusedBatchNorm, pass);
     const { mean, variance } = tf.moments(convolved, [0, 1, 2]);

@@ -12,6 +12,12 @@
  * image, and the gradient gates dy once (Step and Multiply) from the output.
  * The kernels the gradient then runs are the ones tfjs's conv2d gradient
  * runs (Conv2DBackpropInput, Conv2DBackpropFilter, Sum for the bias).
+ *
+ * Where the backend has it (wasm with our SIMD module), the gradient is
+ * instead one kernel (CONV2D_BIAS_RELU_GRAD): dy copied into our module
+ * once, gated, and dx, the filter and bias gradients computed in one
+ * threaded run, with the same bits. `conv2d` below does the same for a
+ * plain convolution (the BatchNorm networks'), with CONV2D_GRAD.
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelReady } from './fused-batch-norm';
@@ -21,9 +27,94 @@ import { kernelReady } from './fused-batch-norm';
 /** relu(conv2d(x, filter) + bias), NHWC, unit dilations: inputs x, filter, bias; output y. */
 export const CONV2D_BIAS_RELU = 'LotteryLabConv2DBiasRelu';
 
+/** The gradients of CONV2D_BIAS_RELU in one call: inputs x, filter, y (its output), dy; outputs [dx (if asked), dfilter, dbias]. */
+export const CONV2D_BIAS_RELU_GRAD = 'LotteryLabConv2DBiasReluGrad';
+
+/** conv2d(x, filter), NHWC, unit dilations, as tfjs's Conv2D: inputs x, filter; output y. */
+export const CONV2D = 'LotteryLabConv2D';
+
+/** The gradients of CONV2D in one call: inputs x, filter, dy; outputs [dx (if asked), dfilter]. */
+export const CONV2D_GRAD = 'LotteryLabConv2DGrad';
+
 export interface Conv2DBiasReluAttrs {
   strides: number | [number, number];
   pad: 'same' | 'valid';
+}
+
+/** CONV2D's attributes: tfjs's Conv2D's, so that the backend's convolution serves it as it is. */
+export type Conv2DAttrs = Conv2DBiasReluAttrs & { dataFormat: 'NHWC'; dilations: 1; dimRoundingMode?: undefined };
+
+/** The gradient kernels' attributes: whether dx is wanted. */
+export type ConvGradientAttrs = Conv2DBiasReluAttrs & { inputGradient: boolean };
+
+const unitStrides = (strides: number | [number, number]): boolean =>
+  typeof strides === 'number' ? strides === 1 : strides[0] === 1 && strides[1] === 1;
+
+/** Whether the active backend computes a convolution's gradients in one call `kernel` (stride 1 only). */
+function oneCallReady(kernel: string, strides: number | [number, number]): boolean {
+  return unitStrides(strides) && kernelReady(kernel, tf.getBackend());
+}
+
+/**
+ * Gradient thunks served by one kernel call. tfjs asks for an input's
+ * gradient only if it leads back to what is differentiated, in the order
+ * of the inputs (x first), and keeps only the tensor each thunk returns:
+ * so the first thunk asked runs the kernel (with dx only if it is x's) and
+ * returns its own output, and the other outputs are held as values until
+ * their thunks ask (a filter-sized copy each; values never asked for are
+ * simply dropped, so no tensor is left behind). Should x be asked for after
+ * the kernel ran without dx, the kernel runs again for it.
+ */
+function oneCallGradients(
+  run: (inputGradient: boolean) => tf.Tensor[],
+  names: [string, ...string[]],
+): Record<string, () => tf.Tensor> {
+  const held = new Map<string, { values: Float32Array; shape: number[] }>();
+  let ran = false;
+  const take = (name: string): tf.Tensor => {
+    const kept = held.get(name);
+    if (kept != null) {
+      held.delete(name);
+      return tf.tensor(kept.values, kept.shape, 'float32');
+    }
+    const inputGradient = name === names[0];
+    const outputs = run(inputGradient);
+    const produced = inputGradient ? names : names.slice(1);
+    let result: tf.Tensor | null = null;
+    produced.forEach((output, i) => {
+      if (output === name) result = outputs[i]!;
+      else if (!ran) held.set(output, { values: outputs[i]!.dataSync() as Float32Array, shape: outputs[i]!.shape });
+    });
+    ran = true;
+    if (result == null) throw new Error(`no gradient named ${name}`);
+    return result;
+  };
+  return Object.fromEntries(names.map((name) => [name, () => take(name)]));
+}
+
+/**
+ * tfjs's conv2d gradient from dy: dx by Conv2DBackpropInput, the filter's
+ * by Conv2DBackpropFilter, each only if asked for.
+ */
+function composedGradients(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, attrs: Conv2DBiasReluAttrs): Record<string, () => tf.Tensor> {
+  const { strides, pad } = attrs;
+  return {
+    x: () => tf.conv2dTranspose(dy, filter, x.shape, strides, pad),
+    filter: () =>
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
+        strides,
+        pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        filterShape: filter.shape,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+  };
+}
+
+/** Runs a gradient kernel of this module: its outputs, dx first where asked for. */
+function runGradientKernel(kernel: string, inputs: tf.NamedTensorMap, attrs: Conv2DBiasReluAttrs, inputGradient: boolean): tf.Tensor[] {
+  const gradientAttrs: ConvGradientAttrs = { strides: attrs.strides, pad: attrs.pad, inputGradient };
+  return tf.engine().runKernel(kernel, inputs, gradientAttrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
 }
 
 /**
@@ -34,25 +125,44 @@ export interface Conv2DBiasReluAttrs {
  */
 function gradients(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
   const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-  const { strides, pad } = attrs as unknown as Conv2DBiasReluAttrs;
+  const convAttrs = attrs as unknown as Conv2DBiasReluAttrs;
+  if (oneCallReady(CONV2D_BIAS_RELU_GRAD, convAttrs.strides)) {
+    const inputs = { x, filter, y, dy: dy as tf.Tensor };
+    return oneCallGradients((inputGradient) => runGradientKernel(CONV2D_BIAS_RELU_GRAD, inputs, convAttrs, inputGradient), ['x', 'filter', 'bias']);
+  }
   const gated = tf.mul(dy as tf.Tensor, tf.step(y)) as tf.Tensor4D;
-  return {
-    x: () => tf.conv2dTranspose(gated, filter, x.shape, strides, pad),
-    filter: () =>
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: gated }, {
-        strides,
-        pad,
-        dataFormat: 'NHWC',
-        dimRoundingMode: undefined,
-        filterShape: filter.shape,
-      } as unknown as tf.NamedAttrMap) as tf.Tensor,
-    bias: () => tf.sum(gated, [0, 1, 2]),
-  };
+  return { ...composedGradients(x, filter, gated, convAttrs), bias: () => tf.sum(gated, [0, 1, 2]) };
+}
+
+/** The gradients of `conv2d` below: one kernel call where the backend has it, else tfjs's. */
+function plainGradients(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
+  const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+  const convAttrs = attrs as unknown as Conv2DBiasReluAttrs;
+  if (oneCallReady(CONV2D_GRAD, convAttrs.strides)) {
+    const inputs = { x, filter, dy: dy as tf.Tensor };
+    return oneCallGradients((inputGradient) => runGradientKernel(CONV2D_GRAD, inputs, convAttrs, inputGradient), ['x', 'filter']);
+  }
+  return composedGradients(x, filter, dy as tf.Tensor4D, convAttrs);
 }
 
 // Registered once per tfjs instance; a second copy of this module (a bundler's or a test runner's) finds it there.
 if (tf.getGradient(CONV2D_BIAS_RELU) == null) {
   tf.registerGradient({ kernelName: CONV2D_BIAS_RELU, inputsToSave: ['x', 'filter'], outputsToSave: [true], gradFunc: gradients });
+}
+if (tf.getGradient(CONV2D) == null) {
+  tf.registerGradient({ kernelName: CONV2D, inputsToSave: ['x', 'filter'], gradFunc: plainGradients });
+}
+
+/**
+ * conv2d(x, filter, strides, pad), NHWC: as tfjs's conv2d, whose kernel
+ * the backend's serves (the same bits), with its gradient in one call
+ * where the active backend has both kernels (stride 1), else tf.conv2d.
+ */
+export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, strides: number | [number, number], pad: 'same' | 'valid'): tf.Tensor4D {
+  const backend = tf.getBackend();
+  if (!unitStrides(strides) || !kernelReady(CONV2D, backend) || !kernelReady(CONV2D_GRAD, backend)) return tf.conv2d(x, filter, strides, pad);
+  const attrs: Conv2DAttrs = { strides, pad, dataFormat: 'NHWC', dilations: 1 };
+  return tf.engine().runKernel(CONV2D, { x, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** relu(conv2d(x, filter, strides, pad) + bias): fused where the active backend has the kernel, else tfjs's fused conv2d. */

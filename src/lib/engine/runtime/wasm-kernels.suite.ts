@@ -17,9 +17,9 @@ import {
   fusedConv2DBatchNormRelu,
   kernelReady,
 } from './fused-batch-norm';
-import { CONV2D_BIAS_RELU, conv2dBiasRelu } from './fused-conv';
+import { CONV2D, CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD, CONV2D_GRAD, conv2d, conv2dBiasRelu } from './fused-conv';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
-import { loadSimdKernels, simdKernels } from './simd/simd-kernels';
+import { createSimdKernels, loadSimdKernels, simdKernels, type ConvGradients, type SimdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
@@ -162,7 +162,12 @@ interface ConvBiasReluCase {
  * the backend has it), or composed from tfjs ops. The bias is drawn so that
  * the ReLU cuts off about half the outputs.
  */
-async function convBiasReluResults(backend: string, c: ConvBiasReluCase, fused: boolean): Promise<Float32Array[]> {
+async function convBiasReluResults(
+  backend: string,
+  c: ConvBiasReluCase,
+  fused: boolean,
+  wrt: Array<'x' | 'filter' | 'bias'> = ['x', 'filter', 'bias'],
+): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const x = tf.tensor4d(values(size(c.x), 61), c.x);
@@ -174,7 +179,13 @@ async function convBiasReluResults(backend: string, c: ConvBiasReluCase, fused: 
         : tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), b));
     const y = forward(x, filter, bias);
     const upstream = tf.tensor(values(y.size, 73), y.shape);
-    const grads = tf.grads((a: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(forward(a, f, b), upstream)))([x, filter, bias]);
+    const inputs = { x, filter, bias };
+    // Only the inputs in `wrt` are differentiated (a network's first layer: not x); the others are held fixed.
+    const loss = (...args: tf.Tensor[]): tf.Tensor => {
+      const given = { ...inputs, ...Object.fromEntries(wrt.map((name, i) => [name, args[i]!])) };
+      return tf.sum(tf.mul(forward(given.x, given.filter, given.bias), upstream));
+    };
+    const grads = tf.grads(loss)(wrt.map((name) => inputs[name]));
     return [y, ...grads].map((t) => t.dataSync() as Float32Array);
   });
 }
@@ -185,7 +196,99 @@ const convBiasReluCases: ConvBiasReluCase[] = [
   // 13 output channels: a block of 8, vectors of 4 and a leftover of 1; 3 input channels, as a first layer.
   { x: [2, 7, 9, 3], filter: [3, 3, 3, 13], strides: 1, pad: 'same' },
   { x: [3, 9, 7, 5], filter: [3, 3, 5, 6], strides: 2, pad: 'valid' },
+  // Batches that are not whole groups of 8 images (the filter gradient's partial sums), channel counts that are not
+  // multiples of 8 on either side (dx and the filter gradient run padded), odd sizes, 'valid'.
+  { x: [9, 5, 7, 5], filter: [3, 3, 5, 23], strides: 1, pad: 'same' },
+  { x: [10, 6, 5, 23], filter: [3, 3, 23, 13], strides: 1, pad: 'valid' },
+  { x: [17, 3, 5, 13], filter: [3, 3, 13, 16], strides: 1, pad: 'same' },
+  { x: [5, 7, 7, 16], filter: [3, 3, 16, 3], strides: 1, pad: 'same' },
 ];
+
+/**
+ * fused-conv.ts's conv2d (one gradient kernel where the backend has it) or
+ * tf.conv2d, and the gradients of Σ it ⊙ upstream w.r.t. the inputs in `wrt`.
+ */
+async function plainConvResults(backend: string, c: ConvBiasReluCase, ours: boolean, wrt: Array<'x' | 'filter'>): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const inputs = { x: tf.tensor4d(values(size(c.x), 91), c.x), filter: tf.tensor4d(values(size(c.filter), 93), c.filter) };
+    const forward = (x: tf.Tensor, f: tf.Tensor): tf.Tensor =>
+      ours ? conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad) : tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad);
+    const y = forward(inputs.x, inputs.filter);
+    const upstream = tf.tensor(values(y.size, 97), y.shape);
+    const loss = (...args: tf.Tensor[]): tf.Tensor => {
+      const given = { ...inputs, ...Object.fromEntries(wrt.map((name, i) => [name, args[i]!])) };
+      return tf.sum(tf.mul(forward(given.x, given.filter), upstream));
+    };
+    const grads = tf.grads(loss)(wrt.map((name) => inputs[name]));
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+/**
+ * One call of `kernels.conv2dGradients` on tensors of `c`'s shapes (with a
+ * ReLU output that is positive, zero, −0, NaN or tiny, and a dy holding
+ * ±∞, NaN and −0 when `special`), dy copied in or already in our memory.
+ */
+function directGradients(
+  kernels: SimdKernels,
+  c: ConvBiasReluCase,
+  options: { relu: boolean; inputGradient: boolean; resident?: boolean; special?: boolean },
+): Float32Array[] {
+  const backend = tf.backend() as BackendWasm;
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, false, 'channelsLast');
+  const outShape: [number, number, number, number] = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  const dyValues = values(size(outShape), 101);
+  const yValues = values(size(outShape), 103).map((v) => Math.max(0, v));
+  if (options.special) {
+    [Infinity, -Infinity, NaN, -0, 0].forEach((v, i) => (dyValues[7 * i + 1] = v));
+    [NaN, -0, 0, 1e-45, -1].forEach((v, i) => (yValues[5 * i + 2] = v));
+  }
+  const x = tf.tensor4d(values(size(c.x), 105), c.x);
+  const filter = tf.tensor4d(values(size(c.filter), 107), c.filter);
+  const y = tf.tensor(yValues, outShape);
+  const dy = tf.tensor(dyValues, outShape);
+  let dyIn: Parameters<SimdKernels['conv2dGradients']>[1]['dy'] = dy;
+  if (options.resident) {
+    const layout = kernels.layout();
+    const at = layout.block(dyValues.length);
+    layout.commit();
+    layout.view(at, dyValues.length).set(dyValues);
+    dyIn = { layout, at };
+  }
+  const result: ConvGradients = kernels.conv2dGradients(backend, {
+    x, filter, dy: dyIn, info, reluOutput: options.relu ? y : undefined, inputGradient: options.inputGradient,
+  });
+  const outputs = [result.dx, result.dw, result.db].filter((info): info is tf.TensorInfo => info != null);
+  const read = outputs.map((info) => (backend.typedArrayFromHeap(info) as Float32Array).slice());
+  outputs.forEach((info) => backend.disposeData(info.dataId));
+  tf.dispose([x, filter, y, dy]);
+  return read;
+}
+
+/** The same gradients from tfjs's kernels as fused-conv.ts composes them (Step, Multiply, then one kernel each). */
+function composedGradients(c: ConvBiasReluCase, options: { relu: boolean; inputGradient: boolean; special?: boolean }): Float32Array[] {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, false, 'channelsLast');
+    const outShape: [number, number, number, number] = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const dyValues = values(size(outShape), 101);
+    const yValues = values(size(outShape), 103).map((v) => Math.max(0, v));
+    if (options.special) {
+      [Infinity, -Infinity, NaN, -0, 0].forEach((v, i) => (dyValues[7 * i + 1] = v));
+      [NaN, -0, 0, 1e-45, -1].forEach((v, i) => (yValues[5 * i + 2] = v));
+    }
+    const x = tf.tensor4d(values(size(c.x), 105), c.x);
+    const filter = tf.tensor4d(values(size(c.filter), 107), c.filter);
+    let dy = tf.tensor(dyValues, outShape) as tf.Tensor4D;
+    if (options.relu) dy = tf.mul(dy, tf.step(tf.tensor(yValues, outShape)));
+    const dx = tf.conv2dTranspose(dy, filter, c.x, c.strides, c.pad as 'same' | 'valid');
+    const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
+      strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: c.filter,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const outputs = [...(options.inputGradient ? [dx] : []), dw, ...(options.relu ? [tf.sum(dy, [0, 1, 2])] : [])];
+    return outputs.map((t) => t.dataSync() as Float32Array);
+  });
+}
 
 const BN_EPSILON = 1e-5;
 
@@ -440,6 +543,9 @@ async function broadcastProduct(backend: string, c: MatMulCase): Promise<Float32
 }
 
 const REPLACED = [
+  CONV2D_BIAS_RELU_GRAD,
+  CONV2D,
+  CONV2D_GRAD,
   tf.Conv2D,
   tf.Conv2DBackpropFilter,
   tf.Conv2DBackpropInput,
@@ -547,6 +653,82 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
+  it.each(convBiasReluCases)(
+    "a first layer's fused conv2d + bias + ReLU gradients (no dx) match cpu, and wasm's composition bit for bit: x $x, filter $filter",
+    async (c) => {
+      const expected = await convBiasReluResults('cpu', c, false, ['filter', 'bias']);
+      const actual = await convBiasReluResults('wasm', c, true, ['filter', 'bias']);
+      const names = ['y', 'dfilter', 'dbias'];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+      if (simd) {
+        const composed = await convBiasReluResults('wasm', c, false, ['filter', 'bias']);
+        composed.forEach((e, i) => expect(actual[i]!, `${names[i]} against wasm's composition`).toEqual(e));
+      }
+    },
+  );
+
+  it.each(convBiasReluCases.flatMap((c) => [{ ...c, wrt: ['x', 'filter'] as Array<'x' | 'filter'> }, { ...c, wrt: ['filter'] as Array<'x' | 'filter'> }]))(
+    "fused-conv.ts's conv2d and its gradients match cpu, and wasm's tf.conv2d bit for bit: x $x, filter $filter, strides $strides, w.r.t. $wrt",
+    async (c) => {
+      const expected = await plainConvResults('cpu', c, false, c.wrt);
+      const actual = await plainConvResults('wasm', c, true, c.wrt);
+      const composed = await plainConvResults('wasm', c, false, c.wrt);
+      expected.forEach((e, i) => {
+        expect(relativeError(actual[i]!, e), `output ${i}`).toBeLessThan(TOLERANCE);
+        expect(actual[i]!, `output ${i} against wasm's tf.conv2d`).toEqual(composed[i]);
+      });
+    },
+  );
+
+  it.skipIf(!simd)('computes the gradients in one call with the bits of the separate kernels, on 1 and 3 threads, dy copied in or already in our memory', async () => {
+    await tf.setBackend('wasm');
+    const kernelsByThreads = [await createSimdKernels(1), await createSimdKernels(3, 0)];
+    for (const c of convBiasReluCases.filter((k) => k.strides === 1)) {
+      for (const options of [
+        { relu: true, inputGradient: true, special: true },
+        { relu: true, inputGradient: false },
+        { relu: false, inputGradient: true },
+      ]) {
+        const expected = composedGradients(c, options);
+        for (const kernels of kernelsByThreads) {
+          for (const resident of [false, true]) {
+            const what = `x ${c.x}, filter ${c.filter}, ${JSON.stringify(options)}, ${kernels.threadCount} thread(s), resident dy ${resident}`;
+            expect(directGradients(kernels, c, { ...options, resident }), what).toEqual(expected);
+          }
+        }
+      }
+    }
+  });
+
+  it('leaks no tensors or wasm buffers through the one-call conv gradients, whichever inputs are differentiated', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor4d(values(9 * 6 * 5 * 5, 111), [9, 6, 5, 5]);
+    const filter = tf.tensor4d(values(3 * 3 * 5 * 13, 113), [3, 3, 5, 13]);
+    const bias = tf.tensor1d(values(13, 117));
+    const inputs = { x, filter, bias };
+    const subsets: Array<Array<'x' | 'filter' | 'bias'>> = [['x', 'filter', 'bias'], ['filter', 'bias'], ['x'], ['filter'], ['bias'], ['x', 'bias']];
+    const step = (): void => {
+      for (const wrt of subsets) {
+        tf.tidy(() => {
+          const loss = (...args: tf.Tensor[]): tf.Tensor => {
+            const given = { ...inputs, ...Object.fromEntries(wrt.map((name, i) => [name, args[i]!])) };
+            const y = conv2dBiasRelu(given.x as tf.Tensor4D, given.filter as tf.Tensor4D, given.bias as tf.Tensor1D, 1, 'same');
+            return tf.sum(conv2d(y, tf.ones([3, 3, 13, 4]), 1, 'valid'));
+          };
+          tf.grads(loss)(wrt.map((name) => inputs[name])).forEach((g) => g.dataSync());
+        });
+      }
+    };
+    step();
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = backend.numDataIds();
+    step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(buffersBefore);
+    tf.dispose([x, filter, bias]);
+  });
+
   it.each(simd ? convBatchNormCases : [])(
     'fused conv2d + BatchNorm + ReLU and its gradients match cpu composed from tfjs ops, and wasm\'s composition bit for bit: x $x, filter $filter, strides $strides, pad $pad',
     async (c) => {
@@ -596,7 +778,16 @@ describe(`wasm training kernels (${label})`, () => {
     const names = training.kernels.map((k) => k.name);
     expect(names.includes(CONV2D_BIAS_RELU)).toBe(simd);
     expect(names.includes(tf.Relu)).toBe(!simd);
-    tf.dispose([x, filter, bias, ...(training.result as tf.Tensor[])]);
+    // Its gradient: one kernel call with the module, tfjs's gate and filter gradient without.
+    expect(names.filter((name) => name === CONV2D_BIAS_RELU_GRAD).length).toBe(simd ? 1 : 0);
+    expect(names.includes(tf.Conv2DBackpropFilter)).toBe(!simd);
+    expect(names.includes(tf.Step)).toBe(!simd);
+    const plain = await tf.profile(() => tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.sum(conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')))([x, filter]));
+    const plainNames = plain.kernels.map((k) => k.name);
+    expect(plainNames.filter((name) => name === CONV2D_GRAD).length).toBe(simd ? 1 : 0);
+    expect(plainNames.includes(CONV2D)).toBe(simd);
+    expect(plainNames.includes(tf.Conv2DBackpropInput)).toBe(!simd);
+    tf.dispose([x, filter, bias, ...(training.result as tf.Tensor[]), ...(plain.result as tf.Tensor[])]);
   });
 
   it(`offers the fused BatchNorm, conv and Adam kernels ${simd ? 'with' : 'only with'} the SIMD module`, async () => {
@@ -604,7 +795,9 @@ describe(`wasm training kernels (${label})`, () => {
     expect(fusedBatchNormReluAvailable()).toBe(simd);
     expect(kernelReady(ADAM_UPDATE, 'wasm')).toBe(simd);
     expect(kernelReady(CONV2D_BIAS_RELU, 'wasm')).toBe(simd);
+    for (const kernel of [CONV2D_BIAS_RELU_GRAD, CONV2D, CONV2D_GRAD]) expect(kernelReady(kernel, 'wasm'), kernel).toBe(simd);
     await tf.setBackend('cpu');
+    expect(kernelReady(CONV2D_GRAD, 'cpu')).toBe(false);
     expect(fusedBatchNormReluAvailable()).toBe(false);
     expect(kernelReady(CONV2D_BIAS_RELU, 'cpu')).toBe(false);
     await tf.setBackend('wasm');

@@ -19,13 +19,16 @@
  *   filter gradient falls back to a composition while the other two keep
  *   tfjs's own kernels.
  *
- * Five kernels are new, not replacements, and offered only while our SIMD
+ * Some kernels are new, not replacements, and offered only while our SIMD
  * module is loaded: BatchNorm + ReLU in training and its gradient
  * (BATCH_NORM_RELU, used by fused-batch-norm.ts), a conv layer's
- * convolution then BatchNorm + ReLU (CONV2D_BATCH_NORM_RELU, also there), a
- * conv layer's convolution + bias + ReLU (CONV2D_BIAS_RELU, used by
- * fused-conv.ts), and Adam's update of one variable (ADAM_UPDATE, used by
- * fused-optimizers.ts).
+ * convolution + bias + ReLU (CONV2D_BIAS_RELU, used by fused-conv.ts) and
+ * its gradient in one call (CONV2D_BIAS_RELU_GRAD), a plain convolution
+ * with its gradient in one call (CONV2D and CONV2D_GRAD, fused-conv.ts's
+ * `conv2d`), a conv layer's convolution then BatchNorm + ReLU and its
+ * gradient in one call (CONV2D_BATCH_NORM_RELU and its _GRAD, used by
+ * fused-batch-norm.ts), and Adam's update of one variable (ADAM_UPDATE,
+ * used by fused-optimizers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must be registered
@@ -42,7 +45,14 @@ import {
   type Conv2DBatchNormReluAttrs,
   type Conv2DBatchNormReluGradAttrs,
 } from './fused-batch-norm';
-import { CONV2D_BIAS_RELU, type Conv2DBiasReluAttrs } from './fused-conv';
+import {
+  CONV2D,
+  CONV2D_BIAS_RELU,
+  CONV2D_BIAS_RELU_GRAD,
+  CONV2D_GRAD,
+  type Conv2DBiasReluAttrs,
+  type ConvGradientAttrs,
+} from './fused-conv';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
 import { oneCallGradientsCover, simdKernels } from './simd/simd-kernels';
 
@@ -403,8 +413,9 @@ function conv2dBatchNormRelu(args: KernelArgs): TensorInfo[] {
 
 /**
  * The gradients of conv2dBatchNormRelu in one call on our SIMD kernels
- * (stride 1; offered as it is): outputs dx (where asked for), dfilter,
- * dgamma, dbeta.
+ * (stride 1): outputs dx (where attrs.inputGradient), dfilter, dgamma,
+ * dbeta. Offered where our convolution is preferred, as the forward kernel
+ * (the composed gradient's dx is a Conv2D, ours there).
  */
 function conv2dBatchNormReluGrad(args: KernelArgs): TensorInfo[] {
   const { inputs, backend } = args;
@@ -413,6 +424,9 @@ function conv2dBatchNormReluGrad(args: KernelArgs): TensorInfo[] {
   const [x, filter, z, dy, mean, variance, gamma, beta] = names.map((name) => requireInput(inputs, name)) as TensorInfo[] as [
     TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo,
   ];
+  if ([x, filter, z, dy, mean, variance, gamma, beta].some((info) => info.dtype !== 'float32')) {
+    throw new Error(`${CONV2D_BATCH_NORM_RELU_GRAD} takes float32 tensors only`);
+  }
   const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
   if (!oneCallGradientsCover(info)) throw new Error(`${CONV2D_BATCH_NORM_RELU_GRAD} takes stride-1 convolutions only`);
   const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
@@ -421,6 +435,27 @@ function conv2dBatchNormReluGrad(args: KernelArgs): TensorInfo[] {
   const { epsilon, inputGradient } = attrs;
   const request = { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient };
   return requireSimd(CONV2D_BATCH_NORM_RELU_GRAD).conv2dBatchNormReluBackprop(backend, request);
+}
+
+/**
+ * A convolution's gradients in one call of our SIMD module (stride 1):
+ * [dx (where attrs.inputGradient), dfilter], and with `relu` (the input y,
+ * relu(conv + bias)) dy gated by it and dbias after them. Offered where
+ * our convolution is preferred, as the forward kernels they differentiate.
+ */
+function convGradients(args: KernelArgs, kernel: string, relu: boolean): TensorInfo[] {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as ConvGradientAttrs;
+  const names = relu ? ['x', 'filter', 'dy', 'y'] : ['x', 'filter', 'dy'];
+  const [x, filter, dy, y] = names.map((name) => requireInput(inputs, name)) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo?];
+  if ([x, filter, dy, y].some((info) => info != null && info.dtype !== 'float32')) throw new Error(`${kernel} takes float32 tensors only`);
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
+  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  assertShape(dy.shape, outShape, `${kernel} dy`);
+  if (y != null) assertShape(y.shape, outShape, `${kernel} y`);
+  const { dx, dw, db } = requireSimd(kernel).conv2dGradients(backend, { x, filter, dy, info, reluOutput: y, inputGradient: attrs.inputGradient });
+  return [dx, dw, db].filter((output): output is TensorInfo => output != null);
 }
 
 /** The max-pool gradient, on our SIMD kernel when it is loaded. */
@@ -673,8 +708,10 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
   replaceKernel(CONV2D_BIAS_RELU, conv2dBiasRelu, ourConvolutionPreferred);
   replaceKernel(CONV2D_BATCH_NORM_RELU, conv2dBatchNormRelu, ourConvolutionPreferred);
-  // Its dx the convolution the composed gradient would run (Conv2DBackpropInput runs Conv2D): ours where preferred.
   replaceKernel(CONV2D_BATCH_NORM_RELU_GRAD, conv2dBatchNormReluGrad, ourConvolutionPreferred);
+  replaceKernel(CONV2D_BIAS_RELU_GRAD, (args) => convGradients(args, CONV2D_BIAS_RELU_GRAD, true), ourConvolutionPreferred);
+  replaceKernel(CONV2D, conv2d, ourConvolutionPreferred);
+  replaceKernel(CONV2D_GRAD, (args) => convGradients(args, CONV2D_GRAD, false), ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
 }
 
@@ -693,6 +730,9 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(CONV2D_BIAS_RELU, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BIAS_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(CONV2D, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_GRAD, WASM)) &&
     isOurs(tf.getKernel(ADAM_UPDATE, WASM))
   );
 }
