@@ -6,8 +6,9 @@
  * whose pruned channels are physically removed) is one more object here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedBatchNormRelu, fusedConv2DBatchNormRelu, type BatchNormReluResult } from '../runtime/fused-batch-norm';
+import { fusedBatchNormRelu, type BatchNormReluResult } from '../runtime/fused-batch-norm';
 import { conv2d, conv2dBiasRelu } from '../runtime/fused-conv';
+import { fusedConv2DBatchNormRelu } from '../runtime/fused-conv-batch-norm';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
 export type ActivationShape = readonly number[];

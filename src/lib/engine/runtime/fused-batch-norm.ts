@@ -26,29 +26,6 @@ export interface BatchNormReluAttrs {
 }
 
 /**
- * A conv layer's relu(batchNorm(conv2d(x, filter))) in training, NHWC, unit
- * dilations: inputs x, filter, gamma, beta; outputs z (the convolution,
- * which the gradient needs), y, mean, variance.
- */
-export const CONV2D_BATCH_NORM_RELU = 'LotteryLabConv2DBatchNormRelu';
-
-export interface Conv2DBatchNormReluAttrs extends BatchNormReluAttrs {
-  strides: number | [number, number];
-  pad: 'same' | 'valid';
-}
-
-/**
- * Its gradients in one call (stride 1): inputs x, filter, z, dy, mean,
- * variance, gamma, beta; outputs dx (where `inputGradient`), dfilter,
- * dgamma, dbeta.
- */
-export const CONV2D_BATCH_NORM_RELU_GRAD = 'LotteryLabConv2DBatchNormReluGrad';
-
-export interface Conv2DBatchNormReluGradAttrs extends Conv2DBatchNormReluAttrs {
-  inputGradient: boolean;
-}
-
-/**
  * A registered kernel config may carry this function, saying whether it can
  * run now (wasm's need our SIMD module, loaded after registration).
  */
@@ -100,81 +77,6 @@ export function fusedBatchNormRelu(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tens
     };
   });
   const y = op(x, gamma, beta);
-  const { mean, variance } = stats!;
-  return { y, mean, variance };
-}
-
-/**
- * The engine's own entry for an op with a gradient per input (tf.customGrad
- * calls it, and computes every input's gradient eagerly through it): here
- * each input's gradient is a function, run only if the input needs one,
- * as for registered kernels (a network's first layer needs no dx).
- */
-interface LazyGradientOp {
-  forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
-  backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
-  inputs: tf.NamedTensorMap;
-}
-
-function runLazyGradientOp(op: LazyGradientOp): tf.Tensor {
-  return (tf.engine() as unknown as { runKernelFunc(op: LazyGradientOp): tf.Tensor }).runKernelFunc(op);
-}
-
-/**
- * relu(batchNorm(conv2d(x, filter, strides, pad))) over the last axis with
- * the convolution's own batch statistics, differentiable in x, filter,
- * gamma and beta; null where the backend has no fused kernel for it (the
- * caller composes it, as from tf.conv2d and `fusedBatchNormRelu`).
- *
- * Forward, one kernel: the convolution's output stays in our SIMD module's
- * memory for BatchNorm + ReLU instead of crossing to tfjs's heap and back.
- * Backward: BATCH_NORM_RELU_GRAD for dz, dgamma and dbeta, then the
- * convolution's gradients from dz as tfjs's conv2d gradient takes them
- * (Conv2DBackpropInput, Conv2DBackpropFilter): the same kernels on the same
- * values as the composed path, so the same bits.
- */
-export function fusedConv2DBatchNormRelu(
-  x: tf.Tensor4D,
-  filter: tf.Tensor4D,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  strides: number | [number, number],
-  pad: 'same' | 'valid',
-  epsilon: number,
-): BatchNormReluResult | null {
-  const backend = tf.getBackend();
-  if (!kernelReady(CONV2D_BATCH_NORM_RELU, backend) || !kernelReady(BATCH_NORM_RELU_GRAD, backend)) return null;
-  const attrs: Conv2DBatchNormReluAttrs = { strides, pad, epsilon };
-  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
-  const y = runLazyGradientOp({
-    inputs: { x, filter, gamma, beta },
-    forwardFunc: (_backend, save) => {
-      const inputs = { x, filter, gamma, beta };
-      const [z, y, mean, variance] = tf.engine().runKernel(CONV2D_BATCH_NORM_RELU, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      save([x, filter, z!, mean!, variance!, gamma, beta]);
-      // The forward function runs in a tidy; the statistics leave it for the running averages.
-      stats = { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) };
-      return y!;
-    },
-    backwardsFunc: (dy, saved) => {
-      const [savedX, savedFilter, z, mean, variance, savedGamma, savedBeta] = saved as [tf.Tensor4D, tf.Tensor4D, ...tf.Tensor[]];
-      const inputs = { x: z!, dy, mean: mean!, variance: variance!, gamma: savedGamma!, beta: savedBeta! };
-      const [dz, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_RELU_GRAD, inputs, { epsilon } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      return {
-        x: () => tf.conv2dTranspose(dz as tf.Tensor4D, savedFilter, savedX.shape, strides, pad),
-        filter: () =>
-          tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: savedX, dy: dz! }, {
-            strides,
-            pad,
-            dataFormat: 'NHWC',
-            dimRoundingMode: undefined,
-            filterShape: savedFilter.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        gamma: () => dgamma!,
-        beta: () => dbeta!,
-      };
-    },
-  });
   const { mean, variance } = stats!;
   return { y, mean, variance };
 }

@@ -51,7 +51,7 @@ const unitStrides = (strides: number | [number, number]): boolean =>
   typeof strides === 'number' ? strides === 1 : strides[0] === 1 && strides[1] === 1;
 
 /** Whether the active backend computes a convolution's gradients in one call `kernel` (stride 1 only). */
-function oneCallReady(kernel: string, strides: number | [number, number]): boolean {
+export function oneCallReady(kernel: string, strides: number | [number, number]): boolean {
   return unitStrides(strides) && kernelReady(kernel, tf.getBackend());
 }
 
@@ -65,7 +65,7 @@ function oneCallReady(kernel: string, strides: number | [number, number]): boole
  * simply dropped, so no tensor is left behind). Should x be asked for after
  * the kernel ran without dx, the kernel runs again for it.
  */
-function oneCallGradients(
+export function oneCallGradients(
   run: (inputGradient: boolean) => tf.Tensor[],
   names: [string, ...string[]],
 ): Record<string, () => tf.Tensor> {
@@ -96,7 +96,7 @@ function oneCallGradients(
  * tfjs's conv2d gradient from dy: dx by Conv2DBackpropInput, the filter's
  * by Conv2DBackpropFilter, each only if asked for.
  */
-function composedGradients(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, attrs: Conv2DBiasReluAttrs): Record<string, () => tf.Tensor> {
+export function composedGradients(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, attrs: Conv2DBiasReluAttrs): Record<string, () => tf.Tensor> {
   const { strides, pad } = attrs;
   return {
     x: () => tf.conv2dTranspose(dy, filter, x.shape, strides, pad),

@@ -8,16 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  BATCH_NORM_RELU,
-  BATCH_NORM_RELU_GRAD,
-  CONV2D_BATCH_NORM_RELU,
-  fusedBatchNormRelu,
-  fusedBatchNormReluAvailable,
-  fusedConv2DBatchNormRelu,
-  kernelReady,
-} from './fused-batch-norm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
 import { CONV2D, CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD, CONV2D_GRAD, conv2d, conv2dBiasRelu } from './fused-conv';
+import { CONV2D_BATCH_NORM_RELU, CONV2D_BATCH_NORM_RELU_GRAD, fusedConv2DBatchNormRelu } from './fused-conv-batch-norm';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
 import { createSimdKernels, loadSimdKernels, simdKernels, type ConvGradients, type SimdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
@@ -356,7 +349,12 @@ interface ConvBatchNormCase {
  * or as the model composes it where that is missing: tf.conv2d, then the
  * fused BatchNorm + ReLU where the backend has it, else tfjs ops.
  */
-async function convBatchNormResults(backend: string, c: ConvBatchNormCase, fused: boolean): Promise<Float32Array[]> {
+async function convBatchNormResults(
+  backend: string,
+  c: ConvBatchNormCase,
+  fused: boolean,
+  wrt: Array<'x' | 'filter' | 'gamma' | 'beta'> = ['x', 'filter', 'gamma', 'beta'],
+): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const stats: tf.Tensor[] = [];
   const results = tf.tidy(() => {
@@ -383,8 +381,13 @@ async function convBatchNormResults(backend: string, c: ConvBatchNormCase, fused
     };
     const y = forward(x, filter, gamma, beta);
     const upstream = tf.tensor(values(y.size, 107), y.shape);
-    const loss = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.sum(tf.mul(forward(a, f, g, b), upstream));
-    const grads = tf.grads(loss)([x, filter, gamma, beta]);
+    const inputs = { x, filter, gamma, beta };
+    // Only the inputs in `wrt` are differentiated (a network's first layer: not x); the others are held fixed.
+    const loss = (...args: tf.Tensor[]): tf.Tensor => {
+      const given = { ...inputs, ...Object.fromEntries(wrt.map((name, i) => [name, args[i]!])) };
+      return tf.sum(tf.mul(forward(given.x, given.filter, given.gamma, given.beta), upstream));
+    };
+    const grads = tf.grads(loss)(wrt.map((name) => inputs[name]));
     return [y, ...grads].map((t) => t.dataSync() as Float32Array);
   });
   const [mean, variance] = stats.slice(0, 2).map((t) => t.dataSync() as Float32Array);
@@ -400,7 +403,10 @@ const convBatchNormCases: ConvBatchNormCase[] = [
   // 23 channels out (5 in), and 5 out (13 in) over 9 images: image slices uneven among threads.
   { x: [2, 9, 7, 5], filter: [3, 3, 5, 23], strides: 1, pad: 'same' },
   { x: [9, 5, 5, 13], filter: [3, 3, 13, 5], strides: 1, pad: 'same' },
-  // A supernet stage's 5×5 branch, and a strided valid convolution.
+  // 17 images: the filter gradient's groups of 8, 8 and 1; a 'valid' convolution.
+  { x: [17, 4, 5, 5], filter: [3, 3, 5, 13], strides: 1, pad: 'same' },
+  { x: [10, 6, 5, 13], filter: [3, 3, 13, 16], strides: 1, pad: 'valid' },
+  // A supernet stage's 5×5 branch, and a strided convolution (whose gradient is not one call).
   { x: [3, 6, 7, 23], filter: [5, 5, 23, 16], strides: 1, pad: 'same' },
   { x: [3, 9, 8, 5], filter: [3, 3, 5, 13], strides: 2, pad: 'valid' },
 ];
@@ -556,6 +562,7 @@ const REPLACED = [
   BATCH_NORM_RELU,
   BATCH_NORM_RELU_GRAD,
   CONV2D_BATCH_NORM_RELU,
+  CONV2D_BATCH_NORM_RELU_GRAD,
   CONV2D_BIAS_RELU,
   ADAM_UPDATE,
 ];
@@ -729,20 +736,21 @@ describe(`wasm training kernels (${label})`, () => {
     tf.dispose([x, filter, bias]);
   });
 
-  it.each(simd ? convBatchNormCases : [])(
-    'fused conv2d + BatchNorm + ReLU and its gradients match cpu composed from tfjs ops, and wasm\'s composition bit for bit: x $x, filter $filter, strides $strides, pad $pad',
+  it.each(simd ? convBatchNormCases.flatMap((c) => [{ ...c, firstLayer: false }, { ...c, firstLayer: true }]) : [])(
+    'fused conv2d + BatchNorm + ReLU and its gradients match cpu composed from tfjs ops, and wasm\'s composition bit for bit: x $x, filter $filter, strides $strides, pad $pad, first layer (no dx) $firstLayer',
     async (c) => {
-      const expected = await convBatchNormResults('cpu', c, false);
-      const actual = await convBatchNormResults('wasm', c, true);
-      const names = ['y', 'dx', 'dfilter', 'dgamma', 'dbeta', 'mean', 'variance'];
+      const wrt: Array<'x' | 'filter' | 'gamma' | 'beta'> = c.firstLayer ? ['filter', 'gamma', 'beta'] : ['x', 'filter', 'gamma', 'beta'];
+      const expected = await convBatchNormResults('cpu', c, false, wrt);
+      const actual = await convBatchNormResults('wasm', c, true, wrt);
+      const names = ['y', ...wrt.map((name) => `d${name}`), 'mean', 'variance'];
       expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
-      // tf.conv2d then the fused BatchNorm + ReLU, as before this kernel: the same kernels on the same values.
-      const composed = await convBatchNormResults('wasm', c, false);
+      // tf.conv2d then the fused BatchNorm + ReLU, as before these kernels: the same functions on the same values.
+      const composed = await convBatchNormResults('wasm', c, false, wrt);
       composed.forEach((e, i) => expect(actual[i]!, `${names[i]} against wasm's composition`).toEqual(e));
     },
   );
 
-  it(`runs a conv layer's convolution and BatchNorm + ReLU as one kernel ${simd ? 'with' : 'only with'} the SIMD module, and no input gradient unasked`, async () => {
+  it(`runs a conv layer's convolution and BatchNorm + ReLU as one kernel each way ${simd ? 'with' : 'only with'} the SIMD module, dx only where asked`, async () => {
     await tf.setBackend('wasm');
     expect(kernelReady(CONV2D_BATCH_NORM_RELU, 'wasm')).toBe(simd);
     if (!simd) {
@@ -758,15 +766,20 @@ describe(`wasm training kernels (${label})`, () => {
       tf.dispose([result.mean, result.variance]);
       return tf.sum(result.y);
     };
-    // A network's first layer: the filter's gradient only, so no Conv2DBackpropInput.
-    const training = await tf.profile(() => tf.grads(layer)([filter]));
-    const names = training.kernels.map((k) => k.name);
-    expect(names).toContain(CONV2D_BATCH_NORM_RELU);
-    expect(names).toContain(tf.Conv2DBackpropFilter);
-    expect(names).not.toContain(tf.Conv2D);
-    expect(names).not.toContain(BATCH_NORM_RELU);
-    expect(names).not.toContain(tf.Conv2DBackpropInput);
-    tf.dispose([x, filter, gamma, beta, ...(training.result as tf.Tensor[])]);
+    // A network's first layer: the filter's gradient only, so no dx; then with it.
+    for (const wrt of [[filter], [x, filter]]) {
+      const inputGradient = wrt.length === 2;
+      const training = await tf.profile(() => tf.grads((...args: tf.Tensor[]) => layer(args.at(-1)!))(wrt));
+      const names = training.kernels.map((k) => k.name);
+      expect(names).toEqual(expect.arrayContaining([CONV2D_BATCH_NORM_RELU, CONV2D_BATCH_NORM_RELU_GRAD]));
+      for (const separate of [tf.Conv2D, BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput]) {
+        expect(names).not.toContain(separate);
+      }
+      const gradientCall = training.kernels.find((k) => k.name === CONV2D_BATCH_NORM_RELU_GRAD)!;
+      expect(gradientCall.outputShapes.length, `outputs with inputGradient ${inputGradient}`).toBe(inputGradient ? 4 : 3);
+      tf.dispose(training.result as tf.Tensor[]);
+    }
+    tf.dispose([x, filter, gamma, beta]);
   });
 
   it(`runs a conv layer's convolution, bias and ReLU as one kernel ${simd ? 'with' : 'only with'} the SIMD module`, async () => {

@@ -27,7 +27,7 @@
  * with its gradient in one call (CONV2D and CONV2D_GRAD, fused-conv.ts's
  * `conv2d`), a conv layer's convolution then BatchNorm + ReLU and its
  * gradient in one call (CONV2D_BATCH_NORM_RELU and its _GRAD, used by
- * fused-batch-norm.ts), and Adam's update of one variable (ADAM_UPDATE,
+ * fused-conv-batch-norm.ts), and Adam's update of one variable (ADAM_UPDATE,
  * used by fused-optimizers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -35,16 +35,7 @@ import * as tf from '@tensorflow/tfjs';
 // before we can look up and wrap the ones we replace.
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  BATCH_NORM_RELU,
-  BATCH_NORM_RELU_GRAD,
-  CONV2D_BATCH_NORM_RELU,
-  CONV2D_BATCH_NORM_RELU_GRAD,
-  KERNEL_READY,
-  type BatchNormReluAttrs,
-  type Conv2DBatchNormReluAttrs,
-  type Conv2DBatchNormReluGradAttrs,
-} from './fused-batch-norm';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, KERNEL_READY, type BatchNormReluAttrs } from './fused-batch-norm';
 import {
   CONV2D,
   CONV2D_BIAS_RELU,
@@ -53,6 +44,12 @@ import {
   type Conv2DBiasReluAttrs,
   type ConvGradientAttrs,
 } from './fused-conv';
+import {
+  CONV2D_BATCH_NORM_RELU,
+  CONV2D_BATCH_NORM_RELU_GRAD,
+  type Conv2DBatchNormReluAttrs,
+  type Conv2DBatchNormReluGradAttrs,
+} from './fused-conv-batch-norm';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
 import { oneCallGradientsCover, simdKernels } from './simd/simd-kernels';
 

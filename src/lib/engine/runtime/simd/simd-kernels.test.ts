@@ -52,6 +52,15 @@ describe('SIMD kernel module', () => {
       const backward = k.batchNormReluBackprop(backend, dy, dy, mean!, variance!, gamma, beta, 1e-5);
       return [...forward, ...backward].map(read);
     };
+    // A conv layer with BatchNorm + ReLU in one call each way, its gradients with and without dx.
+    const convBatchNorm = (k: SimdKernels): Float32Array[] => {
+      const forward = k.conv2dBatchNormRelu(backend, x, filter, gamma, beta, info, 1e-5);
+      const [z, , mean, variance] = forward as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+      const backward = [true, false].flatMap((inputGradient) =>
+        k.conv2dBatchNormReluBackprop(backend, { x, filter, z, dy, mean, variance, gamma, beta, epsilon: 1e-5, info, inputGradient }),
+      );
+      return [...forward, ...backward].map(read);
+    };
     const poolInfo = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], 2, 2, 1, 'same');
     const pooledDy = tf.randomNormal([19, poolInfo.outHeight, poolInfo.outWidth, 5], 0, 1, 'float32', 8);
     const results = (k: SimdKernels): Float32Array[] => [
@@ -61,7 +70,7 @@ describe('SIMD kernel module', () => {
       read(k.matMul(backend, a, b, 19, 300, 13, [19, 13])),
       read(k.maxPoolBackprop(backend, x, pooledDy, poolInfo)),
       ...batchNorm(k),
-      ...k.conv2dBatchNormRelu(backend, x, filter, gamma, beta, info, 1e-5).map(read),
+      ...convBatchNorm(k),
     ];
     const [one, ...more] = kernels.map(results);
     for (const other of more) other.forEach((values, i) => expect(values).toEqual(one![i]));
