@@ -26,8 +26,6 @@ export const SLICE_EXPORTS = [
   'conv2d_backprop_filter_padded_channels',
   'pad_images',
   'conv2d_gradients',
-  'batch_norm_block_sums',
-  'batch_norm_relu_rows',
 ] as const;
 export type SliceExport = (typeof SLICE_EXPORTS)[number];
 

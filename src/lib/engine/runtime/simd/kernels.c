@@ -491,29 +491,6 @@ void sum_rows(const f32 *x, f32 *out, f32 *partial, int rows, int cols) {
   } while (0)
 
 /*
- * y[i][c] = max(0, (x[i][c] − mean[c]) · scale[c] + beta[c]) for `rows`
- * rows: batch_norm_relu's output pass, given scale = gamma / √(variance + ε).
- */
-EXPORT(batch_norm_relu_rows)
-void batch_norm_relu_rows(const f32 *x, const f32 *mean, const f32 *scale, const f32 *beta, f32 *y, int rows, int cols) {
-  const int blocked = cols & ~3;
-  const v128_t zero = wasm_f32x4_splat(0);
-  for (int i = 0; i < rows; i++) {
-    const f32 *row = x + i * cols;
-    f32 *out = y + i * cols;
-    int j = 0;
-    for (; j < blocked; j += 4) {
-      v128_t v = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(row + j), wasm_v128_load(mean + j)), wasm_v128_load(scale + j));
-      wasm_v128_store(out + j, wasm_f32x4_max(zero, wasm_f32x4_add(v, wasm_v128_load(beta + j))));
-    }
-    for (; j < cols; j++) {
-      f32 v = (row[j] - mean[j]) * scale[j] + beta[j];
-      out[j] = v > 0 ? v : 0;
-    }
-  }
-}
-
-/*
  * BatchNorm with the batch's statistics, then ReLU, over x viewed as
  * [rows][cols] (NHWC with cols = channels): the training forward pass.
  *
@@ -541,59 +518,20 @@ void batch_norm_relu(const f32 *x, const f32 *gamma, const f32 *beta, f32 *y, f3
     variance[j] *= perRow;
     scale[j] = gamma[j] / __builtin_sqrtf(variance[j] + epsilon);
   }
-  batch_norm_relu_rows(x, mean, scale, beta, y, rows, cols);
-}
-
-/*
- * batch_norm_relu's passes shared among threads, with its bits on any
- * number of them: each statistic summed block by block (the same blocks of
- * 64 rows), a share of the blocks per thread, each block into its own row
- * of `parts` (batch_norm_block_sums); the blocks then added up in order on
- * one thread (batch_norm_statistic), as SUM_BLOCKED_ROWS adds them; y
- * written a share of the rows per thread (batch_norm_relu_rows).
- *
- * batch_norm_block_sums: for blocks [firstBlock, endBlock) of x's `rows`
- * rows, parts[b] = Σ x[i] over the block's rows, or with `mean` given
- * Σ (x[i] − mean)². `partial` is scratch of `cols` floats, one per thread.
- * (A block's sum lands in parts[b] as 0 + partial, which is partial: a sum
- * begun at +0 is never −0.)
- */
-EXPORT(batch_norm_block_sums)
-void batch_norm_block_sums(const f32 *x, const f32 *mean, f32 *parts, f32 *partial, int firstBlock, int endBlock, int rows,
-                           int cols) {
-  for (int b = firstBlock; b < endBlock; b++) {
-    const f32 *xb = x + b * 64 * cols;
-    const int blockRows = rows - b * 64 < 64 ? rows - b * 64 : 64;
-    f32 *out = parts + b * cols;
-    if (!mean) {
-      SUM_BLOCKED_ROWS(out, partial, blockRows, cols, wasm_v128_load(xb + i * cols + j), xb[i * cols + j]);
-    } else {
-      SUM_BLOCKED_ROWS(out, partial, blockRows, cols,
-                       ({
-                         v128_t d_ = wasm_f32x4_sub(wasm_v128_load(xb + i * cols + j), wasm_v128_load(mean + j));
-                         wasm_f32x4_mul(d_, d_);
-                       }),
-                       (xb[i * cols + j] - mean[j]) * (xb[i * cols + j] - mean[j]));
+  const int blocked = cols & ~3;
+  const v128_t zero = wasm_f32x4_splat(0);
+  for (int i = 0; i < rows; i++) {
+    const f32 *row = x + i * cols;
+    f32 *out = y + i * cols;
+    int j = 0;
+    for (; j < blocked; j += 4) {
+      v128_t v = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(row + j), wasm_v128_load(mean + j)), wasm_v128_load(scale + j));
+      wasm_v128_store(out + j, wasm_f32x4_max(zero, wasm_f32x4_add(v, wasm_v128_load(beta + j))));
     }
-  }
-}
-
-/*
- * statistic[c] = (Σ_b parts[b][c], added in block order) / rows, as
- * batch_norm_relu's mean and variance; with `gamma` given (the variance),
- * also scale[c] = gamma[c] / √(statistic[c] + ε).
- */
-EXPORT(batch_norm_statistic)
-void batch_norm_statistic(const f32 *parts, int blocks, int rows, int cols, f32 *statistic, const f32 *gamma, f32 *scale,
-                          f32 epsilon) {
-  const f32 perRow = 1.0f / (f32)rows;
-  __builtin_memset(statistic, 0, sizeof(f32) * cols);
-  for (int b = 0; b < blocks; b++) {
-    for (int j = 0; j < cols; j++) statistic[j] += parts[b * cols + j];
-  }
-  for (int j = 0; j < cols; j++) statistic[j] *= perRow;
-  if (gamma) {
-    for (int j = 0; j < cols; j++) scale[j] = gamma[j] / __builtin_sqrtf(statistic[j] + epsilon);
+    for (; j < cols; j++) {
+      f32 v = (row[j] - mean[j]) * scale[j] + beta[j];
+      out[j] = v > 0 ? v : 0;
+    }
   }
 }
 

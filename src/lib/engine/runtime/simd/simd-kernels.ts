@@ -58,13 +58,6 @@ interface KernelExports {
     x: number, gamma: number, beta: number, y: number, mean: number, variance: number, scratch: number,
     rows: number, cols: number, epsilon: number,
   ): void;
-  batch_norm_block_sums(
-    x: number, mean: number, parts: number, partial: number, firstBlock: number, endBlock: number, rows: number, cols: number,
-  ): void;
-  batch_norm_statistic(
-    parts: number, blocks: number, rows: number, cols: number, statistic: number, gamma: number, scale: number, epsilon: number,
-  ): void;
-  batch_norm_relu_rows(x: number, mean: number, scale: number, beta: number, y: number, rows: number, cols: number): void;
   batch_norm_relu_backprop(
     x: number, dy: number, mean: number, variance: number, gamma: number, beta: number, dx: number, dgamma: number,
     dbeta: number, scratch: number, rows: number, cols: number, epsilon: number,
@@ -113,8 +106,6 @@ export const THREADED_MIN_MULTIPLY_ADDS = 1 << 21;
  * arithmetic, as the max-pool gradient's comparisons are.
  */
 const ELEMENT_PASS_WEIGHT = 4;
-/** Rows per partial sum of BatchNorm's statistics (see SUM_BLOCKED_ROWS in kernels.c). */
-const STATISTICS_BLOCK_ROWS = 64;
 /** Every block starts on a 16-byte boundary, as v128 loads like. */
 const ALIGN = 16;
 /**
@@ -597,61 +588,7 @@ export class SimdKernels {
     const zAt = this.convolve(layout, backend, x, filter, info);
     const shape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
     const z = output(backend, shape, layout.view(zAt, elementCount(shape)));
-    return [z, ...this.normaliseShared(layout, backend, zAt, shape, gamma, beta, epsilon)];
-  }
-
-  /**
-   * `normalise` with its three passes shared among the threads (see
-   * batch_norm_block_sums in kernels.c: the same bits on any number), each
-   * right after the one before, so the helpers, still watching from the
-   * call's convolution, start at once.
-   */
-  private normaliseShared(
-    layout: CallLayout,
-    backend: BackendWasm,
-    xAt: number,
-    shape: number[],
-    gamma: TensorInfo,
-    beta: TensorInfo,
-    epsilon: number,
-  ): TensorInfo[] {
-    const cols = shape[shape.length - 1]!;
-    const size = elementCount(shape);
-    const rows = size / cols;
-    const blocks = Math.ceil(rows / STATISTICS_BLOCK_ROWS);
-    const gammaAt = layout.block(cols);
-    const betaAt = layout.block(cols);
-    const yAt = layout.block(size);
-    const meanAt = layout.block(cols);
-    const varianceAt = layout.block(cols);
-    const scaleAt = layout.block(cols);
-    const partsAt = layout.block(blocks * cols);
-    const partialsAt = Array.from({ length: this.threadCount }, () => layout.block(cols));
-    layout.commit();
-    layout.view(gammaAt, cols).set(heap(backend, gamma));
-    layout.view(betaAt, cols).set(heap(backend, beta));
-    const blockSums = (meanOrNull: number): Slice[] =>
-      shares(blocks, this.threadCount).map(([first, end], thread) => ({
-        fn: 'batch_norm_block_sums',
-        args: [xAt, meanOrNull, partsAt, partialsAt[thread]!, first, end, rows, cols],
-      }));
-    const pass = ELEMENT_PASS_WEIGHT * size;
-    this.run(blockSums(0), pass);
-    this.kernels.batch_norm_statistic(partsAt, blocks, rows, cols, meanAt, 0, 0, epsilon);
-    this.run(blockSums(meanAt), pass);
-    this.kernels.batch_norm_statistic(partsAt, blocks, rows, cols, varianceAt, gammaAt, scaleAt, epsilon);
-    this.run(
-      shares(rows, this.threadCount).map(([first, end]) => ({
-        fn: 'batch_norm_relu_rows',
-        args: [xAt + first * cols * FLOAT_BYTES, meanAt, scaleAt, betaAt, yAt + first * cols * FLOAT_BYTES, end - first, cols],
-      })),
-      pass,
-    );
-    return [
-      output(backend, shape, layout.view(yAt, size)),
-      output(backend, [cols], layout.view(meanAt, cols)),
-      output(backend, [cols], layout.view(varianceAt, cols)),
-    ];
+    return [z, ...this.normalise(layout, backend, zAt, shape, gamma, beta, epsilon)];
   }
 
   /** `batchNormRelu` of x of `shape` already at `xAt` in `layout`: [y, mean, variance]. */
