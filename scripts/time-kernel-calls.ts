@@ -1,6 +1,7 @@
 /**
  * What the kernels of a Conv-4 ×0.25 step (and Conv-4-BN's conv layer with
- * BatchNorm + ReLU, as two calls and as one) cost at their largest shapes
+ * BatchNorm + ReLU, forward and backward, as separate calls and as one)
+ * cost at their largest shapes
  * (batch 64) on wasm in Node, one call at a time: the wall ms and the
  * calling thread's CPU ms per call, with our SIMD kernels on `--threads`
  * threads. The calling thread's CPU is what a second thread cannot take
@@ -14,6 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type TensorInfo = tf.TensorInfo;
 import { initBackend } from '../src/lib/engine/runtime/backend';
 import { loadSimdKernels, simdKernels } from '../src/lib/engine/runtime/simd/simd-kernels';
 import { mainThreadCpuMs } from './thread-cpu';
@@ -86,7 +89,27 @@ for (const [input, weights] of [[x, filter], [x32, filter32]] as const) {
     return [z, ...kernels.batchNormRelu(backend, z, gamma, beta, 1e-5)];
   });
   time('the same in one call', () => kernels.conv2dBatchNormRelu(backend, input, weights, gamma, beta, info, 1e-5));
-  tf.dispose([gamma, beta]);
+  const [z, y, mean, variance] = kernels.conv2dBatchNormRelu(backend, input, weights, gamma, beta, info, 1e-5) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  const dy = tf.randomNormal(z.shape, 0, 1, 'float32', 13);
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC' };
+  time("its gradients: BatchNorm + ReLU's, dx, dw (3 calls)", () => {
+    const [dz, dgamma, dbeta] = kernels.batchNormReluBackprop(backend, z, dy, mean, variance, gamma, beta, 1e-5) as [TensorInfo, TensorInfo, TensorInfo];
+    const dzTensor = tf.engine().makeTensorFromTensorInfo(dz);
+    const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dzTensor, filter: weights }, { ...attrs, inputShape: input.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: input, dy: dzTensor }, { ...attrs, filterShape: weights.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    tf.dispose([dzTensor, dx, dw]);
+    return [dgamma, dbeta];
+  });
+  time("BatchNorm + ReLU's, then dx and dw in one (2 calls)", () => {
+    const [dz, dgamma, dbeta] = kernels.batchNormReluBackprop(backend, z, dy, mean, variance, gamma, beta, 1e-5) as [TensorInfo, TensorInfo, TensorInfo];
+    const { dx, dw } = kernels.conv2dGradients(backend, { x: input, filter: weights, dy: dz, info, inputGradient: true });
+    return [dz, dgamma, dbeta, dx!, dw];
+  });
+  time('all in one call', () =>
+    kernels.conv2dBatchNormReluBackprop(backend, { x: input, filter: weights, z, dy, mean, variance, gamma, beta, epsilon: 1e-5, info, inputGradient: true }),
+  );
+  for (const info of [z, y, mean, variance]) backend.disposeData(info.dataId);
+  tf.dispose([gamma, beta, dy]);
 }
 time('dy·Wᵀ, [64,64]·[2048,64]ᵀ', () => tf.matMul(dense, kernel, false, true));
 time('max pool 2x2 of [64,32,32,16]', () => tf.maxPool(x, 2, 2, 'valid'));
