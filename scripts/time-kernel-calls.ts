@@ -1,15 +1,17 @@
 /**
  * What the kernels of a Conv-4 ×0.25 step (and Conv-4-BN's conv layer with
  * BatchNorm + ReLU, forward and backward, as separate calls and as one)
- * cost at their largest shapes
- * (batch 64) on wasm in Node, one call at a time: the wall ms and the
- * calling thread's CPU ms per call, with our SIMD kernels on `--threads`
- * threads. The calling thread's CPU is what a second thread cannot take
+ * cost at their largest shapes (batch 64) on wasm in Node, one call at a
+ * time: the wall ms and the calling thread's CPU ms per call, with our SIMD
+ * kernels on `--threads` threads. The calling thread's CPU is what a second thread cannot take
  * (copies into and out of our module, one-thread kernels, the sums added
  * up in order) plus its own share of the shared work; it reads through load
  * from other jobs better than wall time does.
  *
  *   npx tsx scripts/time-kernel-calls.ts [--threads 2] [--calls 200]
+ *
+ * The conv + BatchNorm layer's ways are timed in alternating rounds of
+ * `calls / 6` calls each, medians of 6 rounds.
  *
  * Prints; asserts nothing.
  */
@@ -37,21 +39,58 @@ if (kernels == null) throw new Error('our SIMD kernels did not load');
 const backend = tf.backend() as BackendWasm;
 console.log(`wasm: our kernels on ${kernels.threadCount} thread(s); ${calls} calls each, after 20 to warm up`);
 
-/** Times `call`, whose outputs (tensors or raw backend data) are freed after each call. */
-function time(name: string, call: () => tf.Tensor | tf.TensorInfo[]): void {
-  const once = (): void => {
-    const out = call();
-    if (out instanceof tf.Tensor) out.dispose();
-    else for (const result of out) backend.disposeData(result.dataId);
-  };
-  for (let i = 0; i < 20; i++) once();
+type Call = () => tf.Tensor | tf.TensorInfo[];
+
+/** Runs `call` once and frees its outputs (tensors or raw backend data). */
+function once(call: Call): void {
+  const out = call();
+  if (out instanceof tf.Tensor) out.dispose();
+  else for (const result of out) backend.disposeData(result.dataId);
+}
+
+/** Wall ms and the calling thread's CPU ms (null where unknown) per call over `count` calls. */
+function measure(call: Call, count: number): { wall: number; cpu: number | null } {
   const cpuStart = mainThreadCpuMs();
   const start = performance.now();
-  for (let i = 0; i < calls; i++) once();
-  const wall = (performance.now() - start) / calls;
+  for (let i = 0; i < count; i++) once(call);
+  const wall = (performance.now() - start) / count;
   const cpuEnd = mainThreadCpuMs();
-  const cpu = cpuStart == null || cpuEnd == null ? 'n/a' : ((cpuEnd - cpuStart) / calls).toFixed(2);
-  console.log(`${name.padEnd(44)} ${wall.toFixed(2).padStart(7)} ms wall ${cpu.padStart(6)} ms calling thread's CPU`);
+  return { wall, cpu: cpuStart == null || cpuEnd == null ? null : (cpuEnd - cpuStart) / count };
+}
+
+function report(name: string, wall: number, cpu: number | null): void {
+  console.log(`${name.padEnd(50)} ${wall.toFixed(2).padStart(7)} ms wall ${(cpu?.toFixed(2) ?? 'n/a').padStart(6)} ms calling thread's CPU`);
+}
+
+function time(name: string, call: Call): void {
+  for (let i = 0; i < 20; i++) once(call);
+  const { wall, cpu } = measure(call, calls);
+  report(name, wall, cpu);
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * Times ways of doing the same work in alternating rounds (the order
+ * turned each round), so that the machine's drift over seconds falls on
+ * all of them alike: medians over the rounds.
+ */
+function compare(variants: Array<[string, Call]>, rounds = 6): void {
+  for (const [, call] of variants) for (let i = 0; i < 10; i++) once(call);
+  const results = variants.map(() => ({ walls: [] as number[], cpus: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    const order = variants.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const { wall, cpu } = measure(variants[i]![1], Math.max(1, Math.round(calls / rounds)));
+      results[i]!.walls.push(wall);
+      if (cpu != null) results[i]!.cpus.push(cpu);
+    }
+  }
+  variants.forEach(([name], i) => {
+    const { walls, cpus } = results[i]!;
+    report(name, median(walls), cpus.length > 0 ? median(cpus) : null);
+  });
 }
 
 const x = tf.randomNormal([64, 32, 32, 16], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -84,30 +123,45 @@ for (const [input, weights] of [[x, filter], [x32, filter32]] as const) {
   const gamma = tf.randomNormal([channels], 1, 0.3, 'float32', 11);
   const beta = tf.randomNormal([channels], 0, 0.3, 'float32', 12);
   const layer = `[${input.shape}] * [${weights.shape}]`;
-  time(`conv2d, then BatchNorm + ReLU: ${layer}`, () => {
-    const z = kernels.conv2d(backend, input, weights, info);
-    return [z, ...kernels.batchNormRelu(backend, z, gamma, beta, 1e-5)];
-  });
-  time('the same in one call', () => kernels.conv2dBatchNormRelu(backend, input, weights, gamma, beta, info, 1e-5));
+  console.log(`a conv + BatchNorm + ReLU layer, ${layer} (alternating, medians of 6 rounds):`);
+  compare([
+    [
+      '  forward, conv2d then BatchNorm + ReLU (2 calls)',
+      () => {
+        const z = kernels.conv2d(backend, input, weights, info);
+        return [z, ...kernels.batchNormRelu(backend, z, gamma, beta, 1e-5)];
+      },
+    ],
+    ['  the same in one call', () => kernels.conv2dBatchNormRelu(backend, input, weights, gamma, beta, info, 1e-5)],
+  ]);
   const [z, y, mean, variance] = kernels.conv2dBatchNormRelu(backend, input, weights, gamma, beta, info, 1e-5) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   const dy = tf.randomNormal(z.shape, 0, 1, 'float32', 13);
   const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC' };
-  time("its gradients: BatchNorm + ReLU's, dx, dw (3 calls)", () => {
-    const [dz, dgamma, dbeta] = kernels.batchNormReluBackprop(backend, z, dy, mean, variance, gamma, beta, 1e-5) as [TensorInfo, TensorInfo, TensorInfo];
-    const dzTensor = tf.engine().makeTensorFromTensorInfo(dz);
-    const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dzTensor, filter: weights }, { ...attrs, inputShape: input.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: input, dy: dzTensor }, { ...attrs, filterShape: weights.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    tf.dispose([dzTensor, dx, dw]);
-    return [dgamma, dbeta];
-  });
-  time("BatchNorm + ReLU's, then dx and dw in one (2 calls)", () => {
-    const [dz, dgamma, dbeta] = kernels.batchNormReluBackprop(backend, z, dy, mean, variance, gamma, beta, 1e-5) as [TensorInfo, TensorInfo, TensorInfo];
-    const { dx, dw } = kernels.conv2dGradients(backend, { x: input, filter: weights, dy: dz, info, inputGradient: true });
-    return [dz, dgamma, dbeta, dx!, dw];
-  });
-  time('all in one call', () =>
-    kernels.conv2dBatchNormReluBackprop(backend, { x: input, filter: weights, z, dy, mean, variance, gamma, beta, epsilon: 1e-5, info, inputGradient: true }),
-  );
+  compare([
+    [
+      "  backward, BatchNorm + ReLU's, dx, dw (3 calls)",
+      () => {
+        const [dz, dgamma, dbeta] = kernels.batchNormReluBackprop(backend, z, dy, mean, variance, gamma, beta, 1e-5) as [TensorInfo, TensorInfo, TensorInfo];
+        const dzTensor = tf.engine().makeTensorFromTensorInfo(dz);
+        const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dzTensor, filter: weights }, { ...attrs, inputShape: input.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: input, dy: dzTensor }, { ...attrs, filterShape: weights.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        tf.dispose([dzTensor, dx, dw]);
+        return [dgamma, dbeta];
+      },
+    ],
+    [
+      "  BatchNorm + ReLU's, then dx and dw (2 calls)",
+      () => {
+        const [dz, dgamma, dbeta] = kernels.batchNormReluBackprop(backend, z, dy, mean, variance, gamma, beta, 1e-5) as [TensorInfo, TensorInfo, TensorInfo];
+        const { dx, dw } = kernels.conv2dGradients(backend, { x: input, filter: weights, dy: dz, info, inputGradient: true });
+        return [dz, dgamma, dbeta, dx!, dw];
+      },
+    ],
+    [
+      '  all in one call',
+      () => kernels.conv2dBatchNormReluBackprop(backend, { x: input, filter: weights, z, dy, mean, variance, gamma, beta, epsilon: 1e-5, info, inputGradient: true }),
+    ],
+  ]);
   for (const info of [z, y, mean, variance]) backend.disposeData(info.dataId);
   tf.dispose([gamma, beta, dy]);
 }
