@@ -5,6 +5,9 @@
  * Part of `npm run bench:check`.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { comparePairs, pairCase, runPairs, TorchServer, torchPython, type RoundPair, type TorchCaseSpec } from './paired';
 import type { CaseRounds, RoundTiming } from './suite';
@@ -130,6 +133,20 @@ describe('the PyTorch server (torch_reference.py --serve)', () => {
       expect(paired.cpuRatio?.median).toBeGreaterThan(0);
     } finally {
       await server.close();
+    }
+  });
+
+  it('stops a server that never answers a round and says so', async () => {
+    // A stand-in "python" that greets like the server and then hangs.
+    const folder = mkdtempSync(path.join(tmpdir(), 'lab-torch-'));
+    const silent = path.join(folder, 'silent-python');
+    writeFileSync(silent, '#!/bin/sh\necho \'{"torch": "0.0"}\'\nexec sleep 60\n', { mode: 0o755 });
+    try {
+      const server = await TorchServer.start(silent, 300);
+      await expect(server.round(TINY, 1, 1)).rejects.toThrow(/gave no answer for tiny@1 within 0.3 s and was stopped/);
+      await server.close();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 

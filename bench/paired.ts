@@ -129,6 +129,13 @@ export function torchFailure(python: string, text: string): string {
 /** A PyTorch network case as torch_reference.py takes it (bench/run.ts builds it from the engine's layers). */
 export type TorchCaseSpec = { name: string; batch: number; optimizer: string; layers: unknown[] };
 
+/**
+ * How long one PyTorch round may take to answer: rounds last about
+ * `roundSeconds` (~1.5 s), and a loaded machine stretches them many times,
+ * but never to this.
+ */
+const ANSWER_TIMEOUT_MS = 300_000;
+
 /** One `torch_reference.py --serve` process: timed rounds of PyTorch training steps, one command at a time. */
 export class TorchServer {
   private constructor(
@@ -138,10 +145,11 @@ export class TorchServer {
     private readonly stderr: { text: string },
     /** torch.__version__ */
     readonly version: string,
+    private readonly answerTimeoutMs: number,
   ) {}
 
   /** Starts the server; rejects, with torchFailure's reason, when Python or torch cannot start. */
-  static async start(python = torchPython()): Promise<TorchServer> {
+  static async start(python = torchPython(), answerTimeoutMs = ANSWER_TIMEOUT_MS): Promise<TorchServer> {
     const script = path.join(import.meta.dirname, 'torch_reference.py');
     const child = spawn(python, [script, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const stderr = { text: '' };
@@ -161,13 +169,25 @@ export class TorchServer {
       await new Promise((resolve) => (child.exitCode != null ? resolve(null) : child.once('close', resolve)));
       throw new Error(torchFailure(python, stderr.text || 'the server ended before it answered'));
     }
-    return new TorchServer(child, lines, stderr, (JSON.parse(first.value) as { torch: string }).torch);
+    return new TorchServer(child, lines, stderr, (JSON.parse(first.value) as { torch: string }).torch, answerTimeoutMs);
   }
 
-  /** Wall and CPU seconds of `steps` steps of `spec` on `threads` threads (0 steps: build and warm it up only). */
+  /**
+   * Wall and CPU seconds of `steps` steps of `spec` on `threads` threads (0
+   * steps: build and warm it up only). A server that does not answer in
+   * time (ANSWER_TIMEOUT_MS unless `start` was given another) is stopped and
+   * the round fails, instead of the bench waiting forever.
+   */
   async round(spec: TorchCaseSpec, threads: number, steps: number): Promise<RoundTiming> {
     this.child.stdin.write(`${JSON.stringify({ case: spec, threads, steps })}\n`);
-    const answer = await this.lines.next();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silence = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.child.kill();
+        reject(new Error(`the PyTorch server gave no answer for ${spec.name} within ${this.answerTimeoutMs / 1000} s and was stopped`));
+      }, this.answerTimeoutMs);
+    });
+    const answer = await Promise.race([this.lines.next(), silence]).finally(() => clearTimeout(timer));
     if (answer.done) throw new Error(`the PyTorch server ended: ${this.stderr.text.trim().split('\n').pop() ?? ''}`);
     const reply = JSON.parse(answer.value) as { error: string } | RoundTiming;
     if ('error' in reply) throw new Error(`the PyTorch server could not run ${spec.name}: ${reply.error}`);

@@ -39,13 +39,13 @@ if (kernels == null) throw new Error('our SIMD kernels did not load');
 const backend = tf.backend() as BackendWasm;
 console.log(`wasm: our kernels on ${kernels.threadCount} thread(s); ${calls} calls each, after 20 to warm up`);
 
-type Call = () => tf.Tensor | tf.TensorInfo[];
+type Call = () => tf.Tensor | Array<tf.Tensor | tf.TensorInfo>;
 
 /** Runs `call` once and frees its outputs (tensors or raw backend data). */
 function once(call: Call): void {
   const out = call();
   if (out instanceof tf.Tensor) out.dispose();
-  else for (const result of out) backend.disposeData(result.dataId);
+  else for (const result of out) result instanceof tf.Tensor ? result.dispose() : backend.disposeData(result.dataId);
 }
 
 /** Wall ms and the calling thread's CPU ms (null where unknown) per call over `count` calls. */
@@ -105,6 +105,21 @@ time('conv2d [64,32,32,16] * [3,3,16,16]', () => tf.conv2d(x, filter, 1, 'same')
 time('filter gradient, the same layer', () =>
   tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape } as unknown as tf.NamedAttrMap) as tf.Tensor,
 );
+// A conv + bias + ReLU layer's gradients (dx, filter, bias): tfjs's gate and our separate kernels, then one call.
+const reluOutput = tf.relu(tf.randomNormal([64, 32, 32, 16], 0, 1, 'float32', 10)) as tf.Tensor4D;
+time('conv+bias+ReLU gradients, separate kernels', () =>
+  tf.tidy(() => {
+    const gated = tf.mul(dy, tf.step(reluOutput)) as tf.Tensor4D;
+    const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: gated }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return [tf.conv2dTranspose(gated, filter, x.shape, 1, 'same'), dw, tf.sum(gated, [0, 1, 2])];
+  }),
+);
+const convInfo = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, 1, 1, 'same', undefined, false, 'channelsLast');
+time('the same in one call (conv2dGradients)', () => {
+  const { dx, dw, db } = kernels.conv2dGradients(backend, { x, filter, dy, info: convInfo, reluOutput, inputGradient: true });
+  return [dx!, dw, db!];
+});
+reluOutput.dispose();
 for (const [input, gradient] of [[x, dy], [x32, dy32]] as const) {
   const channels = input.shape[3];
   const gamma = tf.randomNormal([channels], 1, 0.3, 'float32', 8);

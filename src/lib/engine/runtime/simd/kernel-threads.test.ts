@@ -9,17 +9,53 @@ function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+async function startTwoThreads(runHere?: (args: number[]) => void) {
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: 32768, shared: true });
+  const module = await WebAssembly.compile(Buffer.from(SIMD_KERNELS_SHARED_WASM_BASE64, 'base64'));
+  const exports = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as { __heap_base: WebAssembly.Global; matmul: Matmul };
+  const controlAt = exports.__heap_base.value as number;
+  const threads = await KernelThreads.start(module, memory, controlAt, 2, ({ args }) =>
+    runHere ? runHere(args) : exports.matmul(...(args as Parameters<Matmul>)),
+  );
+  const words = new Int32Array(memory.buffer, controlAt, controlBytes(2) / 4);
+  return { memory, controlAt, threads, words, operandsAt: controlAt + controlBytes(2) + 64 };
+}
+
 describe('kernel threads', () => {
+  it('report a slice that traps on a helper instead of waiting for it forever, and keep serving', async () => {
+    const { memory, threads, operandsAt } = await startTwoThreads();
+    const [m, k, n] = [4, 8, 8];
+    const [aAt, bAt, cAt] = [operandsAt, operandsAt + m * k * 4, operandsAt + (m + n) * k * 4];
+    new Float32Array(memory.buffer, aAt, m * k).fill(2);
+    new Float32Array(memory.buffer, bAt, k * n).fill(1);
+    const beyondMemory = memory.buffer.byteLength;
+    const idle = { fn: 'matmul' as const, args: [aAt, bAt, cAt, 0, k, n] };
+    expect(() => threads.run([idle, { fn: 'matmul', args: [aAt, bAt, beyondMemory, m, k, n] }])).toThrow(/matmul failed on a helper thread/);
+    threads.run([idle, { fn: 'matmul', args: [aAt, bAt, cAt, m, k, n] }]);
+    expect(new Float32Array(memory.buffer, cAt, m * n).every((value) => value === 2 * k)).toBe(true);
+  });
+
+  it("wait for the helpers' slices before passing on an error of the calling thread's slice", async () => {
+    const failure = new Error('the calling thread failed');
+    const { memory, threads, words, operandsAt } = await startTwoThreads(() => {
+      throw failure;
+    });
+    const [m, k, n] = [64, 1024, 256]; // about a millisecond of work, long after the calling thread failed
+    const [aAt, bAt, cAt] = [operandsAt, operandsAt + m * k * 4, operandsAt + (m + n) * k * 4];
+    memory.grow(24);
+    const slices = [
+      { fn: 'matmul' as const, args: [] },
+      { fn: 'matmul' as const, args: [aAt, bAt, cAt, m, k, n] },
+    ];
+    expect(() => threads.run(slices)).toThrow(failure);
+    expect(Atomics.load(words, DONE), "the helper's slice had ended when the error came out").toBe(1);
+  });
+
   it('serve each call once, however late the wake-up reaches a helper that already served it', async () => {
-    const memory = new WebAssembly.Memory({ initial: 32, maximum: 32768, shared: true });
-    const module = await WebAssembly.compile(Buffer.from(SIMD_KERNELS_SHARED_WASM_BASE64, 'base64'));
-    const exports = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as { __heap_base: WebAssembly.Global; matmul: Matmul };
-    const controlAt = exports.__heap_base.value as number;
-    const threads = await KernelThreads.start(module, memory, controlAt, 2, ({ args }) => exports.matmul(...(args as Parameters<Matmul>)));
-    const words = new Int32Array(memory.buffer, controlAt, controlBytes(2) / 4);
+    const { memory, threads, words, operandsAt } = await startTwoThreads();
     // The helper's slice: c = a·b with a [m, k] of one value, b of ones, so every element of c is k·value.
     const [m, k, n] = [16, 32, 8];
-    const aAt = controlAt + controlBytes(2) + 64;
+    const aAt = operandsAt;
     const bAt = aAt + m * k * 4;
     const cAt = bAt + k * n * 4;
     const a = new Float32Array(memory.buffer, aAt, m * k);

@@ -13,6 +13,8 @@
  *       (a wake-up may come after it already served the call);
  *   [1] done: helpers add 1 when their slice is finished;
  *   then one slot per helper: export index, argument count, arguments.
+ *   A helper whose slice threw (a wasm trap) overwrites its export index
+ *   with FAILED before counting itself done.
  */
 
 /** The exports a slice may run, by index in a slot. */
@@ -47,6 +49,8 @@ export const SPIN_MS = 0.05;
 /** Indices of the handshake's words in the control block (above). */
 export const GENERATION = 0;
 export const DONE = 1;
+/** The export index a helper leaves in its slot when its slice threw. */
+const FAILED = -1;
 const MAX_ARGS = 16;
 const SLOT_WORDS = 2 + MAX_ARGS;
 
@@ -79,7 +83,12 @@ function serve({ module, memory, controlAt, slot }, reply) {
     while ((generation = Atomics.load(words, ${GENERATION})) === seen) Atomics.wait(words, ${GENERATION}, seen);
     seen = generation;
     const args = Array.from(words.subarray(base + 2, base + 2 + words[base + 1]));
-    exports[EXPORTS[words[base]]](...args);
+    // A slice that traps must still be counted done, or the caller would wait forever; the caller reads the mark.
+    try {
+      exports[EXPORTS[words[base]]](...args);
+    } catch {
+      Atomics.store(words, base, ${FAILED});
+    }
     Atomics.add(words, ${DONE}, 1);
     Atomics.notify(words, ${DONE});
   }
@@ -229,11 +238,24 @@ export class KernelThreads {
       Atomics.add(this.words, GENERATION, 1);
       Atomics.notify(this.words, GENERATION);
     }
-    this.runHere(slices[0]!);
+    // Even if this thread's slice throws, the helpers' slices must end
+    // before the caller reuses their memory for another call.
+    let failedHere: unknown = null;
+    try {
+      this.runHere(slices[0]!);
+    } catch (error) {
+      failedHere = error;
+    }
     const watchUntil = performance.now() + SPIN_MS;
     while (Atomics.load(this.words, DONE) < helpers && performance.now() < watchUntil);
     for (let done = Atomics.load(this.words, DONE); done < helpers; done = Atomics.load(this.words, DONE)) {
       Atomics.wait(this.words, DONE, done);
+    }
+    if (failedHere != null) throw failedHere;
+    for (let i = 0; i < helpers; i++) {
+      if (Atomics.load(this.words, 2 + i * SLOT_WORDS) === FAILED) {
+        throw new Error(`our SIMD kernel ${slices[i + 1]!.fn} failed on a helper thread (a wasm trap, e.g. an address out of bounds)`);
+      }
     }
   }
 }
