@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNormRelu, type BatchNormReluResult } from '../runtime/fused-batch-norm';
-import { conv2d, conv2dBiasRelu } from '../runtime/fused-conv';
+import { conv2d, conv2dBiasRelu, conv2dBiasReluMaxPool } from '../runtime/fused-conv';
 import { fusedConv2DBatchNormRelu } from '../runtime/fused-conv-batch-norm';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
@@ -73,8 +73,13 @@ export interface ForwardPass {
   queueBatchStats(stats: BatchStats): void;
 }
 
-/** A layer's forward function, bound to the variables its `build` made. */
-export type LayerForward = (x: tf.Tensor, pass: ForwardPass) => tf.Tensor;
+/**
+ * A layer's forward function, bound to the variables its `build` made;
+ * `pooled`, where the layer has it, is the same followed by `maxPool()`'s
+ * pool, differentiated in one gradient call (the model runs it in place of
+ * the two where such a layer is followed by a `maxPool()`).
+ */
+export type LayerForward = ((x: tf.Tensor, pass: ForwardPass) => tf.Tensor) & { pooled?: (x: tf.Tensor, pass: ForwardPass) => tf.Tensor };
 
 export interface Layer {
   /** Prefix of the layer's variables (`conv_1` -> `conv_1/kernel`); empty for layers without any. */
@@ -104,6 +109,8 @@ export interface Layer {
    * have positions (parallel branches summed into one output) can place them.
    */
   narrowed(channelKeep: ReadonlyMap<string, Uint8Array>): Layer;
+  /** True for `maxPool()`'s 2x2 pool, which a layer before it with a `pooled` forward runs itself. */
+  readonly maxPool2x2?: boolean;
   /** A supernet stage's parallel branches and where each branch's channels land in its output (absent elsewhere). */
   readonly branches?: readonly StageBranch[];
 }
@@ -150,7 +157,9 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
       const kernel = vars.kernel(name, 'conv', [3, 3, channels, filters], 9 * channels, 9 * filters) as tf.Tensor4D;
       if (!options.batchNorm) {
         const bias = vars.param(`${name}/bias`, tf.zeros([filters])) as tf.Tensor1D;
-        return (x) => conv2dBiasRelu(x as tf.Tensor4D, kernel, bias, 1, 'same');
+        return Object.assign((x: tf.Tensor) => conv2dBiasRelu(x as tf.Tensor4D, kernel, bias, 1, 'same'), {
+          pooled: (x: tf.Tensor) => conv2dBiasReluMaxPool(x as tf.Tensor4D, kernel, bias, 1, 'same'),
+        });
       }
       const convBatchNormRelu = buildConvBatchNormRelu(name, kernel, vars);
       return (x, pass) => convBatchNormRelu(x as tf.Tensor4D, pass);
@@ -310,6 +319,7 @@ export function branchStage(name: string, width: number, branches: readonly Stag
 export function maxPool(): Layer {
   return {
     name: '',
+    maxPool2x2: true,
     outputShape(input) {
       const [h, w, c] = spatial('maxPool', input);
       return [Math.floor(h / 2), Math.floor(w / 2), c];

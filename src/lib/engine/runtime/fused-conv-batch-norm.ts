@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_RELU_GRAD, kernelReady, type BatchNormReluAttrs, type BatchNormReluResult } from './fused-batch-norm';
-import { composedGradients, oneCallGradients, oneCallReady } from './fused-conv';
+import { composedGradients, oneCallGradients, oneCallReady, runLazyGradientOp } from './fused-conv';
 
 // Like fused-batch-norm.ts, this module is imported by the models, so it imports no backend.
 
@@ -42,24 +42,6 @@ export const CONV2D_BATCH_NORM_RELU_GRAD = 'LotteryLabConv2DBatchNormReluGrad';
 
 export interface Conv2DBatchNormReluGradAttrs extends Conv2DBatchNormReluAttrs {
   inputGradient: boolean;
-}
-
-/**
- * The engine's own entry for an op with a gradient per input (tf.customGrad
- * calls it, and computes every input's gradient eagerly through it): here
- * each input's gradient is a function, run only if the input needs one,
- * as for registered kernels (a network's first layer needs no dx). A
- * registered kernel cannot serve: its gradient would be handed zeros the
- * size of z for the outputs nothing differentiates.
- */
-interface LazyGradientOp {
-  inputs: tf.NamedTensorMap;
-  forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
-  backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
-}
-
-function runLazyGradientOp(op: LazyGradientOp): tf.Tensor {
-  return (tf.engine() as unknown as { runKernelFunc(op: LazyGradientOp): tf.Tensor }).runKernelFunc(op);
 }
 
 /**

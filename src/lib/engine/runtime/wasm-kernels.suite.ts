@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
-import { CONV2D, CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD, CONV2D_GRAD, conv2d, conv2dBiasRelu } from './fused-conv';
+import { CONV2D, CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD, CONV2D_BIAS_RELU_MAX_POOL_GRAD, CONV2D_GRAD, conv2d, conv2dBiasRelu, conv2dBiasReluMaxPool } from './fused-conv';
 import { CONV2D_BATCH_NORM_RELU, CONV2D_BATCH_NORM_RELU_GRAD, fusedConv2DBatchNormRelu } from './fused-conv-batch-norm';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
 import { createSimdKernels, loadSimdKernels, simdKernels, type ConvGradients, type SimdKernels } from './simd/simd-kernels';
@@ -160,16 +160,24 @@ async function convBiasReluResults(
   c: ConvBiasReluCase,
   fused: boolean,
   wrt: Array<'x' | 'filter' | 'bias'> = ['x', 'filter', 'bias'],
+  pool?: 'after' | 'inside',
 ): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const x = tf.tensor4d(values(size(c.x), 61), c.x);
     const filter = tf.tensor4d(values(size(c.filter), 67), c.filter);
     const bias = tf.tensor1d(values(c.filter[3], 71));
-    const forward = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+    const layer = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor): tf.Tensor =>
       fused
         ? conv2dBiasRelu(a as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, c.strides, c.pad)
         : tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), b));
+    // With `pool`, the layer then a 2x2 max pool: tf.maxPool after it, or conv2dBiasReluMaxPool's, inside it.
+    const forward = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      pool === 'inside'
+        ? conv2dBiasReluMaxPool(a as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, c.strides, c.pad)
+        : pool === 'after'
+          ? tf.maxPool(layer(a, f, b) as tf.Tensor4D, 2, 2, 'valid')
+          : layer(a, f, b);
     const y = forward(x, filter, bias);
     const upstream = tf.tensor(values(y.size, 73), y.shape);
     const inputs = { x, filter, bias };
@@ -197,6 +205,21 @@ const convBiasReluCases: ConvBiasReluCase[] = [
   { x: [5, 7, 7, 16], filter: [3, 3, 16, 3], strides: 1, pad: 'same' },
   // An even, non-square filter: 'same' pads one side more than the other.
   { x: [4, 6, 7, 5], filter: [2, 3, 5, 13], strides: 1, pad: 'same' },
+];
+
+/**
+ * Conv layers followed by a 2x2 max pool ('valid': odd sizes drop a row or
+ * a column), with channel counts and batches as above.
+ */
+const convBiasReluPoolCases: ConvBiasReluCase[] = [
+  { x: [3, 8, 8, 16], filter: [3, 3, 16, 16], strides: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 23], strides: 1, pad: 'same' },
+  { x: [9, 7, 9, 5], filter: [3, 3, 5, 13], strides: 1, pad: 'same' },
+  { x: [10, 6, 5, 23], filter: [3, 3, 23, 13], strides: 1, pad: 'valid' },
+  { x: [17, 5, 7, 13], filter: [3, 3, 13, 16], strides: 1, pad: 'same' },
+  { x: [5, 9, 6, 16], filter: [3, 3, 16, 5], strides: 1, pad: 'same' },
+  // Stride 2: the one-call gradient does not take it, so the pool's and the layer's run as before.
+  { x: [3, 9, 7, 5], filter: [3, 3, 5, 6], strides: 2, pad: 'valid' },
 ];
 
 /**
@@ -552,6 +575,7 @@ async function broadcastProduct(backend: string, c: MatMulCase): Promise<Float32
 
 const REPLACED = [
   CONV2D_BIAS_RELU_GRAD,
+  CONV2D_BIAS_RELU_MAX_POOL_GRAD,
   CONV2D,
   CONV2D_GRAD,
   tf.Conv2D,
@@ -675,6 +699,68 @@ describe(`wasm training kernels (${label})`, () => {
       }
     },
   );
+
+  it.each(convBiasReluPoolCases.flatMap((c) => [{ ...c, firstLayer: false }, { ...c, firstLayer: true }]))(
+    "a conv + bias + ReLU layer's max pool in its one gradient call matches cpu, and wasm's composition bit for bit: x $x, filter $filter, strides $strides, pad $pad, first layer (no dx) $firstLayer",
+    async (c) => {
+      const wrt: Array<'x' | 'filter' | 'bias'> = c.firstLayer ? ['filter', 'bias'] : ['x', 'filter', 'bias'];
+      const expected = await convBiasReluResults('cpu', c, false, wrt, 'after');
+      const actual = await convBiasReluResults('wasm', c, true, wrt, 'inside');
+      const names = ['y', ...wrt.map((name) => `d${name}`)];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+      // tf.maxPool after the layer (its one-call gradient after MaxPoolGrad's), as before: the same functions on the same values.
+      const separate = await convBiasReluResults('wasm', c, true, wrt, 'after');
+      separate.forEach((e, i) => expect(actual[i]!, `${names[i]} against the pool after the layer`).toEqual(e));
+      if (simd) {
+        const composed = await convBiasReluResults('wasm', c, false, wrt, 'after');
+        composed.forEach((e, i) => expect(actual[i]!, `${names[i]} against wasm's composition`).toEqual(e));
+      }
+    },
+  );
+
+  it(`runs a conv + bias + ReLU layer's gradient and its max pool's as one kernel ${simd ? 'with' : 'only with'} the SIMD module, leaking nothing`, async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor4d(values(3 * 7 * 9 * 5, 121), [3, 7, 9, 5]);
+    const filter = tf.tensor4d(values(3 * 3 * 5 * 13, 123), [3, 3, 5, 13]);
+    const bias = tf.tensor1d(values(13, 127));
+    const inputs = { x, filter, bias };
+    const subsets: Array<Array<'x' | 'filter' | 'bias'>> = [['x', 'filter', 'bias'], ['filter', 'bias'], ['x'], ['bias']];
+    const step = (): void => {
+      for (const wrt of subsets) {
+        const loss = (...args: tf.Tensor[]): tf.Tensor => {
+          const given = { ...inputs, ...Object.fromEntries(wrt.map((name, i) => [name, args[i]!])) };
+          const pooled = conv2dBiasReluMaxPool(given.x as tf.Tensor4D, given.filter as tf.Tensor4D, given.bias as tf.Tensor1D, 1, 'same');
+          return tf.sum(tf.mul(pooled, pooled));
+        };
+        tf.tidy(() => tf.grads(loss)(wrt.map((name) => inputs[name])).forEach((g) => g.dataSync()));
+      }
+    };
+    step();
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = backend.numDataIds();
+    step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(buffersBefore);
+    for (const wrt of [[x, filter, bias], [filter, bias]]) {
+      const loss = (...args: tf.Tensor[]): tf.Tensor => {
+        const given = wrt.length === 3 ? args : [x, ...args];
+        return tf.sum(conv2dBiasReluMaxPool(given[0] as tf.Tensor4D, given[1] as tf.Tensor4D, given[2] as tf.Tensor1D, 1, 'same'));
+      };
+      const training = await tf.profile(() => tf.grads(loss)(wrt));
+      const kernelNames = training.kernels.map((k) => k.name);
+      expect(kernelNames.filter((name) => name === CONV2D_BIAS_RELU_MAX_POOL_GRAD).length).toBe(simd ? 1 : 0);
+      expect(kernelNames.includes(tf.MaxPoolGrad)).toBe(!simd);
+      expect(kernelNames.includes(CONV2D_BIAS_RELU_GRAD)).toBe(false);
+      expect(kernelNames.includes(tf.MaxPool)).toBe(true);
+      if (simd) {
+        const gradientCall = training.kernels.find((k) => k.name === CONV2D_BIAS_RELU_MAX_POOL_GRAD)!;
+        expect(gradientCall.outputShapes.length, `outputs with dx ${wrt.length === 3}`).toBe(wrt.length === 3 ? 3 : 2);
+      }
+      tf.dispose(training.result as tf.Tensor[]);
+    }
+    tf.dispose([x, filter, bias]);
+  });
 
   it.each(convBiasReluCases.flatMap((c) => [{ ...c, wrt: ['x', 'filter'] as Array<'x' | 'filter'> }, { ...c, wrt: ['filter'] as Array<'x' | 'filter'> }]))(
     "fused-conv.ts's conv2d and its gradients match cpu, and wasm's tf.conv2d bit for bit: x $x, filter $filter, strides $strides, w.r.t. $wrt",
@@ -811,7 +897,7 @@ describe(`wasm training kernels (${label})`, () => {
     expect(fusedBatchNormReluAvailable()).toBe(simd);
     expect(kernelReady(ADAM_UPDATE, 'wasm')).toBe(simd);
     expect(kernelReady(CONV2D_BIAS_RELU, 'wasm')).toBe(simd);
-    for (const kernel of [CONV2D_BIAS_RELU_GRAD, CONV2D, CONV2D_GRAD]) expect(kernelReady(kernel, 'wasm'), kernel).toBe(simd);
+    for (const kernel of [CONV2D_BIAS_RELU_GRAD, CONV2D_BIAS_RELU_MAX_POOL_GRAD, CONV2D, CONV2D_GRAD]) expect(kernelReady(kernel, 'wasm'), kernel).toBe(simd);
     await tf.setBackend('cpu');
     expect(kernelReady(CONV2D_GRAD, 'cpu')).toBe(false);
     expect(fusedBatchNormReluAvailable()).toBe(false);

@@ -23,7 +23,8 @@
  * module is loaded: BatchNorm + ReLU in training and its gradient
  * (BATCH_NORM_RELU, used by fused-batch-norm.ts), a conv layer's
  * convolution + bias + ReLU (CONV2D_BIAS_RELU, used by fused-conv.ts) and
- * its gradient in one call (CONV2D_BIAS_RELU_GRAD), a plain convolution
+ * its gradient in one call (CONV2D_BIAS_RELU_GRAD, and with the 2x2 max
+ * pool after it, CONV2D_BIAS_RELU_MAX_POOL_GRAD), a plain convolution
  * with its gradient in one call (CONV2D and CONV2D_GRAD, fused-conv.ts's
  * `conv2d`), a conv layer's convolution then BatchNorm + ReLU and its
  * gradient in one call (CONV2D_BATCH_NORM_RELU and its _GRAD, used by
@@ -40,6 +41,7 @@ import {
   CONV2D,
   CONV2D_BIAS_RELU,
   CONV2D_BIAS_RELU_GRAD,
+  CONV2D_BIAS_RELU_MAX_POOL_GRAD,
   CONV2D_GRAD,
   type Conv2DBiasReluAttrs,
   type ConvGradientAttrs,
@@ -455,6 +457,28 @@ function convGradients(args: KernelArgs, kernel: string, relu: boolean): TensorI
   return [dx, dw, db].filter((output): output is TensorInfo => output != null);
 }
 
+/**
+ * The gradients of maxPool(relu(conv + bias), 2, 2, 'valid') in one call
+ * of our SIMD module (stride 1), from the pool's dy: [dx (where
+ * attrs.inputGradient), dfilter, dbias]. Offered as CONV2D_BIAS_RELU_GRAD.
+ */
+function convMaxPoolGradients(args: KernelArgs): TensorInfo[] {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as ConvGradientAttrs;
+  const kernel = CONV2D_BIAS_RELU_MAX_POOL_GRAD;
+  const [x, filter, y, dy] = ['x', 'filter', 'y', 'dy'].map((name) => requireInput(inputs, name)) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  if ([x, filter, y, dy].some((info) => info.dtype !== 'float32')) throw new Error(`${kernel} takes float32 tensors only`);
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
+  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels] as Shape4D;
+  assertShape(y.shape, outShape, `${kernel} y`);
+  const poolInfo = tf.backend_util.computePool2DInfo(outShape, 2, 2, 1, 'valid');
+  assertShape(dy.shape, [poolInfo.batchSize, poolInfo.outHeight, poolInfo.outWidth, poolInfo.outChannels], `${kernel} dy`);
+  const request = { x, filter, info, reluOutput: y, pooledDy: dy, poolInfo, inputGradient: attrs.inputGradient };
+  const { dx, dw, db } = requireSimd(kernel).conv2dPooledGradients(backend, request);
+  return [dx, dw, db].filter((output): output is TensorInfo => output != null);
+}
+
 /** The max-pool gradient, on our SIMD kernel when it is loaded. */
 function maxPoolGrad(args: KernelArgs): TensorInfo {
   const { inputs, backend } = args;
@@ -707,6 +731,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(CONV2D_BATCH_NORM_RELU, conv2dBatchNormRelu, ourConvolutionPreferred);
   replaceKernel(CONV2D_BATCH_NORM_RELU_GRAD, conv2dBatchNormReluGrad, ourConvolutionPreferred);
   replaceKernel(CONV2D_BIAS_RELU_GRAD, (args) => convGradients(args, CONV2D_BIAS_RELU_GRAD, true), ourConvolutionPreferred);
+  replaceKernel(CONV2D_BIAS_RELU_MAX_POOL_GRAD, convMaxPoolGradients, ourConvolutionPreferred);
   replaceKernel(CONV2D, conv2d, ourConvolutionPreferred);
   replaceKernel(CONV2D_GRAD, (args) => convGradients(args, CONV2D_GRAD, false), ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
@@ -728,6 +753,7 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU_GRAD, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BIAS_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BIAS_RELU_MAX_POOL_GRAD, WASM)) &&
     isOurs(tf.getKernel(CONV2D, WASM)) &&
     isOurs(tf.getKernel(CONV2D_GRAD, WASM)) &&
     isOurs(tf.getKernel(ADAM_UPDATE, WASM))
