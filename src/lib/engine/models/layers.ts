@@ -162,7 +162,9 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
         });
       }
       const convBatchNormRelu = buildConvBatchNormRelu(name, kernel, vars);
-      return (x, pass) => convBatchNormRelu(x as tf.Tensor4D, pass);
+      return Object.assign((x: tf.Tensor, pass: ForwardPass) => convBatchNormRelu(x as tf.Tensor4D, pass), {
+        pooled: (x: tf.Tensor, pass: ForwardPass) => convBatchNormRelu(x as tf.Tensor4D, pass, true),
+      });
     },
     flops(input, output) {
       const [h, w, inputs] = input;
@@ -187,9 +189,11 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
  * A 'same' convolution, stride 1, by `kernel`, then BatchNorm (PyTorch's
  * momentum and epsilon) and ReLU over its channels, named `${name}/bn_*`
  * and declared to channel pruning: its scales gate the convolution's
- * filters. In training, one fused kernel where the backend has it.
+ * filters. In training, one fused kernel where the backend has it. With
+ * `pool`, a 2x2 max pool follows ('valid'), its gradient in the layer's
+ * one gradient call where the backend has that.
  */
-function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: VariableBuilder): (x: tf.Tensor4D, pass: ForwardPass) => tf.Tensor {
+function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: VariableBuilder): (x: tf.Tensor4D, pass: ForwardPass, pool?: boolean) => tf.Tensor {
   const channels = kernel.shape[3];
   const gamma = vars.param(`${name}/bn_gamma`, tf.ones([channels]));
   const beta = vars.param(`${name}/bn_beta`, tf.zeros([channels]));
@@ -200,16 +204,17 @@ function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: Variabl
     pass.queueBatchStats({ mean, variance, runningMean, runningVariance });
     return y;
   };
-  return (x, pass) => {
-    if (!pass.training) return tf.relu(tf.batchNorm(conv2d(x, kernel, 1, 'same'), runningMean, runningVariance, beta, gamma, BN_EPSILON));
-    const fused = fusedConv2DBatchNormRelu(x, kernel, gamma, beta, 1, 'same', BN_EPSILON);
+  const maxPool = (y: tf.Tensor, pool: boolean): tf.Tensor => (pool ? tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid') : y);
+  return (x, pass, pool = false) => {
+    if (!pass.training) return maxPool(tf.relu(tf.batchNorm(conv2d(x, kernel, 1, 'same'), runningMean, runningVariance, beta, gamma, BN_EPSILON)), pool);
+    const fused = fusedConv2DBatchNormRelu(x, kernel, gamma, beta, 1, 'same', BN_EPSILON, pool);
     if (fused) return queued(fused, pass);
     const convolved = conv2d(x, kernel, 1, 'same');
     const fusedBatchNorm = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
-    if (fusedBatchNorm) return queued(fusedBatchNorm, pass);
+    if (fusedBatchNorm) return maxPool(queued(fusedBatchNorm, pass), pool);
     const { mean, variance } = tf.moments(convolved, [0, 1, 2]);
     pass.queueBatchStats({ mean: tf.keep(mean), variance: tf.keep(variance), runningMean, runningVariance });
-    return tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON));
+    return maxPool(tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON)), pool);
   };
 }
 

@@ -10,10 +10,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
 import { CONV2D, CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD, CONV2D_BIAS_RELU_MAX_POOL_GRAD, CONV2D_GRAD, conv2d, conv2dBiasRelu, conv2dBiasReluMaxPool } from './fused-conv';
-import { CONV2D_BATCH_NORM_RELU, CONV2D_BATCH_NORM_RELU_GRAD, fusedConv2DBatchNormRelu } from './fused-conv-batch-norm';
+import { CONV2D_BATCH_NORM_RELU, CONV2D_BATCH_NORM_RELU_GRAD, CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD, fusedConv2DBatchNormRelu } from './fused-conv-batch-norm';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
 import { createSimdKernels, loadSimdKernels, simdKernels, type ConvGradients, type SimdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
+import { conv, dense, flatten, maxPool, walkLayers, type BatchStats, type VariableBuilder } from '../models/layers';
+import { Model } from '../models/model';
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
 function values(count: number, seed: number): Float32Array {
@@ -379,6 +381,7 @@ async function convBatchNormResults(
   c: ConvBatchNormCase,
   fused: boolean,
   wrt: Array<'x' | 'filter' | 'gamma' | 'beta'> = ['x', 'filter', 'gamma', 'beta'],
+  pool?: 'after' | 'inside',
 ): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const stats: tf.Tensor[] = [];
@@ -387,9 +390,12 @@ async function convBatchNormResults(
     const filter = tf.tensor4d(values(size(c.filter), 97), c.filter);
     const gamma = tf.tensor1d(values(c.filter[3], 101)).mul(1.5);
     const beta = tf.tensor1d(values(c.filter[3], 103));
-    const forward = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+    // With `pool`, the layer then a 2x2 max pool: tf.maxPool after it, or fusedConv2DBatchNormRelu's, inside it.
+    const forward = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      pool === 'after' ? tf.maxPool(layer(a, f, g, b) as tf.Tensor4D, 2, 2, 'valid') : layer(a, f, g, b);
+    const layer = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
       if (fused) {
-        const result = fusedConv2DBatchNormRelu(a as tf.Tensor4D, f as tf.Tensor4D, g, b, c.strides, c.pad, BN_EPSILON);
+        const result = fusedConv2DBatchNormRelu(a as tf.Tensor4D, f as tf.Tensor4D, g, b, c.strides, c.pad, BN_EPSILON, pool === 'inside');
         if (result == null) throw new Error('the fused conv + BatchNorm kernel is not available');
         stats.push(result.mean, result.variance);
         return result.y;
@@ -576,6 +582,7 @@ async function broadcastProduct(backend: string, c: MatMulCase): Promise<Float32
 const REPLACED = [
   CONV2D_BIAS_RELU_GRAD,
   CONV2D_BIAS_RELU_MAX_POOL_GRAD,
+  CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD,
   CONV2D,
   CONV2D_GRAD,
   tf.Conv2D,
@@ -836,6 +843,62 @@ describe(`wasm training kernels (${label})`, () => {
       // tf.conv2d then the fused BatchNorm + ReLU, as before these kernels: the same functions on the same values.
       const composed = await convBatchNormResults('wasm', c, false, wrt);
       composed.forEach((e, i) => expect(actual[i]!, `${names[i]} against wasm's composition`).toEqual(e));
+    },
+  );
+
+  it.each(simd ? convBatchNormCases.filter((c) => c.filter[0] === 3).flatMap((c) => [{ ...c, firstLayer: false }, { ...c, firstLayer: true }]) : [])(
+    "a conv + BatchNorm + ReLU layer's max pool in its one gradient call matches cpu, and the pool after the layer bit for bit: x $x, filter $filter, strides $strides, pad $pad, first layer (no dx) $firstLayer",
+    async (c) => {
+      const wrt: Array<'x' | 'filter' | 'gamma' | 'beta'> = c.firstLayer ? ['filter', 'gamma', 'beta'] : ['x', 'filter', 'gamma', 'beta'];
+      const expected = await convBatchNormResults('cpu', c, false, wrt, 'after');
+      const actual = await convBatchNormResults('wasm', c, true, wrt, 'inside');
+      const names = ['y', ...wrt.map((name) => `d${name}`), 'mean', 'variance'];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+      // tf.maxPool after the fused layer (MaxPoolGrad, then the layer's one-call gradient), as before, and after wasm's composition.
+      for (const separate of [await convBatchNormResults('wasm', c, true, wrt, 'after'), await convBatchNormResults('wasm', c, false, wrt, 'after')]) {
+        separate.forEach((e, i) => expect(actual[i]!, `${names[i]} against the pool after the layer`).toEqual(e));
+      }
+      const profile = await tf.profile(() => convBatchNormResults('wasm', c, true, wrt, 'inside'));
+      const kernelNames = profile.kernels.map((k) => k.name);
+      // Stride 2 has no one-call gradient: the pool's runs on its own, as before.
+      expect(kernelNames.includes(tf.MaxPoolGrad)).toBe(c.strides !== 1);
+      expect(kernelNames.filter((name) => name === CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD).length).toBe(c.strides === 1 ? 1 : 0);
+    },
+  );
+
+  it.each([false, true])(
+    `a model runs a conv layer and the max pool after it with one gradient call ${simd ? 'with' : 'only with'} the SIMD module, and the same values: BatchNorm %s`,
+    async (batchNorm) => {
+      await tf.setBackend('wasm');
+      const layers = [conv('conv_1', 5, { batchNorm }), maxPool(), conv('conv_2', 13, { batchNorm }), maxPool(), flatten(), dense('dense_1', 3, { output: true })];
+      const model = new Model('pooled', layers, [7, 9, 3], 1);
+      const x = tf.tensor4d(values(3 * 7 * 9 * 3, 131), [3, 7, 9, 3]);
+      const loss = (): tf.Scalar => tf.sum(model.forward(x, true));
+      const training = await tf.profile(() => tf.variableGrads(loss, model.trainableVariables));
+      model.discardBatchStats();
+      const kernelNames = training.kernels.map((k) => k.name);
+      const pooledGradient = batchNorm ? CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD : CONV2D_BIAS_RELU_MAX_POOL_GRAD;
+      expect(kernelNames.filter((name) => name === pooledGradient).length).toBe(simd ? 2 : 0);
+      expect(kernelNames.filter((name) => name === tf.MaxPoolGrad).length).toBe(simd ? 0 : 2);
+      // The same values as the layers one after another (tf.maxPool after each conv layer).
+      const { value, grads } = training.result as { value: tf.Scalar; grads: tf.NamedTensorMap };
+      const stats: tf.Tensor[] = [];
+      const apart = tf.variableGrads(() => {
+        // The model's own variables, bound to each layer's plain forward (the layers' initial values are dropped).
+        const vars: VariableBuilder = {
+          param: (name) => model.params.get(name)!,
+          buffer: (name) => model.buffers.get(name)!,
+          kernel: (name) => model.params.get(`${name}/kernel`)!,
+          batchNorm: () => {},
+        };
+        const pass = { training: true, queueBatchStats: ({ mean, variance }: BatchStats) => stats.push(mean, variance) };
+        const forwards = [...walkLayers(layers, [7, 9, 3])].map(({ layer, input }) => layer.build(input, vars));
+        return tf.sum(forwards.reduce<tf.Tensor>((h, forward) => forward(h, pass), x)) as tf.Scalar;
+      }, model.trainableVariables);
+      expect(await apart.value.data()).toEqual(await value.data());
+      for (const name of Object.keys(grads)) expect(await apart.grads[name]!.data(), name).toEqual(await grads[name]!.data());
+      tf.dispose([x, value, apart.value, ...Object.values(grads), ...Object.values(apart.grads), ...stats]);
+      model.dispose();
     },
   );
 

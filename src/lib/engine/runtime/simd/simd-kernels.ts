@@ -153,8 +153,8 @@ export interface ConvBatchNormGradientsRequest {
   filter: TensorInfo;
   /** The convolution's output, BatchNorm's input. */
   z: TensorInfo;
-  /** The gradient of the layer's output (after the ReLU). */
-  dy: TensorInfo;
+  /** The gradient of the layer's output (after the ReLU): a backend tensor, or already in our memory. */
+  dy: TensorInfo | ResidentFloats;
   /** BatchNorm's batch statistics, and its scale and offset. */
   mean: TensorInfo;
   variance: TensorInfo;
@@ -696,7 +696,7 @@ export class SimdKernels {
   conv2dBatchNormReluBackprop(backend: BackendWasm, request: ConvBatchNormGradientsRequest): TensorInfo[] {
     const { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient } = request;
     const cols = z.shape[z.shape.length - 1]!;
-    const layout = this.layout();
+    const layout = 'dataId' in dy ? this.layout() : dy.layout;
     const { dxAt: dzAt, dgammaAt, dbetaAt } = this.normaliseBackprop(layout, backend, z, dy, mean, variance, gamma, beta, epsilon);
     const dgamma = output(backend, [cols], layout.view(dgammaAt, cols));
     const dbeta = output(backend, [cols], layout.view(dbetaAt, cols));
@@ -704,12 +704,31 @@ export class SimdKernels {
     return [...(dx == null ? [] : [dx]), dw, dgamma, dbeta];
   }
 
+  /**
+   * `conv2dBatchNormReluBackprop` when a max pool (`poolInfo`, from
+   * computePool2DInfo) follows the layer, from the pool's dy and the
+   * layer's output y (the pool's input): the pooled dy routed to its
+   * windows' winners as `maxPoolBackprop` does, in our memory, then the
+   * same work on it. The same functions on the same values, so the same bits.
+   */
+  conv2dBatchNormReluPooledBackprop(
+    backend: BackendWasm,
+    request: ConvBatchNormGradientsRequest & { dy: TensorInfo; y: TensorInfo; poolInfo: tf.backend_util.Conv2DInfo },
+  ): TensorInfo[] {
+    const { y, dy, poolInfo } = request;
+    const layout = this.layout();
+    const ySize = elementCount(y.shape);
+    const yAt = layout.block(ySize);
+    const dyAt = this.poolBackprop(layout, backend, { at: yAt, fill: () => layout.view(yAt, ySize).set(heap(backend, y)) }, dy, poolInfo);
+    return this.conv2dBatchNormReluBackprop(backend, { ...request, dy: { layout, at: dyAt } });
+  }
+
   /** `batchNormReluBackprop`'s work, its results left in `layout`: their byte addresses. */
   private normaliseBackprop(
     layout: CallLayout,
     backend: BackendWasm,
     x: TensorInfo,
-    dy: TensorInfo,
+    dy: TensorInfo | ResidentFloats,
     mean: TensorInfo,
     variance: TensorInfo,
     gamma: TensorInfo,
@@ -719,7 +738,7 @@ export class SimdKernels {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
     const xAt = layout.block(size);
-    const dyAt = layout.block(size);
+    const dyAt = 'dataId' in dy ? layout.block(size) : dy.at;
     const [meanAt, varianceAt, gammaAt, betaAt] = [mean, variance, gamma, beta].map(() => layout.block(cols)) as [number, number, number, number];
     const dxAt = layout.block(size);
     const dgammaAt = layout.block(cols);
@@ -727,7 +746,7 @@ export class SimdKernels {
     const scratchAt = layout.block(3 * cols);
     layout.commit();
     layout.view(xAt, size).set(heap(backend, x));
-    layout.view(dyAt, size).set(heap(backend, dy));
+    if ('dataId' in dy) layout.view(dyAt, size).set(heap(backend, dy));
     for (const [at, info] of [[meanAt, mean], [varianceAt, variance], [gammaAt, gamma], [betaAt, beta]] as const) {
       layout.view(at, cols).set(heap(backend, info));
     }
