@@ -120,6 +120,34 @@ time('the same in one call (conv2dGradients)', () => {
   return [dx!, dw, db!];
 });
 reluOutput.dispose();
+// The same layers followed by a 2x2 max pool (Conv-4's conv_2 and conv_4): the pool's gradient, then the layer's, or both in one call.
+for (const [input, weights] of [[x, filter], [x32, tf.randomNormal([3, 3, 32, 32], 0, 1, 'float32', 14) as tf.Tensor4D]] as const) {
+  const info = tf.backend_util.computeConv2DInfo(input.shape, weights.shape, 1, 1, 'same', undefined, false, 'channelsLast');
+  const [n, h, w] = input.shape;
+  const y = tf.relu(tf.randomNormal([n, h, w, weights.shape[3]], 0, 1, 'float32', 15)) as tf.Tensor4D;
+  const pooledDy = tf.randomNormal([n, h / 2, w / 2, weights.shape[3]], 0, 1, 'float32', 16) as tf.Tensor4D;
+  const poolInfo = tf.backend_util.computePool2DInfo(y.shape, 2, 2, 1, 'valid');
+  console.log(`a conv + bias + ReLU layer [${input.shape}] * [${weights.shape}] then a 2x2 max pool, backward (alternating, medians of 6 rounds):`);
+  compare([
+    [
+      "  the pool's gradient, then the layer's (2 calls)",
+      () => {
+        const dy = tf.engine().makeTensorFromTensorInfo(kernels.maxPoolBackprop(backend, y, pooledDy, poolInfo));
+        const { dx, dw, db } = kernels.conv2dGradients(backend, { x: input, filter: weights, dy, info, reluOutput: y, inputGradient: true });
+        dy.dispose();
+        return [dx!, dw, db!];
+      },
+    ],
+    [
+      '  both in one call',
+      () => {
+        const { dx, dw, db } = kernels.conv2dPooledGradients(backend, { x: input, filter: weights, info, reluOutput: y, pooledDy, poolInfo, inputGradient: true });
+        return [dx!, dw, db!];
+      },
+    ],
+  ]);
+  tf.dispose([y, pooledDy, ...(weights === filter ? [] : [weights])]);
+}
 for (const [input, gradient] of [[x, dy], [x32, dy32]] as const) {
   const channels = input.shape[3];
   const gamma = tf.randomNormal([channels], 1, 0.3, 'float32', 8);

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNormRelu, type BatchNormReluResult } from '../runtime/fused-batch-norm';
-import { conv2d, conv2dBiasRelu } from '../runtime/fused-conv';
+import { conv2d, conv2dBiasRelu, conv2dBiasReluMaxPool } from '../runtime/fused-conv';
 import { fusedConv2DBatchNormRelu } from '../runtime/fused-conv-batch-norm';
 
 /** One example's activation shape: [height, width, channels], or [features] once flattened. */
@@ -73,8 +73,13 @@ export interface ForwardPass {
   queueBatchStats(stats: BatchStats): void;
 }
 
-/** A layer's forward function, bound to the variables its `build` made. */
-export type LayerForward = (x: tf.Tensor, pass: ForwardPass) => tf.Tensor;
+/**
+ * A layer's forward function, bound to the variables its `build` made;
+ * `pooled`, where the layer has it, is the same followed by `maxPool()`'s
+ * pool, differentiated in one gradient call (the model runs it in place of
+ * the two where such a layer is followed by a `maxPool()`).
+ */
+export type LayerForward = ((x: tf.Tensor, pass: ForwardPass) => tf.Tensor) & { pooled?: (x: tf.Tensor, pass: ForwardPass) => tf.Tensor };
 
 export interface Layer {
   /** Prefix of the layer's variables (`conv_1` -> `conv_1/kernel`); empty for layers without any. */
@@ -104,6 +109,8 @@ export interface Layer {
    * have positions (parallel branches summed into one output) can place them.
    */
   narrowed(channelKeep: ReadonlyMap<string, Uint8Array>): Layer;
+  /** True for `maxPool()`'s 2x2 pool, which a layer before it with a `pooled` forward runs itself. */
+  readonly maxPool2x2?: boolean;
   /** A supernet stage's parallel branches and where each branch's channels land in its output (absent elsewhere). */
   readonly branches?: readonly StageBranch[];
 }
@@ -150,10 +157,14 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
       const kernel = vars.kernel(name, 'conv', [3, 3, channels, filters], 9 * channels, 9 * filters) as tf.Tensor4D;
       if (!options.batchNorm) {
         const bias = vars.param(`${name}/bias`, tf.zeros([filters])) as tf.Tensor1D;
-        return (x) => conv2dBiasRelu(x as tf.Tensor4D, kernel, bias, 1, 'same');
+        return Object.assign((x: tf.Tensor) => conv2dBiasRelu(x as tf.Tensor4D, kernel, bias, 1, 'same'), {
+          pooled: (x: tf.Tensor) => conv2dBiasReluMaxPool(x as tf.Tensor4D, kernel, bias, 1, 'same'),
+        });
       }
       const convBatchNormRelu = buildConvBatchNormRelu(name, kernel, vars);
-      return (x, pass) => convBatchNormRelu(x as tf.Tensor4D, pass);
+      return Object.assign((x: tf.Tensor, pass: ForwardPass) => convBatchNormRelu(x as tf.Tensor4D, pass), {
+        pooled: (x: tf.Tensor, pass: ForwardPass) => convBatchNormRelu(x as tf.Tensor4D, pass, true),
+      });
     },
     flops(input, output) {
       const [h, w, inputs] = input;
@@ -178,9 +189,11 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
  * A 'same' convolution, stride 1, by `kernel`, then BatchNorm (PyTorch's
  * momentum and epsilon) and ReLU over its channels, named `${name}/bn_*`
  * and declared to channel pruning: its scales gate the convolution's
- * filters. In training, one fused kernel where the backend has it.
+ * filters. In training, one fused kernel where the backend has it. With
+ * `pool`, a 2x2 max pool follows ('valid'), its gradient in the layer's
+ * one gradient call where the backend has that.
  */
-function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: VariableBuilder): (x: tf.Tensor4D, pass: ForwardPass) => tf.Tensor {
+function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: VariableBuilder): (x: tf.Tensor4D, pass: ForwardPass, pool?: boolean) => tf.Tensor {
   const channels = kernel.shape[3];
   const gamma = vars.param(`${name}/bn_gamma`, tf.ones([channels]));
   const beta = vars.param(`${name}/bn_beta`, tf.zeros([channels]));
@@ -191,16 +204,17 @@ function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: Variabl
     pass.queueBatchStats({ mean, variance, runningMean, runningVariance });
     return y;
   };
-  return (x, pass) => {
-    if (!pass.training) return tf.relu(tf.batchNorm(conv2d(x, kernel, 1, 'same'), runningMean, runningVariance, beta, gamma, BN_EPSILON));
-    const fused = fusedConv2DBatchNormRelu(x, kernel, gamma, beta, 1, 'same', BN_EPSILON);
+  const maxPool = (y: tf.Tensor, pool: boolean): tf.Tensor => (pool ? tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid') : y);
+  return (x, pass, pool = false) => {
+    if (!pass.training) return maxPool(tf.relu(tf.batchNorm(conv2d(x, kernel, 1, 'same'), runningMean, runningVariance, beta, gamma, BN_EPSILON)), pool);
+    const fused = fusedConv2DBatchNormRelu(x, kernel, gamma, beta, 1, 'same', BN_EPSILON, pool);
     if (fused) return queued(fused, pass);
     const convolved = conv2d(x, kernel, 1, 'same');
     const fusedBatchNorm = fusedBatchNormRelu(convolved, gamma, beta, BN_EPSILON);
-    if (fusedBatchNorm) return queued(fusedBatchNorm, pass);
+    if (fusedBatchNorm) return maxPool(queued(fusedBatchNorm, pass), pool);
     const { mean, variance } = tf.moments(convolved, [0, 1, 2]);
     pass.queueBatchStats({ mean: tf.keep(mean), variance: tf.keep(variance), runningMean, runningVariance });
-    return tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON));
+    return maxPool(tf.relu(tf.batchNorm(convolved, mean, variance, beta, gamma, BN_EPSILON)), pool);
   };
 }
 
@@ -310,6 +324,7 @@ export function branchStage(name: string, width: number, branches: readonly Stag
 export function maxPool(): Layer {
   return {
     name: '',
+    maxPool2x2: true,
     outputShape(input) {
       const [h, w, c] = spatial('maxPool', input);
       return [Math.floor(h / 2), Math.floor(w / 2), c];

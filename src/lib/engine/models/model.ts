@@ -61,7 +61,14 @@ export class Model {
     const logits = steps.at(-1)?.output ?? inputShape;
     if (logits.length !== 1) throw new Error(`Model ${arch} must end in a flat layer of logits, not [${logits.join(', ')}]`);
     this.numClasses = logits[0];
-    this.forwards = steps.map(({ layer, input }) => layer.build(input, vars));
+    const built = steps.map(({ layer, input }) => layer.build(input, vars));
+    // A layer followed by maxPool() that can run the pool itself (one gradient call for both) takes its place too.
+    this.forwards = [];
+    for (let i = 0; i < built.length; i++) {
+      const pooled = layers[i + 1]?.maxPool2x2 ? built[i]!.pooled : undefined;
+      this.forwards.push(pooled ?? built[i]!);
+      if (pooled) i++;
+    }
   }
 
   private addVariable(table: Map<string, tf.Variable>, name: string, value: tf.Tensor, trainable: boolean): tf.Variable {

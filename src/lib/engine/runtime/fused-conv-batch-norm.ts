@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_RELU_GRAD, kernelReady, type BatchNormReluAttrs, type BatchNormReluResult } from './fused-batch-norm';
-import { composedGradients, oneCallGradients, oneCallReady } from './fused-conv';
+import { composedGradients, oneCallGradients, oneCallReady, runLazyGradientOp } from './fused-conv';
 
 // Like fused-batch-norm.ts, this module is imported by the models, so it imports no backend.
 
@@ -40,40 +40,31 @@ export interface Conv2DBatchNormReluAttrs extends BatchNormReluAttrs {
  */
 export const CONV2D_BATCH_NORM_RELU_GRAD = 'LotteryLabConv2DBatchNormReluGrad';
 
+/**
+ * The gradients of maxPool(relu(batchNorm(conv2d(x, filter))), 2, 2,
+ * 'valid') in one call, from the pool's dy: CONV2D_BATCH_NORM_RELU_GRAD's
+ * inputs and the layer's output y (the pool's input); its outputs.
+ */
+export const CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD = 'LotteryLabConv2DBatchNormReluMaxPoolGrad';
+
 export interface Conv2DBatchNormReluGradAttrs extends Conv2DBatchNormReluAttrs {
   inputGradient: boolean;
 }
 
 /**
- * The engine's own entry for an op with a gradient per input (tf.customGrad
- * calls it, and computes every input's gradient eagerly through it): here
- * each input's gradient is a function, run only if the input needs one,
- * as for registered kernels (a network's first layer needs no dx). A
- * registered kernel cannot serve: its gradient would be handed zeros the
- * size of z for the outputs nothing differentiates.
- */
-interface LazyGradientOp {
-  inputs: tf.NamedTensorMap;
-  forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
-  backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
-}
-
-function runLazyGradientOp(op: LazyGradientOp): tf.Tensor {
-  return (tf.engine() as unknown as { runKernelFunc(op: LazyGradientOp): tf.Tensor }).runKernelFunc(op);
-}
-
-/**
  * The gradients from dy: in one call where the backend has it (stride 1),
  * else BatchNorm + ReLU's kernel for dz, dgamma and dbeta, then tfjs's
- * conv2d gradient from dz.
+ * conv2d gradient from dz. With the layer's output y saved, dy is its 2x2
+ * max pool's, and the pool's gradient is part of the one call.
  */
 function gradients(dy: tf.Tensor, saved: tf.Tensor[], attrs: Conv2DBatchNormReluAttrs): Record<string, () => tf.Tensor> {
-  const [x, filter, z, mean, variance, gamma, beta] = saved as [tf.Tensor4D, tf.Tensor4D, ...tf.Tensor[]];
-  if (oneCallReady(CONV2D_BATCH_NORM_RELU_GRAD, attrs.strides)) {
-    const inputs = { x, filter, z: z!, dy, mean: mean!, variance: variance!, gamma: gamma!, beta: beta! };
+  const [x, filter, z, mean, variance, gamma, beta, y] = saved as [tf.Tensor4D, tf.Tensor4D, ...tf.Tensor[]];
+  const kernel = y == null ? CONV2D_BATCH_NORM_RELU_GRAD : CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD;
+  if (y != null || oneCallReady(CONV2D_BATCH_NORM_RELU_GRAD, attrs.strides)) {
+    const inputs = { x, filter, z: z!, dy, mean: mean!, variance: variance!, gamma: gamma!, beta: beta!, ...(y == null ? {} : { y }) };
     const run = (inputGradient: boolean): tf.Tensor[] => {
       const gradientAttrs: Conv2DBatchNormReluGradAttrs = { ...attrs, inputGradient };
-      return tf.engine().runKernel(CONV2D_BATCH_NORM_RELU_GRAD, inputs, gradientAttrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      return tf.engine().runKernel(kernel, inputs, gradientAttrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     };
     return oneCallGradients(run, ['x', 'filter', 'gamma', 'beta']);
   }
@@ -88,7 +79,11 @@ function gradients(dy: tf.Tensor, saved: tf.Tensor[], attrs: Conv2DBatchNormRelu
  * the convolution's own batch statistics, differentiable in x, filter,
  * gamma and beta; null where the backend has no fused kernel for it (the
  * caller composes it from a convolution and fused-batch-norm.ts's
- * `fusedBatchNormRelu`).
+ * `fusedBatchNormRelu`). With `pool`, its y is then max-pooled 2x2
+ * ('valid', tfjs's MaxPool), and where the backend has the kernel (stride
+ * 1) the pool's gradient is part of the layer's one gradient call
+ * (CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD): no MaxPoolGrad call and no dx of
+ * the pool copied out of our module and back.
  */
 export function fusedConv2DBatchNormRelu(
   x: tf.Tensor4D,
@@ -98,9 +93,15 @@ export function fusedConv2DBatchNormRelu(
   strides: number | [number, number],
   pad: 'same' | 'valid',
   epsilon: number,
+  pool = false,
 ): BatchNormReluResult | null {
   const backend = tf.getBackend();
   if (!kernelReady(CONV2D_BATCH_NORM_RELU, backend) || !kernelReady(BATCH_NORM_RELU_GRAD, backend)) return null;
+  const maxPool = (y: tf.Tensor): tf.Tensor => tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid');
+  if (pool && !oneCallReady(CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD, strides)) {
+    const result = fusedConv2DBatchNormRelu(x, filter, gamma, beta, strides, pad, epsilon)!;
+    return { ...result, y: maxPool(result.y) };
+  }
   const attrs: Conv2DBatchNormReluAttrs = { strides, pad, epsilon };
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
   const y = runLazyGradientOp({
@@ -108,10 +109,10 @@ export function fusedConv2DBatchNormRelu(
     forwardFunc: (_backend, save) => {
       const inputs = { x, filter, gamma, beta };
       const [z, y, mean, variance] = tf.engine().runKernel(CONV2D_BATCH_NORM_RELU, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      save([x, filter, z!, mean!, variance!, gamma, beta]);
+      save([x, filter, z!, mean!, variance!, gamma, beta, ...(pool ? [y!] : [])]);
       // The forward function runs in a tidy; the statistics leave it for the running averages.
       stats = { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) };
-      return y!;
+      return pool ? maxPool(y!) : y!;
     },
     backwardsFunc: (dy, saved) => gradients(dy, saved, attrs),
   });

@@ -30,6 +30,13 @@ export const CONV2D_BIAS_RELU = 'LotteryLabConv2DBiasRelu';
 /** The gradients of CONV2D_BIAS_RELU in one call: inputs x, filter, y (its output), dy; outputs [dx (if asked), dfilter, dbias]. */
 export const CONV2D_BIAS_RELU_GRAD = 'LotteryLabConv2DBiasReluGrad';
 
+/**
+ * The gradients of maxPool(relu(conv2d(x, filter) + bias), 2, 2, 'valid')
+ * in one call, from the pool's dy: inputs x, filter, y (the ReLU's output,
+ * the pool's input), dy; outputs as CONV2D_BIAS_RELU_GRAD's.
+ */
+export const CONV2D_BIAS_RELU_MAX_POOL_GRAD = 'LotteryLabConv2DBiasReluMaxPoolGrad';
+
 /** conv2d(x, filter), NHWC, unit dilations, as tfjs's Conv2D: inputs x, filter; output y. */
 export const CONV2D = 'LotteryLabConv2D';
 
@@ -90,6 +97,24 @@ export function oneCallGradients(
     return result;
   };
   return Object.fromEntries(names.map((name) => [name, () => take(name)]));
+}
+
+/**
+ * The engine's own entry for an op with a gradient per input (tf.customGrad
+ * calls it, and computes every input's gradient eagerly through it): here
+ * each input's gradient is a function, run only if the input needs one,
+ * as for registered kernels (a network's first layer needs no dx). A
+ * registered kernel cannot serve: its gradient would be handed zeros for
+ * the outputs nothing differentiates (BatchNorm's z, a pool's input).
+ */
+export interface LazyGradientOp {
+  inputs: tf.NamedTensorMap;
+  forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
+  backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+}
+
+export function runLazyGradientOp(op: LazyGradientOp): tf.Tensor {
+  return (tf.engine() as unknown as { runKernelFunc(op: LazyGradientOp): tf.Tensor }).runKernelFunc(op);
 }
 
 /**
@@ -176,4 +201,39 @@ export function conv2dBiasRelu(
   if (!kernelReady(CONV2D_BIAS_RELU, tf.getBackend())) return tf.fused.conv2d({ x, filter, strides, pad, bias, activation: 'relu' });
   const attrs: Conv2DBiasReluAttrs = { strides, pad };
   return tf.engine().runKernel(CONV2D_BIAS_RELU, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * tf.maxPool(conv2dBiasRelu(x, filter, bias, strides, pad), 2, 2, 'valid'):
+ * forward, the same two kernels; where the active backend has the kernel
+ * (stride 1), the gradient of both is one call from the pool's dy
+ * (CONV2D_BIAS_RELU_MAX_POOL_GRAD): the pool's gradient, which tfjs would
+ * run as MaxPoolGrad with its input and dx copied between our module and
+ * tfjs's heap, stays in our memory. Elsewhere, exactly the two ops.
+ */
+export function conv2dBiasReluMaxPool(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  strides: number | [number, number],
+  pad: 'same' | 'valid',
+): tf.Tensor4D {
+  const pool = (y: tf.Tensor4D): tf.Tensor4D => tf.maxPool(y, 2, 2, 'valid');
+  if (!kernelReady(CONV2D_BIAS_RELU, tf.getBackend()) || !oneCallReady(CONV2D_BIAS_RELU_MAX_POOL_GRAD, strides)) {
+    return pool(conv2dBiasRelu(x, filter, bias, strides, pad));
+  }
+  const attrs: Conv2DBiasReluAttrs = { strides, pad };
+  return runLazyGradientOp({
+    inputs: { x, filter, bias },
+    forwardFunc: (_backend, save) => {
+      const y = tf.engine().runKernel(CONV2D_BIAS_RELU, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      save([x, filter, y]);
+      return pool(y);
+    },
+    backwardsFunc: (dy, saved) => {
+      const [x, filter, y] = saved;
+      const inputs = { x: x!, filter: filter!, y: y!, dy };
+      return oneCallGradients((inputGradient) => runGradientKernel(CONV2D_BIAS_RELU_MAX_POOL_GRAD, inputs, attrs, inputGradient), ['x', 'filter', 'bias']);
+    },
+  }) as tf.Tensor4D;
 }

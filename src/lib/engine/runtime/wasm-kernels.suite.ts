@@ -9,11 +9,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, fusedBatchNormRelu, fusedBatchNormReluAvailable, kernelReady } from './fused-batch-norm';
-import { CONV2D, CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD, CONV2D_GRAD, conv2d, conv2dBiasRelu } from './fused-conv';
-import { CONV2D_BATCH_NORM_RELU, CONV2D_BATCH_NORM_RELU_GRAD, fusedConv2DBatchNormRelu } from './fused-conv-batch-norm';
+import { CONV2D, CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD, CONV2D_BIAS_RELU_MAX_POOL_GRAD, CONV2D_GRAD, conv2d, conv2dBiasRelu, conv2dBiasReluMaxPool } from './fused-conv';
+import { CONV2D_BATCH_NORM_RELU, CONV2D_BATCH_NORM_RELU_GRAD, CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD, fusedConv2DBatchNormRelu } from './fused-conv-batch-norm';
 import { ADAM_UPDATE, FusedAdamOptimizer } from './fused-optimizers';
 import { createSimdKernels, loadSimdKernels, simdKernels, type ConvGradients, type SimdKernels } from './simd/simd-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from './wasm-kernels';
+import { conv, dense, flatten, maxPool, walkLayers, type BatchStats, type VariableBuilder } from '../models/layers';
+import { Model } from '../models/model';
 
 /** Deterministic values in [-1, 1) so both backends see identical inputs. */
 function values(count: number, seed: number): Float32Array {
@@ -160,16 +162,24 @@ async function convBiasReluResults(
   c: ConvBiasReluCase,
   fused: boolean,
   wrt: Array<'x' | 'filter' | 'bias'> = ['x', 'filter', 'bias'],
+  pool?: 'after' | 'inside',
 ): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const x = tf.tensor4d(values(size(c.x), 61), c.x);
     const filter = tf.tensor4d(values(size(c.filter), 67), c.filter);
     const bias = tf.tensor1d(values(c.filter[3], 71));
-    const forward = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+    const layer = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor): tf.Tensor =>
       fused
         ? conv2dBiasRelu(a as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, c.strides, c.pad)
         : tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad), b));
+    // With `pool`, the layer then a 2x2 max pool: tf.maxPool after it, or conv2dBiasReluMaxPool's, inside it.
+    const forward = (a: tf.Tensor, f: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      pool === 'inside'
+        ? conv2dBiasReluMaxPool(a as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, c.strides, c.pad)
+        : pool === 'after'
+          ? tf.maxPool(layer(a, f, b) as tf.Tensor4D, 2, 2, 'valid')
+          : layer(a, f, b);
     const y = forward(x, filter, bias);
     const upstream = tf.tensor(values(y.size, 73), y.shape);
     const inputs = { x, filter, bias };
@@ -197,6 +207,21 @@ const convBiasReluCases: ConvBiasReluCase[] = [
   { x: [5, 7, 7, 16], filter: [3, 3, 16, 3], strides: 1, pad: 'same' },
   // An even, non-square filter: 'same' pads one side more than the other.
   { x: [4, 6, 7, 5], filter: [2, 3, 5, 13], strides: 1, pad: 'same' },
+];
+
+/**
+ * Conv layers followed by a 2x2 max pool ('valid': odd sizes drop a row or
+ * a column), with channel counts and batches as above.
+ */
+const convBiasReluPoolCases: ConvBiasReluCase[] = [
+  { x: [3, 8, 8, 16], filter: [3, 3, 16, 16], strides: 1, pad: 'same' },
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 23], strides: 1, pad: 'same' },
+  { x: [9, 7, 9, 5], filter: [3, 3, 5, 13], strides: 1, pad: 'same' },
+  { x: [10, 6, 5, 23], filter: [3, 3, 23, 13], strides: 1, pad: 'valid' },
+  { x: [17, 5, 7, 13], filter: [3, 3, 13, 16], strides: 1, pad: 'same' },
+  { x: [5, 9, 6, 16], filter: [3, 3, 16, 5], strides: 1, pad: 'same' },
+  // Stride 2: the one-call gradient does not take it, so the pool's and the layer's run as before.
+  { x: [3, 9, 7, 5], filter: [3, 3, 5, 6], strides: 2, pad: 'valid' },
 ];
 
 /**
@@ -356,6 +381,7 @@ async function convBatchNormResults(
   c: ConvBatchNormCase,
   fused: boolean,
   wrt: Array<'x' | 'filter' | 'gamma' | 'beta'> = ['x', 'filter', 'gamma', 'beta'],
+  pool?: 'after' | 'inside',
 ): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const stats: tf.Tensor[] = [];
@@ -364,9 +390,12 @@ async function convBatchNormResults(
     const filter = tf.tensor4d(values(size(c.filter), 97), c.filter);
     const gamma = tf.tensor1d(values(c.filter[3], 101)).mul(1.5);
     const beta = tf.tensor1d(values(c.filter[3], 103));
-    const forward = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+    // With `pool`, the layer then a 2x2 max pool: tf.maxPool after it, or fusedConv2DBatchNormRelu's, inside it.
+    const forward = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      pool === 'after' ? tf.maxPool(layer(a, f, g, b) as tf.Tensor4D, 2, 2, 'valid') : layer(a, f, g, b);
+    const layer = (a: tf.Tensor, f: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
       if (fused) {
-        const result = fusedConv2DBatchNormRelu(a as tf.Tensor4D, f as tf.Tensor4D, g, b, c.strides, c.pad, BN_EPSILON);
+        const result = fusedConv2DBatchNormRelu(a as tf.Tensor4D, f as tf.Tensor4D, g, b, c.strides, c.pad, BN_EPSILON, pool === 'inside');
         if (result == null) throw new Error('the fused conv + BatchNorm kernel is not available');
         stats.push(result.mean, result.variance);
         return result.y;
@@ -552,6 +581,8 @@ async function broadcastProduct(backend: string, c: MatMulCase): Promise<Float32
 
 const REPLACED = [
   CONV2D_BIAS_RELU_GRAD,
+  CONV2D_BIAS_RELU_MAX_POOL_GRAD,
+  CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD,
   CONV2D,
   CONV2D_GRAD,
   tf.Conv2D,
@@ -676,6 +707,68 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
+  it.each(convBiasReluPoolCases.flatMap((c) => [{ ...c, firstLayer: false }, { ...c, firstLayer: true }]))(
+    "a conv + bias + ReLU layer's max pool in its one gradient call matches cpu, and wasm's composition bit for bit: x $x, filter $filter, strides $strides, pad $pad, first layer (no dx) $firstLayer",
+    async (c) => {
+      const wrt: Array<'x' | 'filter' | 'bias'> = c.firstLayer ? ['filter', 'bias'] : ['x', 'filter', 'bias'];
+      const expected = await convBiasReluResults('cpu', c, false, wrt, 'after');
+      const actual = await convBiasReluResults('wasm', c, true, wrt, 'inside');
+      const names = ['y', ...wrt.map((name) => `d${name}`)];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+      // tf.maxPool after the layer (its one-call gradient after MaxPoolGrad's), as before: the same functions on the same values.
+      const separate = await convBiasReluResults('wasm', c, true, wrt, 'after');
+      separate.forEach((e, i) => expect(actual[i]!, `${names[i]} against the pool after the layer`).toEqual(e));
+      if (simd) {
+        const composed = await convBiasReluResults('wasm', c, false, wrt, 'after');
+        composed.forEach((e, i) => expect(actual[i]!, `${names[i]} against wasm's composition`).toEqual(e));
+      }
+    },
+  );
+
+  it(`runs a conv + bias + ReLU layer's gradient and its max pool's as one kernel ${simd ? 'with' : 'only with'} the SIMD module, leaking nothing`, async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor4d(values(3 * 7 * 9 * 5, 121), [3, 7, 9, 5]);
+    const filter = tf.tensor4d(values(3 * 3 * 5 * 13, 123), [3, 3, 5, 13]);
+    const bias = tf.tensor1d(values(13, 127));
+    const inputs = { x, filter, bias };
+    const subsets: Array<Array<'x' | 'filter' | 'bias'>> = [['x', 'filter', 'bias'], ['filter', 'bias'], ['x'], ['bias']];
+    const step = (): void => {
+      for (const wrt of subsets) {
+        const loss = (...args: tf.Tensor[]): tf.Tensor => {
+          const given = { ...inputs, ...Object.fromEntries(wrt.map((name, i) => [name, args[i]!])) };
+          const pooled = conv2dBiasReluMaxPool(given.x as tf.Tensor4D, given.filter as tf.Tensor4D, given.bias as tf.Tensor1D, 1, 'same');
+          return tf.sum(tf.mul(pooled, pooled));
+        };
+        tf.tidy(() => tf.grads(loss)(wrt.map((name) => inputs[name])).forEach((g) => g.dataSync()));
+      }
+    };
+    step();
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = backend.numDataIds();
+    step();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(backend.numDataIds()).toBe(buffersBefore);
+    for (const wrt of [[x, filter, bias], [filter, bias]]) {
+      const loss = (...args: tf.Tensor[]): tf.Tensor => {
+        const given = wrt.length === 3 ? args : [x, ...args];
+        return tf.sum(conv2dBiasReluMaxPool(given[0] as tf.Tensor4D, given[1] as tf.Tensor4D, given[2] as tf.Tensor1D, 1, 'same'));
+      };
+      const training = await tf.profile(() => tf.grads(loss)(wrt));
+      const kernelNames = training.kernels.map((k) => k.name);
+      expect(kernelNames.filter((name) => name === CONV2D_BIAS_RELU_MAX_POOL_GRAD).length).toBe(simd ? 1 : 0);
+      expect(kernelNames.includes(tf.MaxPoolGrad)).toBe(!simd);
+      expect(kernelNames.includes(CONV2D_BIAS_RELU_GRAD)).toBe(false);
+      expect(kernelNames.includes(tf.MaxPool)).toBe(true);
+      if (simd) {
+        const gradientCall = training.kernels.find((k) => k.name === CONV2D_BIAS_RELU_MAX_POOL_GRAD)!;
+        expect(gradientCall.outputShapes.length, `outputs with dx ${wrt.length === 3}`).toBe(wrt.length === 3 ? 3 : 2);
+      }
+      tf.dispose(training.result as tf.Tensor[]);
+    }
+    tf.dispose([x, filter, bias]);
+  });
+
   it.each(convBiasReluCases.flatMap((c) => [{ ...c, wrt: ['x', 'filter'] as Array<'x' | 'filter'> }, { ...c, wrt: ['filter'] as Array<'x' | 'filter'> }]))(
     "fused-conv.ts's conv2d and its gradients match cpu, and wasm's tf.conv2d bit for bit: x $x, filter $filter, strides $strides, w.r.t. $wrt",
     async (c) => {
@@ -753,6 +846,62 @@ describe(`wasm training kernels (${label})`, () => {
     },
   );
 
+  it.each(simd ? convBatchNormCases.filter((c) => c.filter[0] === 3).flatMap((c) => [{ ...c, firstLayer: false }, { ...c, firstLayer: true }]) : [])(
+    "a conv + BatchNorm + ReLU layer's max pool in its one gradient call matches cpu, and the pool after the layer bit for bit: x $x, filter $filter, strides $strides, pad $pad, first layer (no dx) $firstLayer",
+    async (c) => {
+      const wrt: Array<'x' | 'filter' | 'gamma' | 'beta'> = c.firstLayer ? ['filter', 'gamma', 'beta'] : ['x', 'filter', 'gamma', 'beta'];
+      const expected = await convBatchNormResults('cpu', c, false, wrt, 'after');
+      const actual = await convBatchNormResults('wasm', c, true, wrt, 'inside');
+      const names = ['y', ...wrt.map((name) => `d${name}`), 'mean', 'variance'];
+      expected.forEach((e, i) => expect(relativeError(actual[i]!, e), names[i]).toBeLessThan(TOLERANCE));
+      // tf.maxPool after the fused layer (MaxPoolGrad, then the layer's one-call gradient), as before, and after wasm's composition.
+      for (const separate of [await convBatchNormResults('wasm', c, true, wrt, 'after'), await convBatchNormResults('wasm', c, false, wrt, 'after')]) {
+        separate.forEach((e, i) => expect(actual[i]!, `${names[i]} against the pool after the layer`).toEqual(e));
+      }
+      const profile = await tf.profile(() => convBatchNormResults('wasm', c, true, wrt, 'inside'));
+      const kernelNames = profile.kernels.map((k) => k.name);
+      // Stride 2 has no one-call gradient: the pool's runs on its own, as before.
+      expect(kernelNames.includes(tf.MaxPoolGrad)).toBe(c.strides !== 1);
+      expect(kernelNames.filter((name) => name === CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD).length).toBe(c.strides === 1 ? 1 : 0);
+    },
+  );
+
+  it.each([false, true])(
+    `a model runs a conv layer and the max pool after it with one gradient call ${simd ? 'with' : 'only with'} the SIMD module, and the same values: BatchNorm %s`,
+    async (batchNorm) => {
+      await tf.setBackend('wasm');
+      const layers = [conv('conv_1', 5, { batchNorm }), maxPool(), conv('conv_2', 13, { batchNorm }), maxPool(), flatten(), dense('dense_1', 3, { output: true })];
+      const model = new Model('pooled', layers, [7, 9, 3], 1);
+      const x = tf.tensor4d(values(3 * 7 * 9 * 3, 131), [3, 7, 9, 3]);
+      const loss = (): tf.Scalar => tf.sum(model.forward(x, true));
+      const training = await tf.profile(() => tf.variableGrads(loss, model.trainableVariables));
+      model.discardBatchStats();
+      const kernelNames = training.kernels.map((k) => k.name);
+      const pooledGradient = batchNorm ? CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD : CONV2D_BIAS_RELU_MAX_POOL_GRAD;
+      expect(kernelNames.filter((name) => name === pooledGradient).length).toBe(simd ? 2 : 0);
+      expect(kernelNames.filter((name) => name === tf.MaxPoolGrad).length).toBe(simd ? 0 : 2);
+      // The same values as the layers one after another (tf.maxPool after each conv layer).
+      const { value, grads } = training.result as { value: tf.Scalar; grads: tf.NamedTensorMap };
+      const stats: tf.Tensor[] = [];
+      const apart = tf.variableGrads(() => {
+        // The model's own variables, bound to each layer's plain forward (the layers' initial values are dropped).
+        const vars: VariableBuilder = {
+          param: (name) => model.params.get(name)!,
+          buffer: (name) => model.buffers.get(name)!,
+          kernel: (name) => model.params.get(`${name}/kernel`)!,
+          batchNorm: () => {},
+        };
+        const pass = { training: true, queueBatchStats: ({ mean, variance }: BatchStats) => stats.push(mean, variance) };
+        const forwards = [...walkLayers(layers, [7, 9, 3])].map(({ layer, input }) => layer.build(input, vars));
+        return tf.sum(forwards.reduce<tf.Tensor>((h, forward) => forward(h, pass), x)) as tf.Scalar;
+      }, model.trainableVariables);
+      expect(await apart.value.data()).toEqual(await value.data());
+      for (const name of Object.keys(grads)) expect(await apart.grads[name]!.data(), name).toEqual(await grads[name]!.data());
+      tf.dispose([x, value, apart.value, ...Object.values(grads), ...Object.values(apart.grads), ...stats]);
+      model.dispose();
+    },
+  );
+
   it(`runs a conv layer's convolution and BatchNorm + ReLU as one kernel each way ${simd ? 'with' : 'only with'} the SIMD module, dx only where asked`, async () => {
     await tf.setBackend('wasm');
     expect(kernelReady(CONV2D_BATCH_NORM_RELU, 'wasm')).toBe(simd);
@@ -811,7 +960,7 @@ describe(`wasm training kernels (${label})`, () => {
     expect(fusedBatchNormReluAvailable()).toBe(simd);
     expect(kernelReady(ADAM_UPDATE, 'wasm')).toBe(simd);
     expect(kernelReady(CONV2D_BIAS_RELU, 'wasm')).toBe(simd);
-    for (const kernel of [CONV2D_BIAS_RELU_GRAD, CONV2D, CONV2D_GRAD]) expect(kernelReady(kernel, 'wasm'), kernel).toBe(simd);
+    for (const kernel of [CONV2D_BIAS_RELU_GRAD, CONV2D_BIAS_RELU_MAX_POOL_GRAD, CONV2D, CONV2D_GRAD]) expect(kernelReady(kernel, 'wasm'), kernel).toBe(simd);
     await tf.setBackend('cpu');
     expect(kernelReady(CONV2D_GRAD, 'cpu')).toBe(false);
     expect(fusedBatchNormReluAvailable()).toBe(false);

@@ -23,10 +23,12 @@
  * module is loaded: BatchNorm + ReLU in training and its gradient
  * (BATCH_NORM_RELU, used by fused-batch-norm.ts), a conv layer's
  * convolution + bias + ReLU (CONV2D_BIAS_RELU, used by fused-conv.ts) and
- * its gradient in one call (CONV2D_BIAS_RELU_GRAD), a plain convolution
+ * its gradient in one call (CONV2D_BIAS_RELU_GRAD, and with the 2x2 max
+ * pool after it, CONV2D_BIAS_RELU_MAX_POOL_GRAD), a plain convolution
  * with its gradient in one call (CONV2D and CONV2D_GRAD, fused-conv.ts's
  * `conv2d`), a conv layer's convolution then BatchNorm + ReLU and its
- * gradient in one call (CONV2D_BATCH_NORM_RELU and its _GRAD, used by
+ * gradient in one call (CONV2D_BATCH_NORM_RELU and its _GRAD, and
+ * _MAX_POOL_GRAD with the 2x2 max pool after the layer, used by
  * fused-conv-batch-norm.ts), and Adam's update of one variable (ADAM_UPDATE,
  * used by fused-optimizers.ts).
  */
@@ -40,6 +42,7 @@ import {
   CONV2D,
   CONV2D_BIAS_RELU,
   CONV2D_BIAS_RELU_GRAD,
+  CONV2D_BIAS_RELU_MAX_POOL_GRAD,
   CONV2D_GRAD,
   type Conv2DBiasReluAttrs,
   type ConvGradientAttrs,
@@ -47,6 +50,7 @@ import {
 import {
   CONV2D_BATCH_NORM_RELU,
   CONV2D_BATCH_NORM_RELU_GRAD,
+  CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD,
   type Conv2DBatchNormReluAttrs,
   type Conv2DBatchNormReluGradAttrs,
 } from './fused-conv-batch-norm';
@@ -412,26 +416,35 @@ function conv2dBatchNormRelu(args: KernelArgs): TensorInfo[] {
  * The gradients of conv2dBatchNormRelu in one call on our SIMD kernels
  * (stride 1): outputs dx (where attrs.inputGradient), dfilter, dgamma,
  * dbeta. Offered where our convolution is preferred, as the forward kernel
- * (the composed gradient's dx is a Conv2D, ours there).
+ * (the composed gradient's dx is a Conv2D, ours there). With `pooled`
+ * (CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD), dy is the gradient of a 2x2 max
+ * pool ('valid') of the layer's output, the further input y.
  */
-function conv2dBatchNormReluGrad(args: KernelArgs): TensorInfo[] {
+function conv2dBatchNormReluGrad(args: KernelArgs, pooled: boolean): TensorInfo[] {
   const { inputs, backend } = args;
   const attrs = args.attrs as unknown as Conv2DBatchNormReluGradAttrs;
-  const names = ['x', 'filter', 'z', 'dy', 'mean', 'variance', 'gamma', 'beta'] as const;
-  const [x, filter, z, dy, mean, variance, gamma, beta] = names.map((name) => requireInput(inputs, name)) as TensorInfo[] as [
-    TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo,
+  const kernel = pooled ? CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD : CONV2D_BATCH_NORM_RELU_GRAD;
+  const names = ['x', 'filter', 'z', 'dy', 'mean', 'variance', 'gamma', 'beta', ...(pooled ? ['y'] : [])];
+  const [x, filter, z, dy, mean, variance, gamma, beta, y] = names.map((name) => requireInput(inputs, name)) as TensorInfo[] as [
+    TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo?,
   ];
-  if ([x, filter, z, dy, mean, variance, gamma, beta].some((info) => info.dtype !== 'float32')) {
-    throw new Error(`${CONV2D_BATCH_NORM_RELU_GRAD} takes float32 tensors only`);
+  if ([x, filter, z, dy, mean, variance, gamma, beta, y].some((info) => info != null && info.dtype !== 'float32')) {
+    throw new Error(`${kernel} takes float32 tensors only`);
   }
   const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
-  if (!oneCallGradientsCover(info)) throw new Error(`${CONV2D_BATCH_NORM_RELU_GRAD} takes stride-1 convolutions only`);
-  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-  assertShape(z.shape, outShape, `${CONV2D_BATCH_NORM_RELU_GRAD} z`);
-  assertShape(dy.shape, outShape, `${CONV2D_BATCH_NORM_RELU_GRAD} dy`);
+  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels] as Shape4D;
+  assertShape(z.shape, outShape, `${kernel} z`);
   const { epsilon, inputGradient } = attrs;
   const request = { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient };
-  return requireSimd(CONV2D_BATCH_NORM_RELU_GRAD).conv2dBatchNormReluBackprop(backend, request);
+  if (y == null) {
+    assertShape(dy.shape, outShape, `${kernel} dy`);
+    return requireSimd(kernel).conv2dBatchNormReluBackprop(backend, request);
+  }
+  assertShape(y.shape, outShape, `${kernel} y`);
+  const poolInfo = tf.backend_util.computePool2DInfo(outShape, 2, 2, 1, 'valid');
+  assertShape(dy.shape, [poolInfo.batchSize, poolInfo.outHeight, poolInfo.outWidth, poolInfo.outChannels], `${kernel} dy`);
+  return requireSimd(kernel).conv2dBatchNormReluPooledBackprop(backend, { ...request, dy, y, poolInfo });
 }
 
 /**
@@ -452,6 +465,28 @@ function convGradients(args: KernelArgs, kernel: string, relu: boolean): TensorI
   assertShape(dy.shape, outShape, `${kernel} dy`);
   if (y != null) assertShape(y.shape, outShape, `${kernel} y`);
   const { dx, dw, db } = requireSimd(kernel).conv2dGradients(backend, { x, filter, dy, info, reluOutput: y, inputGradient: attrs.inputGradient });
+  return [dx, dw, db].filter((output): output is TensorInfo => output != null);
+}
+
+/**
+ * The gradients of maxPool(relu(conv + bias), 2, 2, 'valid') in one call
+ * of our SIMD module (stride 1), from the pool's dy: [dx (where
+ * attrs.inputGradient), dfilter, dbias]. Offered as CONV2D_BIAS_RELU_GRAD.
+ */
+function convMaxPoolGradients(args: KernelArgs): TensorInfo[] {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as ConvGradientAttrs;
+  const kernel = CONV2D_BIAS_RELU_MAX_POOL_GRAD;
+  const [x, filter, y, dy] = ['x', 'filter', 'y', 'dy'].map((name) => requireInput(inputs, name)) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  if ([x, filter, y, dy].some((info) => info.dtype !== 'float32')) throw new Error(`${kernel} takes float32 tensors only`);
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
+  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels] as Shape4D;
+  assertShape(y.shape, outShape, `${kernel} y`);
+  const poolInfo = tf.backend_util.computePool2DInfo(outShape, 2, 2, 1, 'valid');
+  assertShape(dy.shape, [poolInfo.batchSize, poolInfo.outHeight, poolInfo.outWidth, poolInfo.outChannels], `${kernel} dy`);
+  const request = { x, filter, info, reluOutput: y, pooledDy: dy, poolInfo, inputGradient: attrs.inputGradient };
+  const { dx, dw, db } = requireSimd(kernel).conv2dPooledGradients(backend, request);
   return [dx, dw, db].filter((output): output is TensorInfo => output != null);
 }
 
@@ -705,8 +740,10 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(BATCH_NORM_RELU_GRAD, batchNormReluGrad, simdLoaded);
   replaceKernel(CONV2D_BIAS_RELU, conv2dBiasRelu, ourConvolutionPreferred);
   replaceKernel(CONV2D_BATCH_NORM_RELU, conv2dBatchNormRelu, ourConvolutionPreferred);
-  replaceKernel(CONV2D_BATCH_NORM_RELU_GRAD, conv2dBatchNormReluGrad, ourConvolutionPreferred);
+  replaceKernel(CONV2D_BATCH_NORM_RELU_GRAD, (args) => conv2dBatchNormReluGrad(args, false), ourConvolutionPreferred);
+  replaceKernel(CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD, (args) => conv2dBatchNormReluGrad(args, true), ourConvolutionPreferred);
   replaceKernel(CONV2D_BIAS_RELU_GRAD, (args) => convGradients(args, CONV2D_BIAS_RELU_GRAD, true), ourConvolutionPreferred);
+  replaceKernel(CONV2D_BIAS_RELU_MAX_POOL_GRAD, convMaxPoolGradients, ourConvolutionPreferred);
   replaceKernel(CONV2D, conv2d, ourConvolutionPreferred);
   replaceKernel(CONV2D_GRAD, (args) => convGradients(args, CONV2D_GRAD, false), ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);
@@ -727,7 +764,9 @@ export function wasmTrainingKernelsRegistered(): boolean {
     isOurs(tf.getKernel(CONV2D_BIAS_RELU, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD, WASM)) &&
     isOurs(tf.getKernel(CONV2D_BIAS_RELU_GRAD, WASM)) &&
+    isOurs(tf.getKernel(CONV2D_BIAS_RELU_MAX_POOL_GRAD, WASM)) &&
     isOurs(tf.getKernel(CONV2D, WASM)) &&
     isOurs(tf.getKernel(CONV2D_GRAD, WASM)) &&
     isOurs(tf.getKernel(ADAM_UPDATE, WASM))

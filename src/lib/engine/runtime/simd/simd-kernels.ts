@@ -134,8 +134,8 @@ export interface ConvGradientsRequest {
   dy: TensorInfo | ResidentFloats;
   /** The convolution's geometry, from computeConv2DInfo (channels last). */
   info: tf.backend_util.Conv2DInfo;
-  /** For relu(conv + bias): its output, which gates dy (tfjs's Step, then Multiply); the bias gradient is then summed too. */
-  reluOutput?: TensorInfo;
+  /** For relu(conv + bias): its output, which gates dy (tfjs's Step, then Multiply); the bias gradient is then summed too. A backend tensor, or already in our memory (in dy's layout). */
+  reluOutput?: TensorInfo | ResidentFloats;
   /** Whether dx is wanted (a network's first layer needs none). */
   inputGradient: boolean;
 }
@@ -153,8 +153,8 @@ export interface ConvBatchNormGradientsRequest {
   filter: TensorInfo;
   /** The convolution's output, BatchNorm's input. */
   z: TensorInfo;
-  /** The gradient of the layer's output (after the ReLU). */
-  dy: TensorInfo;
+  /** The gradient of the layer's output (after the ReLU): a backend tensor, or already in our memory. */
+  dy: TensorInfo | ResidentFloats;
   /** BatchNorm's batch statistics, and its scale and offset. */
   mean: TensorInfo;
   variance: TensorInfo;
@@ -424,7 +424,7 @@ export class SimdKernels {
     const layout = resident ? dy.layout : this.layout();
     const dySize = n * oh * ow * co;
     const dyAt = resident ? dy.at : layout.block(dySize);
-    const yAt = reluOutput == null ? 0 : layout.block(dySize);
+    const yAt = reluOutput == null ? 0 : 'dataId' in reluOutput ? layout.block(dySize) : reluOutput.at;
     const xAt = layout.block(n * h * w * ci);
     // x padded for the filter gradient, dy padded for dx (a convolution of dy with the rotated filter).
     const xpAt = layout.block(n * (oh + kh - 1) * (ow + kw - 1) * ci);
@@ -444,7 +444,7 @@ export class SimdKernels {
     const paramsAt = layout.block(CONV_GRADIENTS_WORDS);
     layout.commit();
     if (!resident) layout.view(dyAt, dySize).set(heap(backend, dy));
-    if (reluOutput != null) layout.view(yAt, dySize).set(heap(backend, reluOutput));
+    if (reluOutput != null && 'dataId' in reluOutput) layout.view(yAt, dySize).set(heap(backend, reluOutput));
     layout.view(xAt, n * h * w * ci).set(heap(backend, x));
     if (inputGradient) {
       // rotated[t][u][o][c] = filter[kh−1−t][kw−1−u][c][o], zero for c ≥ ci.
@@ -485,17 +485,46 @@ export class SimdKernels {
     };
   }
 
-  /** dx of a max pool (`info` from computePool2DInfo), the batch shared among threads. */
-  maxPoolBackprop(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  /**
+   * relu(conv + bias)'s gradients in one call when a max pool (`poolInfo`,
+   * from computePool2DInfo) follows it, from the pool's dy: y (the ReLU's
+   * output, the pool's input) and the pooled dy are copied in once, the
+   * pooled dy routed to its windows' winners as `maxPoolBackprop` does,
+   * and the full-size dy gated and differentiated as `conv2dGradients`
+   * does, all in our memory: the MaxPoolGrad call, its copy of dx out and
+   * that copy back in as the convolution's dy are gone. The same functions
+   * on the same values, so the same bits.
+   */
+  conv2dPooledGradients(
+    backend: BackendWasm,
+    request: Omit<ConvGradientsRequest, 'dy' | 'reluOutput'> & { reluOutput: TensorInfo; pooledDy: TensorInfo; poolInfo: tf.backend_util.Conv2DInfo },
+  ): ConvGradients {
+    const { reluOutput, pooledDy, poolInfo } = request;
+    const layout = this.layout();
+    const ySize = elementCount(reluOutput.shape);
+    const yAt = layout.block(ySize);
+    const dyAt = this.poolBackprop(layout, backend, { at: yAt, fill: () => layout.view(yAt, ySize).set(heap(backend, reluOutput)) }, pooledDy, poolInfo);
+    return this.conv2dGradients(backend, { ...request, dy: { layout, at: dyAt }, reluOutput: { layout, at: yAt } });
+  }
+
+  /**
+   * `maxPoolBackprop`'s work in `layout`, the pool's input x at `x.at`
+   * (written by `x.fill` once the blocks are committed): dx's byte address.
+   */
+  private poolBackprop(
+    layout: CallLayout,
+    backend: BackendWasm,
+    x: { at: number; fill: () => void },
+    dy: TensorInfo,
+    info: tf.backend_util.Conv2DInfo,
+  ): number {
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
     const xSize = n * h * w * c;
     const dySize = n * oh * ow * c;
-    const layout = this.layout();
-    const xAt = layout.block(xSize);
     const dyAt = layout.block(dySize);
     const dxAt = layout.block(xSize);
     layout.commit();
-    layout.view(xAt, xSize).set(heap(backend, x));
+    x.fill();
     layout.view(dyAt, dySize).set(heap(backend, dy));
     const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
     // Images are independent, so the batch is shared. Each window value is
@@ -505,12 +534,21 @@ export class SimdKernels {
       shares(n, this.threadCount).map(([first, end]) => ({
         fn: 'max_pool_backprop',
         args: [
-          xAt + first * h * w * c * FLOAT_BYTES, dyAt + first * oh * ow * c * FLOAT_BYTES, dxAt + first * h * w * c * FLOAT_BYTES,
+          x.at + first * h * w * c * FLOAT_BYTES, dyAt + first * oh * ow * c * FLOAT_BYTES, dxAt + first * h * w * c * FLOAT_BYTES,
           end - first, h, w, c, oh, ow, fh, fw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
         ],
       })),
       4 * dySize * fh * fw,
     );
+    return dxAt;
+  }
+
+  /** dx of a max pool (`info` from computePool2DInfo), the batch shared among threads. */
+  maxPoolBackprop(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+    const xSize = elementCount(x.shape);
+    const layout = this.layout();
+    const xAt = layout.block(xSize);
+    const dxAt = this.poolBackprop(layout, backend, { at: xAt, fill: () => layout.view(xAt, xSize).set(heap(backend, x)) }, dy, info);
     return output(backend, x.shape, layout.view(dxAt, xSize));
   }
 
@@ -658,7 +696,7 @@ export class SimdKernels {
   conv2dBatchNormReluBackprop(backend: BackendWasm, request: ConvBatchNormGradientsRequest): TensorInfo[] {
     const { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient } = request;
     const cols = z.shape[z.shape.length - 1]!;
-    const layout = this.layout();
+    const layout = 'dataId' in dy ? this.layout() : dy.layout;
     const { dxAt: dzAt, dgammaAt, dbetaAt } = this.normaliseBackprop(layout, backend, z, dy, mean, variance, gamma, beta, epsilon);
     const dgamma = output(backend, [cols], layout.view(dgammaAt, cols));
     const dbeta = output(backend, [cols], layout.view(dbetaAt, cols));
@@ -666,12 +704,31 @@ export class SimdKernels {
     return [...(dx == null ? [] : [dx]), dw, dgamma, dbeta];
   }
 
+  /**
+   * `conv2dBatchNormReluBackprop` when a max pool (`poolInfo`, from
+   * computePool2DInfo) follows the layer, from the pool's dy and the
+   * layer's output y (the pool's input): the pooled dy routed to its
+   * windows' winners as `maxPoolBackprop` does, in our memory, then the
+   * same work on it. The same functions on the same values, so the same bits.
+   */
+  conv2dBatchNormReluPooledBackprop(
+    backend: BackendWasm,
+    request: ConvBatchNormGradientsRequest & { dy: TensorInfo; y: TensorInfo; poolInfo: tf.backend_util.Conv2DInfo },
+  ): TensorInfo[] {
+    const { y, dy, poolInfo } = request;
+    const layout = this.layout();
+    const ySize = elementCount(y.shape);
+    const yAt = layout.block(ySize);
+    const dyAt = this.poolBackprop(layout, backend, { at: yAt, fill: () => layout.view(yAt, ySize).set(heap(backend, y)) }, dy, poolInfo);
+    return this.conv2dBatchNormReluBackprop(backend, { ...request, dy: { layout, at: dyAt } });
+  }
+
   /** `batchNormReluBackprop`'s work, its results left in `layout`: their byte addresses. */
   private normaliseBackprop(
     layout: CallLayout,
     backend: BackendWasm,
     x: TensorInfo,
-    dy: TensorInfo,
+    dy: TensorInfo | ResidentFloats,
     mean: TensorInfo,
     variance: TensorInfo,
     gamma: TensorInfo,
@@ -681,7 +738,7 @@ export class SimdKernels {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
     const xAt = layout.block(size);
-    const dyAt = layout.block(size);
+    const dyAt = 'dataId' in dy ? layout.block(size) : dy.at;
     const [meanAt, varianceAt, gammaAt, betaAt] = [mean, variance, gamma, beta].map(() => layout.block(cols)) as [number, number, number, number];
     const dxAt = layout.block(size);
     const dgammaAt = layout.block(cols);
@@ -689,7 +746,7 @@ export class SimdKernels {
     const scratchAt = layout.block(3 * cols);
     layout.commit();
     layout.view(xAt, size).set(heap(backend, x));
-    layout.view(dyAt, size).set(heap(backend, dy));
+    if ('dataId' in dy) layout.view(dyAt, size).set(heap(backend, dy));
     for (const [at, info] of [[meanAt, mean], [varianceAt, variance], [gammaAt, gamma], [betaAt, beta]] as const) {
       layout.view(at, cols).set(heap(backend, info));
     }
