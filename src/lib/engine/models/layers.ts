@@ -161,7 +161,7 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
           pooled: (x: tf.Tensor) => conv2dBiasReluMaxPool(x as tf.Tensor4D, kernel, bias, 1, 'same'),
         });
       }
-      const convBatchNormRelu = buildConvBatchNormRelu(name, kernel, vars);
+      const convBatchNormRelu = buildConvBatchNormRelu(name, kernel, filters, vars);
       return Object.assign((x: tf.Tensor, pass: ForwardPass) => convBatchNormRelu(x as tf.Tensor4D, pass), {
         pooled: (x: tf.Tensor, pass: ForwardPass) => convBatchNormRelu(x as tf.Tensor4D, pass, true),
       });
@@ -191,10 +191,16 @@ export function conv(name: string, filters: number, options: { batchNorm: boolea
  * and declared to channel pruning: its scales gate the convolution's
  * filters. In training, one fused kernel where the backend has it. With
  * `pool`, a 2x2 max pool follows ('valid'), its gradient in the layer's
- * one gradient call where the backend has that.
+ * one gradient call where the backend has that. `channels` is the kernel's
+ * output count, given apart: the PyTorch exporter builds layers with a
+ * recorder whose kernels are not tensors (src/lib/export/pytorch.ts).
  */
-function buildConvBatchNormRelu(name: string, kernel: tf.Tensor4D, vars: VariableBuilder): (x: tf.Tensor4D, pass: ForwardPass, pool?: boolean) => tf.Tensor {
-  const channels = kernel.shape[3];
+function buildConvBatchNormRelu(
+  name: string,
+  kernel: tf.Tensor4D,
+  channels: number,
+  vars: VariableBuilder,
+): (x: tf.Tensor4D, pass: ForwardPass, pool?: boolean) => tf.Tensor {
   const gamma = vars.param(`${name}/bn_gamma`, tf.ones([channels]));
   const beta = vars.param(`${name}/bn_beta`, tf.zeros([channels]));
   const runningMean = vars.buffer(`${name}/bn_mean`, tf.zeros([channels]));
@@ -269,7 +275,7 @@ export function branchStage(name: string, width: number, branches: readonly Stag
         const filters = b.positions.length;
         const window = b.kernel * b.kernel;
         const kernel = vars.kernel(names[i], 'conv', [b.kernel, b.kernel, channels, filters], window * channels, window * filters) as tf.Tensor4D;
-        const convBatchNormRelu = buildConvBatchNormRelu(names[i], kernel, vars);
+        const convBatchNormRelu = buildConvBatchNormRelu(names[i], kernel, filters, vars);
         // A branch narrower than its stage adds its channels at their positions: a 0/1
         // placement matrix (a matMul, whose gradient every backend has; gather's needs a
         // kernel wasm lacks).
