@@ -55,7 +55,7 @@ import {
   type Conv2DBatchNormReluGradAttrs,
 } from './fused-conv-batch-norm';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './fused-optimizers';
-import { oneCallGradientsCover, simdKernels } from './simd/simd-kernels';
+import { oneCallGradientsCover, simdKernels, type ConvGradients } from './simd/simd-kernels';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -413,6 +413,31 @@ function conv2dBatchNormRelu(args: KernelArgs): TensorInfo[] {
 }
 
 /**
+ * The inputs `names` of one of our one-call gradient kernels, each checked
+ * float32, and the stride-1 convolution they differentiate: its geometry
+ * and its output's shape.
+ */
+function oneCallGradientInputs(
+  args: KernelArgs,
+  kernel: string,
+  names: readonly string[],
+): { tensors: Map<string, TensorInfo>; info: tf.backend_util.Conv2DInfo; outShape: Shape4D } {
+  const tensors = new Map(names.map((name) => [name, requireInput(args.inputs, name)]));
+  if ([...tensors.values()].some((info) => info.dtype !== 'float32')) throw new Error(`${kernel} takes float32 tensors only`);
+  const [x, filter] = [tensors.get('x')!, tensors.get('filter')!];
+  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, args.attrs as unknown as ConvGradientAttrs);
+  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
+  return { tensors, info, outShape: [info.batchSize, info.outHeight, info.outWidth, info.outChannels] };
+}
+
+/** The 2x2 'valid' max pool of a layer output of `outShape`, with `dy` checked as its gradient. */
+function twoByTwoPoolOf(kernel: string, outShape: Shape4D, dy: TensorInfo): tf.backend_util.Conv2DInfo {
+  const poolInfo = tf.backend_util.computePool2DInfo(outShape, 2, 2, 1, 'valid');
+  assertShape(dy.shape, [poolInfo.batchSize, poolInfo.outHeight, poolInfo.outWidth, poolInfo.outChannels], `${kernel} dy`);
+  return poolInfo;
+}
+
+/**
  * The gradients of conv2dBatchNormRelu in one call on our SIMD kernels
  * (stride 1): outputs dx (where attrs.inputGradient), dfilter, dgamma,
  * dbeta. Offered where our convolution is preferred, as the forward kernel
@@ -421,72 +446,46 @@ function conv2dBatchNormRelu(args: KernelArgs): TensorInfo[] {
  * pool ('valid') of the layer's output, the further input y.
  */
 function conv2dBatchNormReluGrad(args: KernelArgs, pooled: boolean): TensorInfo[] {
-  const { inputs, backend } = args;
-  const attrs = args.attrs as unknown as Conv2DBatchNormReluGradAttrs;
   const kernel = pooled ? CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD : CONV2D_BATCH_NORM_RELU_GRAD;
   const names = ['x', 'filter', 'z', 'dy', 'mean', 'variance', 'gamma', 'beta', ...(pooled ? ['y'] : [])];
-  const [x, filter, z, dy, mean, variance, gamma, beta, y] = names.map((name) => requireInput(inputs, name)) as TensorInfo[] as [
-    TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo?,
-  ];
-  if ([x, filter, z, dy, mean, variance, gamma, beta, y].some((info) => info != null && info.dtype !== 'float32')) {
-    throw new Error(`${kernel} takes float32 tensors only`);
+  const { tensors, info, outShape } = oneCallGradientInputs(args, kernel, names);
+  const [x, filter, z, dy, mean, variance, gamma, beta] = names.map((name) => tensors.get(name)!);
+  assertShape(z!.shape, outShape, `${kernel} z`);
+  const { epsilon, inputGradient } = args.attrs as unknown as Conv2DBatchNormReluGradAttrs;
+  const request = { x: x!, filter: filter!, z: z!, dy: dy!, mean: mean!, variance: variance!, gamma: gamma!, beta: beta!, epsilon, info, inputGradient };
+  const simd = requireSimd(kernel);
+  if (!pooled) {
+    assertShape(dy!.shape, outShape, `${kernel} dy`);
+    return simd.conv2dBatchNormReluBackprop(args.backend, request);
   }
-  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
-  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
-  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels] as Shape4D;
-  assertShape(z.shape, outShape, `${kernel} z`);
-  const { epsilon, inputGradient } = attrs;
-  const request = { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient };
-  if (y == null) {
-    assertShape(dy.shape, outShape, `${kernel} dy`);
-    return requireSimd(kernel).conv2dBatchNormReluBackprop(backend, request);
-  }
+  const y = tensors.get('y')!;
   assertShape(y.shape, outShape, `${kernel} y`);
-  const poolInfo = tf.backend_util.computePool2DInfo(outShape, 2, 2, 1, 'valid');
-  assertShape(dy.shape, [poolInfo.batchSize, poolInfo.outHeight, poolInfo.outWidth, poolInfo.outChannels], `${kernel} dy`);
-  return requireSimd(kernel).conv2dBatchNormReluPooledBackprop(backend, { ...request, dy, y, poolInfo });
+  return simd.conv2dBatchNormReluPooledBackprop(args.backend, { ...request, y, poolInfo: twoByTwoPoolOf(kernel, outShape, dy!) });
 }
 
 /**
  * A convolution's gradients in one call of our SIMD module (stride 1):
  * [dx (where attrs.inputGradient), dfilter], and with `relu` (the input y,
- * relu(conv + bias)) dy gated by it and dbias after them. Offered where
- * our convolution is preferred, as the forward kernels they differentiate.
+ * relu(conv + bias)) dy gated by it and dbias after them. With `pooled`
+ * (CONV2D_BIAS_RELU_MAX_POOL_GRAD, relu too), dy is the gradient of a 2x2
+ * max pool ('valid') of y. Offered where our convolution is preferred, as
+ * the forward kernels they differentiate.
  */
-function convGradients(args: KernelArgs, kernel: string, relu: boolean): TensorInfo[] {
-  const { inputs, backend } = args;
-  const attrs = args.attrs as unknown as ConvGradientAttrs;
-  const names = relu ? ['x', 'filter', 'dy', 'y'] : ['x', 'filter', 'dy'];
-  const [x, filter, dy, y] = names.map((name) => requireInput(inputs, name)) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo?];
-  if ([x, filter, dy, y].some((info) => info != null && info.dtype !== 'float32')) throw new Error(`${kernel} takes float32 tensors only`);
-  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
-  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
-  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-  assertShape(dy.shape, outShape, `${kernel} dy`);
+function convGradients(args: KernelArgs, kernel: string, relu: boolean, pooled = false): TensorInfo[] {
+  const { tensors, info, outShape } = oneCallGradientInputs(args, kernel, relu ? ['x', 'filter', 'dy', 'y'] : ['x', 'filter', 'dy']);
+  const [x, filter, dy, y] = [tensors.get('x')!, tensors.get('filter')!, tensors.get('dy')!, tensors.get('y')];
   if (y != null) assertShape(y.shape, outShape, `${kernel} y`);
-  const { dx, dw, db } = requireSimd(kernel).conv2dGradients(backend, { x, filter, dy, info, reluOutput: y, inputGradient: attrs.inputGradient });
-  return [dx, dw, db].filter((output): output is TensorInfo => output != null);
-}
-
-/**
- * The gradients of maxPool(relu(conv + bias), 2, 2, 'valid') in one call
- * of our SIMD module (stride 1), from the pool's dy: [dx (where
- * attrs.inputGradient), dfilter, dbias]. Offered as CONV2D_BIAS_RELU_GRAD.
- */
-function convMaxPoolGradients(args: KernelArgs): TensorInfo[] {
-  const { inputs, backend } = args;
-  const attrs = args.attrs as unknown as ConvGradientAttrs;
-  const kernel = CONV2D_BIAS_RELU_MAX_POOL_GRAD;
-  const [x, filter, y, dy] = ['x', 'filter', 'y', 'dy'].map((name) => requireInput(inputs, name)) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
-  if ([x, filter, y, dy].some((info) => info.dtype !== 'float32')) throw new Error(`${kernel} takes float32 tensors only`);
-  const info = nhwcConvInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs);
-  if (!oneCallGradientsCover(info)) throw new Error(`${kernel} takes stride-1 convolutions only`);
-  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels] as Shape4D;
-  assertShape(y.shape, outShape, `${kernel} y`);
-  const poolInfo = tf.backend_util.computePool2DInfo(outShape, 2, 2, 1, 'valid');
-  assertShape(dy.shape, [poolInfo.batchSize, poolInfo.outHeight, poolInfo.outWidth, poolInfo.outChannels], `${kernel} dy`);
-  const request = { x, filter, info, reluOutput: y, pooledDy: dy, poolInfo, inputGradient: attrs.inputGradient };
-  const { dx, dw, db } = requireSimd(kernel).conv2dPooledGradients(backend, request);
+  const { inputGradient } = args.attrs as unknown as ConvGradientAttrs;
+  const simd = requireSimd(kernel);
+  let gradients: ConvGradients;
+  if (pooled) {
+    const poolInfo = twoByTwoPoolOf(kernel, outShape, dy);
+    gradients = simd.conv2dPooledGradients(args.backend, { x, filter, info, reluOutput: y!, pooledDy: dy, poolInfo, inputGradient });
+  } else {
+    assertShape(dy.shape, outShape, `${kernel} dy`);
+    gradients = simd.conv2dGradients(args.backend, { x, filter, dy, info, reluOutput: y, inputGradient });
+  }
+  const { dx, dw, db } = gradients;
   return [dx, dw, db].filter((output): output is TensorInfo => output != null);
 }
 
@@ -743,7 +742,7 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel(CONV2D_BATCH_NORM_RELU_GRAD, (args) => conv2dBatchNormReluGrad(args, false), ourConvolutionPreferred);
   replaceKernel(CONV2D_BATCH_NORM_RELU_MAX_POOL_GRAD, (args) => conv2dBatchNormReluGrad(args, true), ourConvolutionPreferred);
   replaceKernel(CONV2D_BIAS_RELU_GRAD, (args) => convGradients(args, CONV2D_BIAS_RELU_GRAD, true), ourConvolutionPreferred);
-  replaceKernel(CONV2D_BIAS_RELU_MAX_POOL_GRAD, convMaxPoolGradients, ourConvolutionPreferred);
+  replaceKernel(CONV2D_BIAS_RELU_MAX_POOL_GRAD, (args) => convGradients(args, CONV2D_BIAS_RELU_MAX_POOL_GRAD, true, true), ourConvolutionPreferred);
   replaceKernel(CONV2D, conv2d, ourConvolutionPreferred);
   replaceKernel(CONV2D_GRAD, (args) => convGradients(args, CONV2D_GRAD, false), ourConvolutionPreferred);
   replaceKernel(ADAM_UPDATE, adamUpdate, simdLoaded);

@@ -172,6 +172,11 @@ export function oneCallGradientsCover(info: tf.backend_util.Conv2DInfo): boolean
   return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
 }
 
+/** Whether `floats` already sit in our memory (else they are a backend tensor, to be copied in). */
+function inOurMemory(floats: TensorInfo | ResidentFloats): floats is ResidentFloats {
+  return !('dataId' in floats);
+}
+
 /** Float32 blocks laid out one after another above the control block for one call. */
 export class CallLayout {
   private end: number;
@@ -224,6 +229,19 @@ function output(backend: BackendWasm, shape: number[], values: Float32Array): Te
 }
 
 const elementCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** A block of our memory reserved for a tensor, whose copy `fill` makes once the layout is committed. */
+interface PendingCopy {
+  at: number;
+  fill(): void;
+}
+
+/** Reserves a block of `layout` for `info`'s values, to be copied in by `fill` after `layout.commit()`. */
+function copiedInLater(layout: CallLayout, backend: BackendWasm, info: TensorInfo): PendingCopy {
+  const size = elementCount(info.shape);
+  const at = layout.block(size);
+  return { at, fill: () => layout.view(at, size).set(heap(backend, info)) };
+}
 
 /** `count` items cut into `parts` contiguous [start, end) shares, as even as can be. */
 function shares(count: number, parts: number): Array<[number, number]> {
@@ -420,11 +438,11 @@ export class SimdKernels {
     const { filterHeight: kh, filterWidth: kw } = info;
     const ciStride = paddedChannels(ci);
     const coStride = paddedChannels(co);
-    const resident = !('dataId' in dy);
+    const resident = inOurMemory(dy);
     const layout = resident ? dy.layout : this.layout();
     const dySize = n * oh * ow * co;
     const dyAt = resident ? dy.at : layout.block(dySize);
-    const yAt = reluOutput == null ? 0 : 'dataId' in reluOutput ? layout.block(dySize) : reluOutput.at;
+    const yAt = reluOutput == null ? 0 : inOurMemory(reluOutput) ? reluOutput.at : layout.block(dySize);
     const xAt = layout.block(n * h * w * ci);
     // x padded for the filter gradient, dy padded for dx (a convolution of dy with the rotated filter).
     const xpAt = layout.block(n * (oh + kh - 1) * (ow + kw - 1) * ci);
@@ -444,7 +462,7 @@ export class SimdKernels {
     const paramsAt = layout.block(CONV_GRADIENTS_WORDS);
     layout.commit();
     if (!resident) layout.view(dyAt, dySize).set(heap(backend, dy));
-    if (reluOutput != null && 'dataId' in reluOutput) layout.view(yAt, dySize).set(heap(backend, reluOutput));
+    if (reluOutput != null && !inOurMemory(reluOutput)) layout.view(yAt, dySize).set(heap(backend, reluOutput));
     layout.view(xAt, n * h * w * ci).set(heap(backend, x));
     if (inputGradient) {
       // rotated[t][u][o][c] = filter[kh−1−t][kw−1−u][c][o], zero for c ≥ ci.
@@ -501,10 +519,9 @@ export class SimdKernels {
   ): ConvGradients {
     const { reluOutput, pooledDy, poolInfo } = request;
     const layout = this.layout();
-    const ySize = elementCount(reluOutput.shape);
-    const yAt = layout.block(ySize);
-    const dyAt = this.poolBackprop(layout, backend, { at: yAt, fill: () => layout.view(yAt, ySize).set(heap(backend, reluOutput)) }, pooledDy, poolInfo);
-    return this.conv2dGradients(backend, { ...request, dy: { layout, at: dyAt }, reluOutput: { layout, at: yAt } });
+    const y = copiedInLater(layout, backend, reluOutput);
+    const dyAt = this.poolBackprop(layout, backend, y, pooledDy, poolInfo);
+    return this.conv2dGradients(backend, { ...request, dy: { layout, at: dyAt }, reluOutput: { layout, at: y.at } });
   }
 
   /**
@@ -514,7 +531,7 @@ export class SimdKernels {
   private poolBackprop(
     layout: CallLayout,
     backend: BackendWasm,
-    x: { at: number; fill: () => void },
+    x: PendingCopy,
     dy: TensorInfo,
     info: tf.backend_util.Conv2DInfo,
   ): number {
@@ -545,11 +562,9 @@ export class SimdKernels {
 
   /** dx of a max pool (`info` from computePool2DInfo), the batch shared among threads. */
   maxPoolBackprop(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
-    const xSize = elementCount(x.shape);
     const layout = this.layout();
-    const xAt = layout.block(xSize);
-    const dxAt = this.poolBackprop(layout, backend, { at: xAt, fill: () => layout.view(xAt, xSize).set(heap(backend, x)) }, dy, info);
-    return output(backend, x.shape, layout.view(dxAt, xSize));
+    const dxAt = this.poolBackprop(layout, backend, copiedInLater(layout, backend, x), dy, info);
+    return output(backend, x.shape, layout.view(dxAt, elementCount(x.shape)));
   }
 
   /**
@@ -696,7 +711,7 @@ export class SimdKernels {
   conv2dBatchNormReluBackprop(backend: BackendWasm, request: ConvBatchNormGradientsRequest): TensorInfo[] {
     const { x, filter, z, dy, mean, variance, gamma, beta, epsilon, info, inputGradient } = request;
     const cols = z.shape[z.shape.length - 1]!;
-    const layout = 'dataId' in dy ? this.layout() : dy.layout;
+    const layout = inOurMemory(dy) ? dy.layout : this.layout();
     const { dxAt: dzAt, dgammaAt, dbetaAt } = this.normaliseBackprop(layout, backend, z, dy, mean, variance, gamma, beta, epsilon);
     const dgamma = output(backend, [cols], layout.view(dgammaAt, cols));
     const dbeta = output(backend, [cols], layout.view(dbetaAt, cols));
@@ -717,9 +732,7 @@ export class SimdKernels {
   ): TensorInfo[] {
     const { y, dy, poolInfo } = request;
     const layout = this.layout();
-    const ySize = elementCount(y.shape);
-    const yAt = layout.block(ySize);
-    const dyAt = this.poolBackprop(layout, backend, { at: yAt, fill: () => layout.view(yAt, ySize).set(heap(backend, y)) }, dy, poolInfo);
+    const dyAt = this.poolBackprop(layout, backend, copiedInLater(layout, backend, y), dy, poolInfo);
     return this.conv2dBatchNormReluBackprop(backend, { ...request, dy: { layout, at: dyAt } });
   }
 
@@ -738,7 +751,7 @@ export class SimdKernels {
     const cols = x.shape[x.shape.length - 1]!;
     const size = elementCount(x.shape);
     const xAt = layout.block(size);
-    const dyAt = 'dataId' in dy ? layout.block(size) : dy.at;
+    const dyAt = inOurMemory(dy) ? dy.at : layout.block(size);
     const [meanAt, varianceAt, gammaAt, betaAt] = [mean, variance, gamma, beta].map(() => layout.block(cols)) as [number, number, number, number];
     const dxAt = layout.block(size);
     const dgammaAt = layout.block(cols);
@@ -746,7 +759,7 @@ export class SimdKernels {
     const scratchAt = layout.block(3 * cols);
     layout.commit();
     layout.view(xAt, size).set(heap(backend, x));
-    if ('dataId' in dy) layout.view(dyAt, size).set(heap(backend, dy));
+    if (!inOurMemory(dy)) layout.view(dyAt, size).set(heap(backend, dy));
     for (const [at, info] of [[meanAt, mean], [varianceAt, variance], [gammaAt, gamma], [betaAt, beta]] as const) {
       layout.view(at, cols).set(heap(backend, info));
     }
